@@ -1,0 +1,1 @@
+"""The ``tympan`` command line: one module per command group, each command thin."""

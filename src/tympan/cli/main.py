@@ -1,0 +1,64 @@
+"""Entry point of the ``tympan`` command.
+
+Commands are thin: they parse options, call one library function and print.  Library errors
+(:class:`tympan.errors.TympanError`) become a one-line ``error: ...`` message and exit status 1
+here, at the boundary, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tympan import __version__
+from tympan.errors import TympanError
+
+
+class _TympanGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TympanError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_TympanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="tympan")
+def cli() -> None:
+    """tympan: deep learning on audio with Keras 3.
+
+    \b
+    Examples:
+      tympan info recording.wav
+      tympan --version
+    """
+
+
+def _register() -> None:
+    from tympan.cli import info
+
+    cli.add_command(info.info)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (used by tests and the console script)."""
+    try:
+        rv = cli.main(args=argv, prog_name="tympan", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

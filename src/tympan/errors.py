@@ -1,0 +1,31 @@
+"""The tympan exception hierarchy.
+
+Every error tympan raises on purpose derives from :class:`TympanError`, so an application can
+catch all of them with one ``except``.  Messages name the offending file or parameter and repeat
+the bad value.
+"""
+
+from __future__ import annotations
+
+
+class TympanError(Exception):
+    """Root of every error raised by tympan."""
+
+
+class ParameterError(TympanError, ValueError):
+    """A function argument has a bad value, type or shape (the message names it)."""
+
+
+class AudioIOError(TympanError, OSError):
+    """An audio file is missing, empty, truncated, corrupt or in an unsupported format."""
+
+
+class ArtifactError(TympanError):
+    """A saved pipeline artifact is missing, incomplete, or from an unknown schema version."""
+
+
+class DatasetError(TympanError):
+    """A dataset cannot be discovered, split or loaded."""
+
+
+__all__ = ["ArtifactError", "AudioIOError", "DatasetError", "ParameterError", "TympanError"]

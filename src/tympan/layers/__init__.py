@@ -1,0 +1,11 @@
+"""Keras 3 layers over the same filters as ``tympan.dsp``: features inside the model.
+
+Every layer works on the jax, torch and tensorflow backends through ``keras.ops``, is
+registered as Keras-serializable (package ``tympan``), and takes/gives channels-last tensors:
+waveforms ``(batch, samples)`` in, ``(batch, frames, feature)`` out.
+"""
+
+from tympan.layers.inverse import InverseSTFT
+from tympan.layers.spectral import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
+
+__all__ = ["MFCC", "Delta", "InverseSTFT", "MelSpectrogram", "PowerToDb", "Spectrogram"]
