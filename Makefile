@@ -22,8 +22,9 @@ endif
 	$(BIN)/python -m pip install -q -e ".[jax,plot,dev]"
 	touch $(STAMP)
 
+# The main job. Until training lands (issue 3) it runs the feature tour on a bundled recording.
 demo: $(STAMP)
-	$(BIN)/tympan demo
+	$(BIN)/python examples/tour.py
 
 # The whole suite on the default backend (jax), then the layer tests on torch, then ruff.
 test: $(STAMP)

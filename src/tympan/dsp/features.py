@@ -24,15 +24,16 @@ def _mel_tf(y, S, *, sr, n_fft, hop_length, win_length, window, center, pad_mode
         S = np.asarray(S)
         if S.ndim < 2:
             raise ParameterError(f"S must be (..., 1 + n_fft // 2, frames), got shape {S.shape}")
-        n_fft = 2 * (S.shape[-2] - 1)
-        spec_tf = np.swapaxes(S, -1, -2)
-    else:
-        spec_tf = _spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                                  window=window, center=center, pad_mode=pad_mode, power=power)
-    dtype = np.float64 if spec_tf.dtype == np.float64 else np.float32
+        dtype = np.float64 if S.dtype == np.float64 else np.float32
+        basis = filters.mel(sr=sr, n_fft=2 * (S.shape[-2] - 1), n_mels=n_mels, fmin=fmin,
+                            fmax=fmax, htk=htk, norm=norm, dtype=dtype)
+        return np.swapaxes(S, -1, -2).astype(dtype, copy=False) @ basis.T
+    dtype = np.float64 if np.asarray(y).dtype == np.float64 else np.float32
     basis = filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
                         norm=norm, dtype=dtype)
-    return spec_tf.astype(dtype, copy=False) @ basis.T
+    return _spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                           window=window, center=center, pad_mode=pad_mode, power=power,
+                           project=basis.T)
 
 
 def melspectrogram(

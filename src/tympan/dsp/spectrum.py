@@ -144,18 +144,42 @@ def spectrogram(
                                       window=window, center=center, pad_mode=pad_mode, power=power))
 
 
-def _spectrogram_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode, power):
+def _spectrogram_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode, power,
+                    project: np.ndarray | None = None):
+    """``|STFT| ** power`` laid out ``(..., frames, bins)``, optionally times ``project``.
+
+    Works through the frames in blocks of about 1 MB so the complex spectrum of a long batch is
+    never held whole and each block's FFT, power and projection (e.g. the mel filterbank,
+    ``(bins, n_mels)``) run while it is still in cache.
+    """
     n_fft, hop_length, win_length = resolve_stft_params(n_fft, hop_length, win_length)
     power = v.positive_number("power", power)
-    X = _stft_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
-                 center=center, pad_mode=pad_mode)
-    P = X.real * X.real
-    P += X.imag * X.imag
-    if power == 2.0:
-        return P
-    if power == 1.0:
-        return np.sqrt(P, out=P)
-    return np.power(P, power / 2.0, out=P)
+    y = v.valid_audio(y)
+    v.choice("pad_mode", pad_mode, PAD_MODES)
+    dtype = _float_dtype(y)
+    y = y.astype(dtype, copy=False)
+    count = n_frames(y.shape[-1], n_fft=n_fft, hop_length=hop_length, center=center)
+    if center:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
+    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=dtype)
+    lead = y.shape[:-1]
+    rows = y.reshape(-1, y.shape[-1])
+    width = n_fft // 2 + 1 if project is None else project.shape[1]
+    out = np.empty((rows.shape[0], count, width), dtype=dtype)
+    block = max(1, (1 << 18) // n_fft)
+    for r in range(rows.shape[0]):
+        frames = np.lib.stride_tricks.sliding_window_view(rows[r], n_fft)[::hop_length][:count]
+        for t0 in range(0, count, block):
+            X = scipy.fft.rfft(frames[t0 : t0 + block] * win, axis=-1, workers=-1)
+            parts = X.view(dtype)  # interleaved real, imag
+            np.square(parts, out=parts)
+            P = parts[:, 0::2] + parts[:, 1::2]
+            if power == 1.0:
+                np.sqrt(P, out=P)
+            elif power != 2.0:
+                np.power(P, power / 2.0, out=P)
+            out[r, t0 : t0 + block] = P if project is None else P @ project
+    return out.reshape(*lead, count, width)
 
 
 # --------------------------------------------------------------------------- whole-signal FFT
