@@ -22,9 +22,9 @@ endif
 	$(BIN)/python -m pip install -q -e ".[jax,plot,dev]"
 	touch $(STAMP)
 
-# The main job. Until training lands (issue 3) it runs the feature tour on a bundled recording.
+# The main job: train on the bundled digits (speaker-disjoint test), save, predict a file.
 demo: $(STAMP)
-	$(BIN)/python examples/tour.py
+	$(BIN)/tympan demo
 
 # The whole suite on the default backend (jax), then the layer tests on torch, then ruff.
 test: $(STAMP)

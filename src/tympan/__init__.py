@@ -16,7 +16,7 @@ select_default_backend()
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("cli", "dsp", "errors", "io", "layers")
+_SUBMODULES = ("cli", "data", "dsp", "errors", "io", "layers", "models", "pipeline")
 
 
 def __getattr__(name: str):

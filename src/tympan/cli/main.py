@@ -31,15 +31,19 @@ def cli() -> None:
 
     \b
     Examples:
+      tympan demo
+      tympan train DATA --labels-from folders --out runs/sounds
+      tympan predict runs/sounds recording.mp3
+      tympan evaluate runs/sounds DATA
       tympan info recording.wav
-      tympan --version
     """
 
 
 def _register() -> None:
-    from tympan.cli import info
+    from tympan.cli import demo, evaluate, info, predict, train
 
-    cli.add_command(info.info)
+    for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo):
+        cli.add_command(command)
 
 
 _register()

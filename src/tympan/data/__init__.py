@@ -1,9 +1,33 @@
-"""Datasets.  For now: the small FSDD subset bundled with the package for the demo and examples."""
+"""Datasets: find the clips and their labels, split them, and read them into arrays.
+
+- :mod:`tympan.data.discover`: :func:`from_folders`, :func:`from_csv` (UrbanSound8K or generic),
+  :func:`from_regex` (labels from file names, e.g. :data:`FSDD_PATTERN`) and :func:`discover`,
+  each returning a :class:`Dataset` of :class:`Item`.
+- :mod:`tympan.data.splits`: :func:`split` (stratified, group, fold, pattern) and
+  :func:`cross_validation`, returning :class:`Split` index arrays.
+- :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
+- :func:`demo_dir` / :func:`example_file`: the small FSDD subset bundled with the package.
+
+numpy and :mod:`tympan.io` only; Keras is never imported here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tympan.data.discover import (
+    AUDIO_EXTENSIONS,
+    FSDD_PATTERN,
+    PATTERNS,
+    Dataset,
+    Item,
+    discover,
+    from_csv,
+    from_folders,
+    from_regex,
+)
+from tympan.data.loading import CROP_MODES, PAD_MODES, DatasetWarning, fit_length, load_clips
+from tympan.data.splits import CV_METHODS, SPLIT_METHODS, Split, cross_validation, split
 from tympan.errors import DatasetError
 
 _DEMO = Path(__file__).resolve().parent / "fsdd_demo"
@@ -20,3 +44,11 @@ def example_file(name: str = "7_jackson_0.wav") -> Path:
     if not path.is_file():
         raise DatasetError(f"no bundled recording named {name!r} in {_DEMO}")
     return path
+
+
+__all__ = [
+    "AUDIO_EXTENSIONS", "CROP_MODES", "CV_METHODS", "FSDD_PATTERN", "PAD_MODES", "PATTERNS",
+    "SPLIT_METHODS", "Dataset", "DatasetWarning", "Item", "Split", "cross_validation",
+    "demo_dir", "discover", "example_file", "fit_length", "from_csv", "from_folders",
+    "from_regex", "load_clips", "split",
+]

@@ -5,7 +5,16 @@ registered as Keras-serializable (package ``tympan``), and takes/gives channels-
 waveforms ``(batch, samples)`` in, ``(batch, frames, feature)`` out.
 """
 
+from tympan.layers.augmentation import (
+    RandomGain,
+    RandomNoise,
+    RandomStretch,
+    RandomTimeShift,
+    SpecAugment,
+)
 from tympan.layers.inverse import InverseSTFT
+from tympan.layers.normalization import PerExampleStandardize
 from tympan.layers.spectral import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
 
-__all__ = ["MFCC", "Delta", "InverseSTFT", "MelSpectrogram", "PowerToDb", "Spectrogram"]
+__all__ = ["MFCC", "Delta", "InverseSTFT", "MelSpectrogram", "PerExampleStandardize", "PowerToDb",
+           "RandomGain", "RandomNoise", "RandomStretch", "RandomTimeShift", "SpecAugment", "Spectrogram"]

@@ -1,0 +1,64 @@
+"""``tympan predict``: labels for files, folders or long recordings, from a saved artifact."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import click
+
+
+def _table(predictions, timeline: bool) -> str:
+    width = max(6, *(len(p.source) for p in predictions))
+    lines = [f"{'file':<{width}}  {'label':<10} {'prob':>6}  {'seconds':>7}  windows"]
+    for p in predictions:
+        lines.append(f"{p.source:<{width}}  {p.label:<10} {p.probability:6.3f}  {p.duration:7.2f}  "
+                     f"{len(p.segments)}")
+        if timeline and len(p.segments) > 1:
+            lines += [f"    {s.start:7.2f}-{s.end:7.2f} s  {s.label:<10} {s.probability:6.3f}"
+                      for s in p.segments]
+    return "\n".join(lines)
+
+
+def _csv(predictions) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["file", "start", "end", "label", "probability"])
+    for p in predictions:
+        for s in p.segments if len(p.segments) > 1 else ():
+            w.writerow([p.source, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.probability:.4f}"])
+        w.writerow([p.source, "", "", p.label, f"{p.probability:.4f}"])
+    return buf.getvalue().rstrip("\n")
+
+
+@click.command("predict")
+@click.argument("run", type=click.Path())
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--window", type=float, help="Window length in seconds for long inputs "
+              "(default: the training clip).")
+@click.option("--hop", type=float, help="Hop between windows in seconds (default: half a window).")
+@click.option("--combine", type=click.Choice(["mean", "max", "vote"]),
+              help="How window predictions make the file decision (default: the artifact's).")
+@click.option("--timeline", is_flag=True, help="Table format: also list each window.")
+def predict(run, sources, fmt, window, hop, combine, timeline):
+    """Predict labels for SOURCES (files or folders, any format, rate, channels or length)
+    with the artifact in RUN.
+
+    \b
+    Examples:
+      tympan predict runs/digits a.wav b.mp3
+      tympan predict runs/digits recordings/ --format csv
+      tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
+    """
+    from tympan.pipeline import predict as run_predict
+
+    preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine)
+    if fmt == "json":
+        click.echo(json.dumps([p.to_dict() for p in preds], indent=2))
+    elif fmt == "csv":
+        click.echo(_csv(preds))
+    else:
+        click.echo(_table(preds, timeline))

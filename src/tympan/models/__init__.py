@@ -1,0 +1,26 @@
+"""Models by name on raw waveforms: the registry, the feature front ends and the classifiers.
+
+```
+model = build_model("conv1d", input_samples=8000, sr=8000, n_classes=10, features={"kind": "mel"})
+adapt_normalization(model, train_waveforms)      # fit the dataset feature normalisation
+model.compile(...); model.fit(train_waveforms, labels, ...)
+```
+
+Registered models (``available_models()``): ``conv1d``, ``mlp``, ``waveform``.  See
+``docs/models.md`` for the measured choice of defaults.
+"""
+
+from tympan.models import classifiers as _classifiers  # noqa: F401  (registers the builders)
+from tympan.models.blocks import FEATURE_NORM, adapt_normalization
+from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features
+from tympan.models.registry import (
+    available_models,
+    build_model,
+    default_features,
+    model_defaults,
+    register_model,
+)
+
+__all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
+           "available_models", "build_frontend", "build_model", "default_features",
+           "model_defaults", "register_model", "resolve_features"]

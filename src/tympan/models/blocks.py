@@ -1,0 +1,215 @@
+"""Building blocks shared by the model builders, and the dataset normalisation helper.
+
+Every tympan model is a functional ``keras.Model`` on raw waveforms::
+
+    waveform (batch, samples)
+      -> [waveform augmentation: RandomGain, RandomTimeShift, RandomNoise]   training only
+      -> feature front end (tympan.models.frontend)
+      -> [RandomStretch of time and of frequency]                           training only
+      -> [PerExampleStandardize]                                            per example (CMVN)
+      -> Normalization(axis=-1, name="feature_norm")                        adapted on training data
+      -> [SpecAugment]                                                      training only
+      -> body -> Dense(n_classes, softmax, name="probabilities")
+
+``feature_norm`` is left un-adapted (mean 0, variance 1) by the builders; call
+:func:`adapt_normalization` with the training waveforms before training.  Its statistics are
+ordinary non-trainable weights, so they are saved in ``.keras`` files and reload with
+``safe_mode=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from tympan import _validate as v
+from tympan.errors import ParameterError
+from tympan.layers import (
+    PerExampleStandardize,
+    RandomGain,
+    RandomNoise,
+    RandomStretch,
+    RandomTimeShift,
+    SpecAugment,
+)
+from tympan.models.frontend import build_frontend
+
+FEATURE_NORM = "feature_norm"
+
+
+# ------------------------------------------------------------------------------ checks
+def positive_ints(name: str, value: Any) -> tuple[int, ...]:
+    """A non-empty sequence of positive ints (lists from JSON are accepted) as a tuple."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise ParameterError(f"{name} must be a non-empty sequence of positive integers, got {value!r}")
+    return tuple(v.positive_int(name, x) for x in value)
+
+
+def rate(name: str, value: Any) -> float:
+    """A dropout-like rate in ``[0, 1)``."""
+    value = v.non_negative_number(name, value)
+    if value >= 1:
+        raise ParameterError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def optional_seed(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+        raise ParameterError(f"seed must be an int or None, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _seed(seed: int | None, k: int) -> int | None:
+    return None if seed is None else seed + k
+
+
+# ------------------------------------------------------------------------------ stages
+def waveform_input(input_samples: int) -> keras.KerasTensor:
+    return keras.Input((v.positive_int("input_samples", input_samples),), name="waveform")
+
+
+def waveform_augmentation(x, *, gain_db: float = 0.0, time_shift: float = 0.0,
+                          noise_snr_db: Sequence[float] | None = None, seed: int | None = None):
+    """Random gain of ``±gain_db`` dB, zero-filled shift of ``±time_shift`` of the length, and
+    white noise at an SNR drawn in ``noise_snr_db = (low, high)``; each part is skipped when 0/None.
+    """
+    gain_db = v.non_negative_number("gain_db", gain_db)
+    time_shift = v.non_negative_number("time_shift", time_shift)
+    if gain_db:
+        x = RandomGain(-gain_db, gain_db, seed=_seed(seed, 0), name="random_gain")(x)
+    if time_shift:
+        x = RandomTimeShift(time_shift, seed=_seed(seed, 1), name="random_time_shift")(x)
+    if noise_snr_db is not None:
+        if (not isinstance(noise_snr_db, Sequence) or isinstance(noise_snr_db, str)
+                or len(noise_snr_db) != 2):
+            raise ParameterError(f"noise_snr_db must be None or (low, high) in dB, got {noise_snr_db!r}")
+        x = RandomNoise(*noise_snr_db, seed=_seed(seed, 2), name="random_noise")(x)
+    return x
+
+
+def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = False,
+                  time_stretch: float = 0.0, freq_warp: float = 0.0, seed: int | None = None):
+    """Front end, training-only stretches of the features, optional per-example
+    standardisation, then the (un-adapted) ``feature_norm``.
+
+    ``time_stretch`` resamples the frames by a factor in ``1 ± time_stretch`` (tempo);
+    ``freq_warp`` the bands of a mel or linear spectrogram by ``1 ± freq_warp`` (vocal tract
+    length); both only in training, and before the normalisations so that these see the result.
+    """
+    kind = features.get("kind", "mel")
+    for layer in build_frontend(features, sr=sr):
+        x = layer(x)
+    time_stretch = v.non_negative_number("time_stretch", time_stretch)
+    freq_warp = v.non_negative_number("freq_warp", freq_warp)
+    if (time_stretch or freq_warp) and len(x.shape) != 3:
+        raise ParameterError("time_stretch and freq_warp need frame-wise features, "
+                             f"got kind {kind!r}")
+    if freq_warp and kind not in ("mel", "spectrogram"):
+        raise ParameterError(f"freq_warp needs a mel or linear spectrogram, got kind {kind!r}")
+    if time_stretch:
+        x = RandomStretch(time_stretch, axis=1, seed=_seed(seed, 4), name="random_time_stretch")(x)
+    if freq_warp:
+        x = RandomStretch(freq_warp, axis=2, seed=_seed(seed, 5), name="random_freq_warp")(x)
+    if len(x.shape) == 2 and kind == "waveform":
+        x = keras.layers.Reshape((x.shape[1], 1), name="add_channel")(x)
+    if flag("per_example_norm", per_example_norm):
+        if len(x.shape) != 3:
+            raise ParameterError("per_example_norm needs frame-wise features (batch, frames, feature), "
+                                 f"got kind {kind!r} with shape {tuple(x.shape)}")
+        x = PerExampleStandardize(axis=1, name="per_example_norm")(x)
+    return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
+
+
+def spec_augment(x, *, freq_masks: int, freq_width: int, time_masks: int, time_width: int,
+                 seed: int | None = None):
+    if not (freq_masks and freq_width) and not (time_masks and time_width):
+        return x
+    return SpecAugment(freq_masks, freq_width, time_masks, time_width, seed=_seed(seed, 3),
+                       name="spec_augment")(x)
+
+
+def conv_block(x, filters: int, kernel_size: int, *, strides: int = 1, batch_norm: bool = False,
+               pool_size: int = 2, name: str):
+    """``Conv1D (valid) -> [BatchNorm] -> ReLU -> MaxPool``; ParameterError if too few frames are left."""
+    frames = x.shape[1]
+    if frames is not None and frames < kernel_size:
+        raise ParameterError(f"{name}: {frames} frames left, fewer than kernel_size={kernel_size}; "
+                             "use fewer conv blocks, a smaller kernel or longer inputs")
+    x = keras.layers.Conv1D(filters, kernel_size, strides=strides, use_bias=not batch_norm,
+                            activation=None if batch_norm else "relu", name=f"{name}_conv")(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
+    if pool_size > 1 and x.shape[1] is not None and x.shape[1] >= pool_size:
+        x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool")(x)
+    return x
+
+
+def classifier_head(x, n_classes: int):
+    n_classes = v.positive_int("n_classes", n_classes)
+    if n_classes < 2:
+        raise ParameterError(f"n_classes must be at least 2, got {n_classes}")
+    return keras.layers.Dense(n_classes, activation="softmax", dtype="float32",
+                              name="probabilities")(x)
+
+
+# ------------------------------------------------------------------------------ adapt
+def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
+                        layer_name: str = FEATURE_NORM) -> keras.layers.Normalization:
+    """Fit ``model``'s ``feature_norm`` layer to the features of ``waveforms`` and return it.
+
+    The features are what the model feeds that layer at inference (augmentation off), computed
+    ``batch_size`` waveforms at a time by a sub-model from the input to the layer's input.  The
+    per-feature mean and variance over examples and frames are accumulated batch by batch in
+    float64 (Chan's parallel update), so memory does not grow with the dataset, and handed to
+    the layer through its public ``adapt``.  (Keras's own streaming ``adapt`` of an iterable
+    needs TensorFlow installed.)  Call it before training or predicting; the model's compiled
+    train/predict functions are dropped so they pick up the new statistics.
+    """
+    waveforms = np.asarray(waveforms, dtype="float32")
+    batch_size = v.positive_int("batch_size", batch_size)
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError as exc:
+        raise ParameterError(f"model {model.name!r} has no layer named {layer_name!r}") from exc
+    if not isinstance(layer, keras.layers.Normalization) or tuple(layer.axis) != (-1,):
+        raise ParameterError(f"layer {layer_name!r} must be a Normalization(axis=-1), "
+                             f"got {type(layer).__name__}")
+    if len(waveforms) == 0:
+        raise ParameterError("adapt_normalization needs at least one waveform, got none")
+    features = keras.Model(model.inputs, layer.input, name=f"{model.name}_features")
+    count, mean, m2 = 0, 0.0, 0.0
+    for start in range(0, len(waveforms), batch_size):
+        batch = np.asarray(features.predict_on_batch(waveforms[start : start + batch_size]),
+                           dtype="float64")
+        batch = batch.reshape(-1, batch.shape[-1])
+        n, b_mean = len(batch), batch.mean(axis=0)
+        b_m2 = ((batch - b_mean) ** 2).sum(axis=0)
+        delta = b_mean - mean
+        total = count + n
+        mean = mean + delta * (n / total)
+        m2 = m2 + b_m2 + delta**2 * (count * n / total)
+        count = total
+    std = np.sqrt(m2 / count)
+    # Two rows with exactly this mean and (population) variance per feature.
+    layer.adapt(np.stack([mean - std, mean + std]).reshape((2,) + (1,) * (len(layer.input.shape) - 2)
+                                                            + mean.shape))
+    for attr in ("train_function", "test_function", "predict_function"):
+        if hasattr(model, attr):
+            setattr(model, attr, None)
+    return layer
+
+
+__all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_stage",
+           "spec_augment", "waveform_augmentation", "waveform_input"]

@@ -1,0 +1,151 @@
+"""Classifier families: ``conv1d`` (on frame-wise features), ``mlp`` (on pooled MFCCs) and
+``waveform`` (an M5-like network on raw samples).
+
+All take waveforms ``(batch, input_samples)`` and return class probabilities ``(batch,
+n_classes)``; see :mod:`tympan.models.blocks` for the shared layout (augmentation, front end,
+per-example and dataset normalisation).  The ``conv1d`` defaults were chosen by measurement on
+leave-one-speaker-out FSDD (``benchmarks/model_search.py``, ``docs/models.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from tympan import _validate as v
+from tympan.errors import ParameterError
+from tympan.models import blocks
+from tympan.models.frontend import resolve_features
+from tympan.models.registry import register_model
+
+_FRAMEWISE = ("mel", "mfcc", "mfcc+delta", "spectrogram")
+
+
+def _kind(model: str, features: dict, sr: float, allowed: Sequence[str]) -> str:
+    kind = resolve_features(features, sr=sr)["kind"]
+    if kind not in allowed:
+        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}, "
+                             f"got {kind!r}")
+    return kind
+
+
+@register_model("conv1d", features={"kind": "mel"})
+def conv1d(*, input_samples, sr, n_classes, features, filters=(32, 64), kernel_size=3,
+           batch_norm=False, dropout=0.0, pooling="flatten", dense_units=128,
+           per_example_norm=False, augment=True, gain_db=6.0, time_shift=0.1,
+           noise_snr_db=None, time_stretch=0.0, freq_warp=0.0, freq_masks=2, freq_width=8,
+           time_masks=2, time_width=10, seed=None) -> keras.Model:
+    """Conv1D over frames: ``[Conv1D(f, kernel_size) -> [BN] -> ReLU -> MaxPool(2)]`` per entry of
+    ``filters``, then ``pooling`` (``"flatten"``, ``"global_avg"`` or ``"global_max"``),
+    ``[Dropout]``, ``Dense(dense_units, relu)`` (none when 0), ``[Dropout]``, softmax.
+
+    With ``filters=(32, 64)``, no batch norm, no dropout, ``pooling="flatten"``,
+    ``per_example_norm=False`` and ``augment=False`` it is the seed's "Example 1".
+    ``augment`` switches on, in training only, a random gain of ``±gain_db`` dB, a
+    zero-filled time shift of ``±time_shift`` of the clip, white noise at an SNR in
+    ``noise_snr_db`` (None: off), a stretch of the frames by ``1 ± time_stretch`` and of the
+    mel bands by ``1 ± freq_warp`` (0: off), and SpecAugment masks after normalisation.
+    """
+    _kind("conv1d", features, sr, _FRAMEWISE)
+    filters = blocks.positive_ints("filters", filters)
+    kernel_size = v.positive_int("kernel_size", kernel_size)
+    dropout = blocks.rate("dropout", dropout)
+    pooling = v.choice("pooling", pooling, ("flatten", "global_avg", "global_max"))
+    dense_units = 0 if not dense_units else v.positive_int("dense_units", dense_units)
+    augment, batch_norm = blocks.flag("augment", augment), blocks.flag("batch_norm", batch_norm)
+    seed = blocks.optional_seed(seed)
+
+    inputs = blocks.waveform_input(input_samples)
+    x = inputs
+    if augment:
+        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
+                                         noise_snr_db=noise_snr_db, seed=seed)
+    x = blocks.feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm,
+                             time_stretch=time_stretch if augment else 0.0,
+                             freq_warp=freq_warp if augment else 0.0, seed=seed)
+    if augment:
+        x = blocks.spec_augment(x, freq_masks=freq_masks, freq_width=freq_width,
+                                time_masks=time_masks, time_width=time_width, seed=seed)
+    for i, f in enumerate(filters):
+        x = blocks.conv_block(x, f, kernel_size, batch_norm=batch_norm, name=f"block{i + 1}")
+    x = {"flatten": keras.layers.Flatten, "global_avg": keras.layers.GlobalAveragePooling1D,
+         "global_max": keras.layers.GlobalMaxPooling1D}[pooling](name=pooling)(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seed, name="dropout_pooled")(x)
+    if dense_units:
+        x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seed, name="dropout_dense")(x)
+    return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="conv1d")
+
+
+@register_model("mlp", features={"kind": "mean_mfcc"})
+def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), dropout=0.5,
+        augment=False, gain_db=6.0, time_shift=0.1, noise_snr_db=None, seed=None) -> keras.Model:
+    """The UrbanSound8K tutorial's network: mean of 40 MFCCs over frames -> ``[Dense(u, relu) ->
+    Dropout]`` per entry of ``hidden_units`` -> softmax.
+
+    Frame-wise feature kinds are averaged over frames first.  ``augment`` adds the waveform
+    augmentations (gain, shift, noise) described in :func:`conv1d`.
+    """
+    kind = _kind("mlp", features, sr, ("mean_mfcc", *_FRAMEWISE))
+    hidden_units = blocks.positive_ints("hidden_units", hidden_units)
+    dropout = blocks.rate("dropout", dropout)
+    seed = blocks.optional_seed(seed)
+
+    inputs = blocks.waveform_input(input_samples)
+    x = inputs
+    if blocks.flag("augment", augment):
+        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
+                                         noise_snr_db=noise_snr_db, seed=seed)
+    x = blocks.feature_stage(x, features=features, sr=sr)
+    if kind != "mean_mfcc":
+        x = keras.layers.GlobalAveragePooling1D(name="mean_over_frames")(x)
+    for i, units in enumerate(hidden_units):
+        x = keras.layers.Dense(units, activation="relu", name=f"dense{i + 1}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=seed, name=f"dropout{i + 1}")(x)
+    return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="mlp")
+
+
+@register_model("waveform", features={"kind": "waveform"})
+def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64),
+             first_kernel=80, first_stride=4, kernel_size=3, pool_size=4, dropout=0.0,
+             per_example_norm=True, augment=False, gain_db=6.0, time_shift=0.1,
+             noise_snr_db=None, seed=None) -> keras.Model:
+    """M5-like (Dai et al., 2017) Conv1D on raw samples: a first ``Conv1D(filters[0],
+    first_kernel, strides=first_stride)`` then ``Conv1D(f, kernel_size)`` per further entry of
+    ``filters``, each with BatchNorm, ReLU and ``MaxPool(pool_size)``, then global average
+    pooling, ``[Dropout]`` and softmax.
+
+    ``per_example_norm`` scales each waveform to zero mean and unit variance (a loudness
+    normalisation) before the dataset normalisation.
+    """
+    _kind("waveform", features, sr, ("waveform",))
+    filters = blocks.positive_ints("filters", filters)
+    first_kernel = v.positive_int("first_kernel", first_kernel)
+    first_stride = v.positive_int("first_stride", first_stride)
+    kernel_size = v.positive_int("kernel_size", kernel_size)
+    pool_size = v.positive_int("pool_size", pool_size)
+    dropout = blocks.rate("dropout", dropout)
+    seed = blocks.optional_seed(seed)
+
+    inputs = blocks.waveform_input(input_samples)
+    x = inputs
+    if blocks.flag("augment", augment):
+        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
+                                         noise_snr_db=noise_snr_db, seed=seed)
+    x = blocks.feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm)
+    for i, f in enumerate(filters):
+        first = i == 0
+        x = blocks.conv_block(x, f, first_kernel if first else kernel_size,
+                              strides=first_stride if first else 1, batch_norm=True,
+                              pool_size=pool_size, name=f"block{i + 1}")
+    x = keras.layers.GlobalAveragePooling1D(name="global_avg")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="waveform")
+
+
+__all__ = ["conv1d", "mlp", "waveform"]

@@ -1,0 +1,106 @@
+"""Models by name: ``register_model`` adds a builder, ``build_model`` calls it with checked arguments.
+
+A builder is a function ``builder(*, input_samples, sr, n_classes, features, **params) ->
+keras.Model`` whose extra parameters are keyword arguments with defaults;
+:func:`model_defaults` reads those defaults so that a pipeline can record every resolved
+parameter, and :func:`build_model` refuses parameters the builder does not take.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+from tympan import _validate as v
+from tympan.errors import ParameterError
+
+Builder = Callable[..., keras.Model]
+
+_REQUIRED = ("input_samples", "sr", "n_classes", "features")
+_BUILDERS: dict[str, Builder] = {}
+_FEATURES: dict[str, dict] = {}
+
+
+def register_model(name: str, *, features: dict | None = None) -> Callable[[Builder], Builder]:
+    """Decorator registering ``builder`` under ``name``.
+
+    ``features`` is the feature recipe used when :func:`build_model` gets ``features=None``
+    (default ``{"kind": "mel"}``).  The builder must take ``input_samples``, ``sr``,
+    ``n_classes`` and ``features`` as keyword-only arguments, and give every other parameter a
+    default.
+    """
+    if not isinstance(name, str) or not name:
+        raise ParameterError(f"model name must be a non-empty string, got {name!r}")
+
+    def decorator(builder: Builder) -> Builder:
+        params = inspect.signature(builder).parameters
+        missing = [p for p in _REQUIRED if p not in params]
+        no_default = [p.name for p in params.values() if p.name not in _REQUIRED
+                      and p.kind is not p.VAR_KEYWORD and p.default is p.empty]
+        if missing or no_default:
+            raise ParameterError(f"builder {builder.__name__} for model {name!r} must take "
+                                 f"{', '.join(_REQUIRED)} (missing: {missing}) and give every other "
+                                 f"parameter a default (none for: {no_default})")
+        if name in _BUILDERS and _BUILDERS[name] is not builder:
+            raise ParameterError(f"a model named {name!r} is already registered")
+        _BUILDERS[name] = builder
+        _FEATURES[name] = dict(features or {"kind": "mel"})
+        return builder
+
+    return decorator
+
+
+def available_models() -> tuple[str, ...]:
+    """Names of the registered models, sorted."""
+    return tuple(sorted(_BUILDERS))
+
+
+def _builder(name: str) -> Builder:
+    if name not in _BUILDERS:
+        raise ParameterError(f"unknown model {name!r}; available models: "
+                             f"{', '.join(available_models()) or 'none'}")
+    return _BUILDERS[name]
+
+
+def model_defaults(name: str) -> dict[str, Any]:
+    """The builder's parameters and their default values (not the four required ones)."""
+    params = inspect.signature(_builder(name)).parameters.values()
+    return {p.name: p.default for p in params
+            if p.name not in _REQUIRED and p.default is not p.empty}
+
+
+def default_features(name: str) -> dict:
+    """The feature recipe ``name`` uses when none is given (e.g. ``{"kind": "mel"}``)."""
+    _builder(name)
+    return dict(_FEATURES[name])
+
+
+def build_model(name: str, *, input_samples: int, sr: float, n_classes: int,
+                features: dict | None = None, **params: Any) -> keras.Model:
+    """Build the registered model ``name`` (un-compiled, ``feature_norm`` not yet adapted).
+
+    ``features=None`` uses the model's default recipe (:func:`default_features`).  Unknown
+    ``params`` raise :class:`~tympan.errors.ParameterError` naming them and listing the valid
+    ones.
+    """
+    builder = _builder(name)
+    known = model_defaults(name)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
+                             f"{name!r}; it takes {', '.join(known) or 'none'}")
+    input_samples = v.positive_int("input_samples", input_samples)
+    n_classes = v.positive_int("n_classes", n_classes)
+    if n_classes < 2:
+        raise ParameterError(f"n_classes must be at least 2, got {n_classes}")
+    sr = v.positive_number("sr", sr)
+    features = default_features(name) if features is None else features
+    return builder(input_samples=input_samples, sr=sr, n_classes=n_classes, features=features,
+                   **params)
+
+
+__all__ = ["available_models", "build_model", "default_features", "model_defaults",
+           "register_model"]

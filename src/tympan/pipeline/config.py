@@ -1,0 +1,136 @@
+"""The pipeline recipe: frozen dataclasses that round-trip through ``pipeline.json``.
+
+Everything needed to turn a file into model input lives here (audio settings, windowing for
+long inputs, feature recipe), next to the model and training settings, so ``predict`` rebuilds
+exactly the preprocessing used in training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from tympan import _validate as v
+from tympan.errors import ParameterError
+
+PAD_POLICIES = ("end", "center", "wrap")
+CROP_POLICIES = ("start", "center", "end", "random")
+COMBINE = ("mean", "max", "vote")
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """How a file becomes the model's input waveform.
+
+    Samples are read as float32 in [-1, 1] (PCM code / 2**(bits-1)), mixed to mono by averaging
+    channels, resampled to ``sr`` with soxr, then fitted to ``duration`` seconds: shorter clips
+    are padded (``pad``), longer ones cropped (``crop``) in training; at prediction, inputs
+    longer than the clip are cut into windows instead (see :class:`WindowConfig`).
+    """
+
+    sr: int = 8000
+    mono: bool = True
+    duration: float = 1.0
+    pad: str = "end"
+    crop: str = "center"
+
+    def __post_init__(self):
+        v.positive_int("sr", self.sr)
+        v.positive_number("duration", self.duration)
+        v.choice("pad", self.pad, PAD_POLICIES)
+        v.choice("crop", self.crop, CROP_POLICIES)
+        if not self.mono:
+            raise ParameterError("mono must be True: multichannel models are not supported yet")
+
+    @property
+    def samples(self) -> int:
+        return round(self.duration * self.sr)
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """Windows for inputs longer than the training clip, and how their predictions combine.
+
+    ``window_sec`` defaults to the clip duration, ``hop_sec`` to half of it.  The file-level
+    decision is the ``mean`` (or ``max``) of the window probabilities, or a majority ``vote``.
+    """
+
+    window_sec: float | None = None
+    hop_sec: float | None = None
+    combine: str = "mean"
+
+    def __post_init__(self):
+        if self.window_sec is not None:
+            v.positive_number("window_sec", self.window_sec)
+        if self.hop_sec is not None:
+            v.positive_number("hop_sec", self.hop_sec)
+        v.choice("combine", self.combine, COMBINE)
+
+    def resolved(self, duration: float) -> WindowConfig:
+        window = self.window_sec or duration
+        return WindowConfig(window, self.hop_sec or window / 2, self.combine)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    early_stopping: int | None = 10  # patience in epochs on validation loss; None: off
+    validation_size: float = 0.15
+    class_weight: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        v.positive_int("epochs", self.epochs)
+        v.positive_int("batch_size", self.batch_size)
+        v.choice("optimizer", self.optimizer, ("adam", "adamw", "sgd", "rmsprop"))
+        v.positive_number("learning_rate", self.learning_rate)
+        if self.early_stopping is not None:
+            v.positive_int("early_stopping", self.early_stopping)
+        if not 0.0 <= self.validation_size < 1.0:
+            raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The whole recipe.  ``features`` and ``model`` are dicts of parameters; an empty
+    ``features`` means the model's default recipe.  Training resolves every default, so the
+    saved ``pipeline.json`` lists exactly what was used."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    features: dict = field(default_factory=dict)
+    model: dict = field(default_factory=lambda: {"name": "conv1d"})
+    training: TrainConfig = field(default_factory=TrainConfig)
+    windows: WindowConfig = field(default_factory=WindowConfig)
+
+    def __post_init__(self):
+        if "name" not in self.model:
+            raise ParameterError(f"model must name a 'name', got {self.model!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PipelineConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ParameterError(f"unknown pipeline settings: {sorted(unknown)}")
+        return cls(
+            audio=_build(AudioConfig, d.get("audio", {}), "audio"),
+            features=dict(d.get("features", {})),
+            model=dict(d.get("model", {"name": "conv1d"})),
+            training=_build(TrainConfig, d.get("training", {}), "training"),
+            windows=_build(WindowConfig, d.get("windows", {}), "windows"),
+        )
+
+
+def _build(cls, values: dict, section: str):
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ParameterError(f"unknown {section} settings: {sorted(unknown)} (known: {sorted(known)})")
+    return cls(**values)

@@ -1,0 +1,82 @@
+"""Evaluate an artifact on a dataset, and cross-validate a recipe."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tympan import data as tdata
+from tympan.errors import DatasetError
+from tympan.pipeline.artifact import Artifact, load_artifact
+from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.metrics import Report
+from tympan.pipeline.train import _validation_part, as_dataset, fit_arrays, resolve_config
+
+
+def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
+             progress: bool = True, batch_size: int = 128) -> Report:
+    """Accuracy, macro-F1, per-class precision/recall and the confusion matrix of ``artifact``
+    (an :class:`Artifact` or its folder) on ``dataset`` (a Dataset, or a path found with
+    ``discovery`` options), clips fitted to the training duration as in training."""
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    dataset = as_dataset(dataset, discovery)
+    if len(dataset) == 0:
+        raise DatasetError("the dataset is empty: nothing to evaluate")
+    unknown = sorted(set(dataset.labels) - set(artifact.labels))
+    if unknown:
+        raise DatasetError(f"the dataset has labels the model was not trained on: {unknown}; "
+                           f"the model knows {list(artifact.labels)}")
+    audio = artifact.config.audio
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    index = {label: i for i, label in enumerate(artifact.labels)}
+    y_true = np.array([index[dataset.items[i].label] for i in kept])
+    probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
+    return Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
+
+
+def cross_validate(dataset, config: PipelineConfig | None = None, *,
+                   discovery: dict | None = None,
+                   method: str = "leave_one_group_out", n_splits: int = 5,
+                   on_error: str = "raise", verbose: int = 0, progress: bool = True) -> dict:
+    """Train and test one model per fold; returns per-fold and overall reports.
+
+    ``method``: ``"leave_one_group_out"`` (e.g. leave one speaker out), ``"group_kfold"``,
+    ``"kfold"`` or ``"fold"``.  The clips are loaded once.  The overall report pools every
+    fold's test predictions.
+    """
+    dataset = as_dataset(dataset, discovery)
+    config = resolve_config(config or PipelineConfig())
+    audio = config.audio
+    folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
+                                   seed=config.training.seed)
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    row = np.full(len(dataset), -1)
+    row[kept] = np.arange(len(kept))
+    targets = dataset.targets()
+    results, all_true, all_pred = [], [], []
+    for k, fold in enumerate(folds):
+        train_idx = np.asarray(fold.train)[row[np.asarray(fold.train)] >= 0]
+        test_idx = np.asarray(fold.test)[row[np.asarray(fold.test)] >= 0]
+        train_idx, val_idx = _validation_part(dataset, train_idx, config.training.validation_size,
+                                              config.training.seed)
+        t0 = time.perf_counter()
+        model, history = fit_arrays(config, dataset.labels, X[row[train_idx]], targets[train_idx],
+                                    X[row[val_idx]], targets[val_idx], verbose=verbose)
+        seconds = time.perf_counter() - t0
+        pred = np.asarray(model.predict(X[row[test_idx]], batch_size=128, verbose=0)).argmax(axis=1)
+        report = Report.from_predictions(targets[test_idx], pred, dataset.labels)
+        all_true.append(targets[test_idx])
+        all_pred.append(pred)
+        results.append({"fold": k, "split": fold.to_json(), "train_seconds": seconds,
+                        "epochs_run": len(history.get("loss", [])), **report.to_dict()})
+    overall = Report.from_predictions(np.concatenate(all_true), np.concatenate(all_pred),
+                                      dataset.labels)
+    accs = [r["accuracy"] for r in results]
+    uars = [r["uar"] for r in results]
+    return {"method": method, "folds": results, "mean_accuracy": float(np.mean(accs)),
+            "std_accuracy": float(np.std(accs)), "mean_uar": float(np.mean(uars)),
+            "pooled": overall.to_dict()}

@@ -1,0 +1,159 @@
+"""Train a classifier from a dataset and a recipe, and return (optionally save) the artifact."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from tympan import data as tdata
+from tympan.errors import DatasetError, ParameterError
+from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
+from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.metrics import Report
+
+
+def resolve_config(config: PipelineConfig) -> PipelineConfig:
+    """Fill every default of the feature recipe and the model parameters, so that
+    ``pipeline.json`` records exactly what was used."""
+    from tympan import models
+
+    name = config.model["name"]
+    if name not in models.available_models():
+        raise ParameterError(f"unknown model {name!r}; available: {', '.join(models.available_models())}")
+    given = {k: val for k, val in config.model.items() if k != "name"}
+    defaults = models.model_defaults(name)
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ParameterError(f"unknown parameters for model {name!r}: {sorted(unknown)}; "
+                             f"known: {sorted(defaults)}")
+    features = models.resolve_features(config.features or models.default_features(name),
+                                       sr=config.audio.sr)
+    return dataclasses.replace(config, features=features,
+                               model={"name": name, **defaults, **given})
+
+
+def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int):
+    """Carve a validation part from the training items (speaker-disjoint when groups exist)."""
+    if size <= 0:
+        return train_idx, np.array([], dtype=int)
+    sub = dataset.subset(train_idx)
+    method = "group" if sub.groups() is not None and len(set(sub.groups())) > 2 else "stratified"
+    try:
+        part = tdata.split(sub, method=method, test_size=size, seed=seed)
+    except DatasetError as exc:
+        warnings.warn(f"no validation split ({exc}); training without early stopping",
+                      stacklevel=3)
+        return train_idx, np.array([], dtype=int)
+    return train_idx[part.train], train_idx[part.test]
+
+
+def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_val=None, *,
+               verbose=1):
+    """Build, adapt and fit the model of ``config`` (already resolved) on arrays.
+
+    Returns ``(model, history_dict)``.
+    """
+    import keras
+
+    from tympan import models
+
+    t = config.training
+    keras.utils.set_random_seed(t.seed)
+    params = {k: val for k, val in config.model.items() if k != "name"}
+    model = models.build_model(config.model["name"], input_samples=config.audio.samples,
+                               sr=config.audio.sr, n_classes=len(labels),
+                               features=config.features, **params)
+    models.adapt_normalization(model, X_train)
+    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+    model.compile(optimizer=optimizers[t.optimizer](learning_rate=t.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    has_val = X_val is not None and len(X_val) > 0
+    callbacks = []
+    if has_val and t.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
+                                                       restore_best_weights=True))
+    class_weight = None
+    if t.class_weight:
+        counts = np.bincount(y_train, minlength=len(labels)).astype(float)
+        class_weight = {i: float(len(y_train) / (len(labels) * c)) for i, c in enumerate(counts) if c}
+    hist = model.fit(X_train, y_train, validation_data=(X_val, y_val) if has_val else None,
+                     epochs=t.epochs, batch_size=t.batch_size, shuffle=True, callbacks=callbacks,
+                     class_weight=class_weight, verbose=verbose)
+    history = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
+    return model, history
+
+
+def as_dataset(dataset, discovery: dict | None = None) -> tdata.Dataset:
+    """``dataset`` itself, or the dataset found at a path by :func:`tympan.data.discover`
+    with ``discovery`` (``labels_from``, ``pattern``, ``csv``)."""
+    if isinstance(dataset, tdata.Dataset):
+        return dataset
+    return tdata.discover(dataset, **(discovery or {}))
+
+
+def train(
+    dataset,
+    config: PipelineConfig | None = None,
+    *,
+    discovery: dict | None = None,
+    split: str | tdata.Split = "group",
+    split_options: dict | None = None,
+    out=None,
+    overwrite: bool = False,
+    on_error: str = "raise",
+    verbose: int = 1,
+    progress: bool = True,
+) -> Artifact:
+    """Train the recipe ``config`` on ``dataset`` and evaluate it on the held-out part.
+
+    ``dataset`` is a :class:`tympan.data.Dataset` or a folder (or CSV root) found with
+    ``discovery`` options, e.g. ``{"labels_from": "regex", "pattern": "fsdd"}``.
+
+    ``split`` is a :class:`tympan.data.Split` or a method name for :func:`tympan.data.split`
+    (``"group"``: speaker-disjoint, the default; ``"stratified"``, ``"fold"``, ``"pattern"``)
+    with ``split_options`` (e.g. ``{"test_size": 0.2}`` or ``{"test_pattern": r"_[0-4]\\.wav$"}``).
+    ``on_error="skip"`` skips unreadable files with a warning naming each.  With ``out`` the
+    artifact folder is written atomically (an existing artifact is replaced only with
+    ``overwrite=True``; anything else there is never touched).
+    """
+    dataset = as_dataset(dataset, discovery)
+    config = resolve_config(config or PipelineConfig())
+    if out is not None:
+        check_destination(out, overwrite=overwrite)  # fail before hours of training
+    if len(dataset) == 0:
+        raise DatasetError("the dataset is empty: nothing to train on")
+    seed = config.training.seed
+    if not isinstance(split, tdata.Split):
+        split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
+    audio = config.audio
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    row = np.full(len(dataset), -1)
+    row[kept] = np.arange(len(kept))
+    targets = dataset.targets()
+
+    def rows(idx):
+        idx = np.asarray(idx, dtype=int)
+        return idx[row[idx] >= 0]
+
+    train_idx, val_idx = _validation_part(dataset, rows(split.train), config.training.validation_size,
+                                          seed)
+    test_idx = rows(split.test)
+    if len(train_idx) == 0:
+        raise DatasetError("no training items left after the split (and skipped files)")
+    model, history = fit_arrays(config, dataset.labels, X[row[train_idx]], targets[train_idx],
+                                X[row[val_idx]], targets[val_idx], verbose=verbose)
+    metrics = {"n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(test_idx),
+               "epochs_run": len(history.get("loss", []))}
+    if len(test_idx):
+        probs = model.predict(X[row[test_idx]], batch_size=128, verbose=0)
+        report = Report.from_predictions(targets[test_idx], probs.argmax(axis=1), dataset.labels)
+        metrics["test"] = report.to_dict()
+    artifact = Artifact(model=model, config=config, labels=dataset.labels, metrics=metrics,
+                        split=split.to_json(), history=history, info=runtime_info())
+    if out is not None:
+        save_artifact(artifact, out, overwrite=overwrite)
+    return artifact

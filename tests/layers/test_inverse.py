@@ -1,0 +1,119 @@
+"""tympan.layers.InverseSTFT on the active Keras backend: exact reconstruction, edges included."""
+
+from __future__ import annotations
+
+import tympan  # noqa: F401  (imported before keras: picks jax unless KERAS_BACKEND is set)
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tympan import dsp
+from tympan.errors import ParameterError
+from tympan.layers import InverseSTFT, Spectrogram
+
+
+def to_np(x) -> np.ndarray:
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
+    ref = ref.astype(np.float64)
+    err = est.astype(np.float64) - ref
+    return float(10 * np.log10(np.sum(ref**2) / max(np.sum(err**2), 1e-300)))
+
+
+@pytest.fixture(scope="module")
+def speech(recording):
+    """Two clips of running speech (loud at both ends), 0.5 s at 22.05 kHz, 11001 samples."""
+    y, _ = recording("emodb", "03a01Fa")
+    z, _ = recording("emodb", "16b03Wb")
+    x = np.stack([y[12000:23001], z[9000:20001]])
+    for edge in (x[:, :100], x[:, -100:]):
+        assert np.all(np.sqrt(np.mean(edge**2, axis=-1)) > 1e-3), "edge segment is silent"
+    return x
+
+
+STFT_SETS = {
+    "512-128": dict(n_fft=512, hop_length=128),
+    "512-256": dict(n_fft=512, hop_length=256),
+    "1024-256-win800": dict(n_fft=1024, hop_length=256, win_length=800),
+    "256-100": dict(n_fft=256, hop_length=100),  # hop does not divide n_fft
+}
+
+
+@pytest.mark.parametrize("params", STFT_SETS.values(), ids=STFT_SETS.keys())
+def test_spectrogram_inverse_round_trip_is_exact_at_the_edges(speech, params):
+    n = speech.shape[1]
+    spec = Spectrogram(mode="complex", **params)(speech)
+    out = to_np(InverseSTFT(length=n, **params)(spec))
+    assert out.shape == speech.shape and out.dtype == np.float32
+    for i in range(2):
+        assert snr_db(speech[i], out[i]) >= 100
+        assert snr_db(speech[i, :100], out[i, :100]) >= 100  # first 100 samples
+        assert snr_db(speech[i, -100:], out[i, -100:]) >= 100  # last 100 samples
+
+
+@pytest.mark.parametrize("params", STFT_SETS.values(), ids=STFT_SETS.keys())
+def test_inverse_stft_equals_dsp_istft(speech, params):
+    S = dsp.stft(speech, **params)  # (2, bins, frames) complex64
+    layer_in = np.stack([np.swapaxes(S.real, 1, 2), np.swapaxes(S.imag, 1, 2)], axis=-1)
+    for length in (None, speech.shape[1] - 31, speech.shape[1] + 40):
+        out = to_np(InverseSTFT(length=length, **params)(layer_in))
+        ref = dsp.istft(S, length=length, **params)
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+
+
+def test_inverse_stft_center_false_equals_dsp(speech):
+    params = dict(n_fft=512, hop_length=128, center=False)
+    spec = Spectrogram(mode="complex", **params)(speech)
+    out = to_np(InverseSTFT(**params)(spec))
+    ref = dsp.istft(dsp.stft(speech, **params), **params)
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+    # away from the edges (where the window is zero) it is the signal again
+    np.testing.assert_allclose(out[:, 512:-512], speech[:, 512 : out.shape[1] - 512], atol=1e-5)
+
+
+@pytest.mark.parametrize("frames", [5, 40])
+@pytest.mark.parametrize("length", [None, 3000])
+def test_inverse_stft_compute_output_shape(rng, frames, length):
+    layer = InverseSTFT(n_fft=256, hop_length=64, length=length)
+    x = rng.standard_normal((2, frames, 129, 2)).astype(np.float32)
+    expected = layer.compute_output_shape((2, frames, 129, 2))
+    assert tuple(to_np(layer(x)).shape) == tuple(expected)
+    assert expected[1] == (length if length is not None else 64 * (frames - 1))
+    inp = keras.Input((frames, 129, 2))
+    assert tuple(InverseSTFT(n_fft=256, hop_length=64, length=length)(inp).shape) == (None, expected[1])
+
+
+def test_inverse_stft_unknown_frames(rng):
+    assert InverseSTFT(n_fft=256, hop_length=64).compute_output_shape((None, None, 129, 2)) == (None, None)
+    assert InverseSTFT(n_fft=256, hop_length=64, length=800).compute_output_shape((None, None, 129, 2)) == (
+        None,
+        800,
+    )
+    inp = keras.Input((None,))
+    spec = Spectrogram(n_fft=256, hop_length=64, mode="complex")(inp)
+    wav = InverseSTFT(n_fft=256, hop_length=64)(spec)
+    assert tuple(wav.shape) == (None, None)
+    x = rng.standard_normal((2, 1000)).astype(np.float32)
+    out = to_np(keras.Model(inp, wav)(x))
+    np.testing.assert_allclose(out, dsp.istft(dsp.stft(x, n_fft=256, hop_length=64), hop_length=64), atol=1e-6)
+
+
+def test_inverse_stft_errors():
+    with pytest.raises(ParameterError, match="hop_length"):
+        InverseSTFT(n_fft=256, hop_length=0)
+    with pytest.raises(ParameterError, match="window"):
+        InverseSTFT(n_fft=256, window=np.hanning(256))
+    with pytest.raises(ParameterError, match="length"):
+        InverseSTFT(n_fft=256, length=0)
+    with pytest.raises(ParameterError, match="win_length"):
+        InverseSTFT(n_fft=256, win_length=512)
+    with pytest.raises(ParameterError, match=r"\(batch, frames, 129, 2\)"):
+        InverseSTFT(n_fft=256)(np.zeros((1, 5, 100, 2), np.float32))  # wrong number of bins
+    with pytest.raises(ParameterError, match=r"\(batch, frames, 129, 2\)"):
+        InverseSTFT(n_fft=256)(np.zeros((1, 5, 129), np.float32))  # magnitude, not complex

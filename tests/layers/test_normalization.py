@@ -1,0 +1,108 @@
+"""PerExampleStandardize: per-example, per-feature CMVN over frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tympan  # noqa: F401  (picks the Keras backend before keras is first imported)
+
+# isort: split
+import keras
+
+from tympan.errors import ParameterError
+from tympan.layers import PerExampleStandardize
+
+
+def _features(rng, batch=4, frames=50, feats=12):
+    # very different offsets and scales per example and per feature, like log-mel of
+    # recordings made at different levels and on different microphones
+    offset = rng.normal(0, 20, size=(batch, 1, feats))
+    scale = rng.uniform(0.1, 10, size=(batch, 1, feats))
+    return (offset + scale * rng.standard_normal((batch, frames, feats))).astype("float32")
+
+
+def _reference(x, *, scale=True, epsilon=1e-5):
+    x = x.astype(np.float64)
+    out = x - x.mean(axis=1, keepdims=True)
+    if scale:
+        out = out / np.sqrt(x.var(axis=1, keepdims=True) + epsilon)
+    return out
+
+
+def test_zero_mean_unit_std_per_example_and_feature(rng):
+    x = _features(rng)
+    out = keras.ops.convert_to_numpy(PerExampleStandardize()(x))
+    assert out.shape == x.shape
+    np.testing.assert_allclose(out.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_equals_numpy_reference(rng, scale):
+    x = _features(rng)
+    out = keras.ops.convert_to_numpy(PerExampleStandardize(scale=scale)(x))
+    np.testing.assert_allclose(out, _reference(x, scale=scale), rtol=1e-4, atol=1e-4)
+
+
+def test_real_log_mel(recording):
+    from tympan import dsp
+
+    y, sr = recording("fsdd", "3_jackson_5")
+    log_mel = dsp.power_to_db(dsp.melspectrogram(y, sr=sr, n_fft=256, hop_length=80, n_mels=40))
+    x = log_mel.T[None].astype("float32")  # (1, frames, n_mels)
+    out = keras.ops.convert_to_numpy(PerExampleStandardize()(x))
+    np.testing.assert_allclose(out, _reference(x), rtol=1e-4, atol=1e-4)
+
+
+def test_batch_equals_single(rng):
+    x = _features(rng)
+    layer = PerExampleStandardize()
+    batch = keras.ops.convert_to_numpy(layer(x))
+    single = np.concatenate([keras.ops.convert_to_numpy(layer(x[i : i + 1])) for i in range(len(x))])
+    np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-5)
+
+
+def test_constant_feature_stays_finite():
+    x = np.ones((2, 10, 3), dtype="float32")
+    out = keras.ops.convert_to_numpy(PerExampleStandardize()(x))
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, 0.0)
+
+
+def test_other_axis(rng):
+    x = _features(rng)
+    out = keras.ops.convert_to_numpy(PerExampleStandardize(axis=(1, 2))(x))
+    np.testing.assert_allclose(out.reshape(len(x), -1).mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.reshape(len(x), -1).std(axis=1), 1.0, atol=1e-3)
+
+
+def test_config_round_trip():
+    layer = PerExampleStandardize(axis=(1, 2), scale=False, epsilon=1e-3, name="cmvn")
+    config = layer.get_config()
+    clone = PerExampleStandardize.from_config(config)
+    assert clone.get_config() == config
+    assert config["axis"] == [1, 2] and config["scale"] is False and config["epsilon"] == 1e-3
+
+
+def test_save_load_safe_mode(tmp_path, rng):
+    x = _features(rng)
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, PerExampleStandardize()(inputs))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"axis": 0}, "axis"), ({"axis": ()}, "axis"),
+                                           ({"epsilon": 0}, "epsilon"),
+                                           ({"epsilon": -1.0}, "epsilon")])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        PerExampleStandardize(**kwargs)
+
+
+def test_axis_out_of_range():
+    with pytest.raises(ParameterError, match="axis 3"):
+        PerExampleStandardize(axis=3)(np.zeros((1, 4, 5), dtype="float32"))
