@@ -57,6 +57,8 @@ _PLAIN = {"batch_norm": False, "dropout": 0.0, "pooling": "flatten", "per_exampl
 _AUG = {"augment": True, "gain_db": 6.0, "time_shift": 0.1, "freq_masks": 2, "freq_width": 8,
         "time_masks": 2, "time_width": 10}
 _WARP = {"time_stretch": 0.1, "freq_warp": 0.1}
+_ONLY_WARP = {"augment": True, "gain_db": 0.0, "time_shift": 0.0, "freq_masks": 0,
+              "time_masks": 0, **_WARP}
 _MEL = {"kind": "mel"}
 
 #: name -> (model, features, params).  ``default`` is whatever the registry's defaults are now.
@@ -81,6 +83,15 @@ CONFIGS: dict[str, tuple[str, dict, dict]] = {
                                                "batch_norm": True, "dropout": 0.3,
                                                "pooling": "global_avg", "filters": (32, 64, 128),
                                                **_AUG, **_WARP}),
+    "cmvn_warp": ("conv1d", _MEL, {**_PLAIN, "per_example_norm": True, **_ONLY_WARP}),
+    "cmvn_warp20": ("conv1d", _MEL, {**_PLAIN, "per_example_norm": True, **_ONLY_WARP,
+                                     "time_stretch": 0.2, "freq_warp": 0.2}),
+    "cmvn_warp_light_aug": ("conv1d", _MEL, {**_PLAIN, "per_example_norm": True, **_ONLY_WARP,
+                                             "time_shift": 0.1, "freq_masks": 1, "freq_width": 4,
+                                             "time_masks": 1, "time_width": 8}),
+    "mfcc_cmvn": ("conv1d", {"kind": "mfcc"}, {**_PLAIN, "per_example_norm": True}),
+    "mfcc_cmvn_stretch": ("conv1d", {"kind": "mfcc"}, {**_PLAIN, "per_example_norm": True,
+                                                     **_ONLY_WARP, "freq_warp": 0.0}),
     "mfcc_cmvn_bn_drop_aug": ("conv1d", {"kind": "mfcc"},
                               {**_PLAIN, "per_example_norm": True, "batch_norm": True,
                                "dropout": 0.3, **_AUG}),

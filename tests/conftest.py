@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The CLI caches JAX compilations under ~/.cache; tests leave the user's home alone.
+os.environ.setdefault("TYMPAN_JAX_CACHE", "off")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

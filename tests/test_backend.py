@@ -62,3 +62,24 @@ def test_fresh_process_imports_keras_after_tympan(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "jax"
+
+
+def test_compilation_cache_folder_and_opt_out(monkeypatch, tmp_path):
+    pytest.importorskip("jax")
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("TYMPAN_JAX_CACHE", "off")
+    assert _backend.enable_compilation_cache(tmp_path / "c") is None
+    monkeypatch.delenv("TYMPAN_JAX_CACHE")
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert _backend.enable_compilation_cache(tmp_path / "c") is None
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("TYMPAN_CACHE_DIR", str(tmp_path / "base"))
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        assert _backend.enable_compilation_cache() == tmp_path / "base" / "jax"
+        assert (tmp_path / "base" / "jax").is_dir()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "base" / "jax")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

@@ -51,3 +51,38 @@ def select_default_backend() -> str | None:
             os.environ["KERAS_BACKEND"] = name
             return name
     return None
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
+    """Keep JAX's compiled programs on disk so a new process does not compile them again.
+
+    Loading a model on the jax backend compiles its weight initialisers and the first
+    ``predict`` compiles the model; with the cache, a second ``tympan predict`` in a fresh
+    process skips both (measured in ``benchmarks/predict_latency.py``).  The folder is
+    ``path``, else ``$TYMPAN_CACHE_DIR/jax``, else ``$XDG_CACHE_HOME/tympan/jax`` (default
+    ``~/.cache/tympan/jax``).  ``TYMPAN_JAX_CACHE=off`` disables it.  Returns the folder used,
+    or ``None`` when not on the jax backend or disabled.  The ``tympan`` command calls this.
+    """
+    if os.environ.get("TYMPAN_JAX_CACHE", "").lower() in ("0", "off", "false", "no"):
+        return None
+    backend = os.environ.get("KERAS_BACKEND") or _config_backend()
+    if backend != "jax" or not _installed("jax"):
+        return None
+    if path is None:
+        base = os.environ.get("TYMPAN_CACHE_DIR")
+        if base:
+            path = Path(base) / "jax"
+        else:
+            xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            path = Path(xdg) / "tympan" / "jax"
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: run without the cache
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder

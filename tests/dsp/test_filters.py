@@ -38,7 +38,11 @@ def test_mel_equals_librosa(params, dtype):
 
 @pytest.mark.parametrize(
     ("sr", "n_fft", "n_mels", "fmin", "fmax", "htk"),
-    [(16000, 8192, 40, 0.0, None, False), (22050, 8192, 64, 100.0, 8000.0, True), (8000, 4096, 32, 0.0, None, False)],
+    [
+        (16000, 8192, 40, 0.0, None, False),
+        (22050, 8192, 64, 100.0, 8000.0, True),
+        (8000, 4096, 32, 0.0, None, False),
+    ],
 )
 def test_mel_slaney_norm_gives_unit_area_triangles(sr, n_fft, n_mels, fmin, fmax, htk):
     """Slaney norm divides each triangle by half its width in Hz, so each integrates to 1."""
@@ -50,7 +54,9 @@ def test_mel_slaney_norm_gives_unit_area_triangles(sr, n_fft, n_mels, fmin, fmax
     np.testing.assert_allclose(M.max(axis=1), 2.0 / (edges[2:] - edges[:-2]), rtol=0.05)
 
 
-@pytest.mark.parametrize(("sr", "n_fft", "n_mels", "htk"), [(16000, 8192, 40, False), (22050, 8192, 64, True)])
+@pytest.mark.parametrize(
+    ("sr", "n_fft", "n_mels", "htk"), [(16000, 8192, 40, False), (22050, 8192, 64, True)]
+)
 def test_mel_triangles_peak_at_their_centre_frequency(sr, n_fft, n_mels, htk):
     M = filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=htk, norm=None, dtype=np.float64)
     centres = filters.mel_frequencies(n_mels + 2, fmin=0.0, fmax=sr / 2, htk=htk)[1:-1]

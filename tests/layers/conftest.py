@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+# Imported here, before any test module imports keras: with KERAS_BACKEND unset, tympan picks
+# jax (conftest files load first, and import sorting cannot move this below `import keras`).
+import tympan  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def recording(shared_data):

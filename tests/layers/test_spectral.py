@@ -7,8 +7,6 @@ Tolerances: log-mel 1e-3 dB, MFCC 1e-3, spectrogram magnitude/power 1e-5 of the 
 
 from __future__ import annotations
 
-import tympan  # noqa: F401  (imported before keras: picks jax unless KERAS_BACKEND is set)
-
 import keras
 import librosa
 import numpy as np
@@ -21,6 +19,13 @@ from tympan.layers import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
 
 DB_TOL = 1e-3
 MFCC_TOL = 1e-3
+
+
+# numpy 2 warns about Keras's own np.array(tensor) in convert_to_numpy / model.save (torch and
+# jax tensors' __array__ lack the copy keyword); not tympan's to fix.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
 
 
 def to_np(x) -> np.ndarray:
@@ -43,15 +48,10 @@ PARAMS = {
         dict(sr=22050, n_fft=512, hop_length=100, win_length=None, window="hann", center=False,
              pad_mode="constant", n_mels=40, fmin=50.0, fmax=8000.0, htk=True),
     ),
-    "fsdd-256-80-reflect": (
+    "fsdd-256-80-win200-hamming-reflect": (
         "fsdd",
-        dict(sr=8000, n_fft=256, hop_length=80, win_length=None, window="hann", center=True,
+        dict(sr=8000, n_fft=256, hop_length=80, win_length=200, window="hamming", center=True,
              pad_mode="reflect", n_mels=40, fmin=20.0, fmax=4000.0, htk=False),
-    ),
-    "fsdd-256-64-win200-hamming-htk": (
-        "fsdd",
-        dict(sr=8000, n_fft=256, hop_length=64, win_length=200, window="hamming", center=True,
-             pad_mode="constant", n_mels=32, fmin=0.0, fmax=None, htk=True),
     ),
 }
 STFT_KEYS = ("n_fft", "hop_length", "win_length", "window", "center", "pad_mode")
@@ -113,7 +113,9 @@ def test_mfcc_equals_dsp(clips, key):
 
 def test_mfcc_options_equal_dsp(clips):
     x = clips["fsdd"]
-    params = dict(sr=8000, n_fft=256, hop_length=80, n_mels=40, n_mfcc=13, lifter=22.0, top_db=None, power=1.0)
+    params = dict(
+        sr=8000, n_fft=256, hop_length=80, n_mels=40, n_mfcc=13, lifter=22.0, top_db=None, power=1.0
+    )
     out = to_np(MFCC(**params)(x))
     ref = channels_last(dsp.mfcc(x, **params))
     gain = dsp.filters.lifter_weights(13, 22.0, dtype=np.float64)  # liftering scales rounding too
@@ -122,7 +124,7 @@ def test_mfcc_options_equal_dsp(clips):
 
 @pytest.mark.parametrize(("width", "order"), [(9, 1), (9, 2), (3, 1)])
 def test_delta_equals_dsp(clips, width, order):
-    params = PARAMS["fsdd-256-80-reflect"][1]
+    params = PARAMS["fsdd-256-80-win200-hamming-reflect"][1]
     log_mel = dsp.power_to_db(dsp.melspectrogram(clips["fsdd"], **params))  # (2, n_mels, frames)
     out = to_np(Delta(width=width, order=order)(channels_last(log_mel)))
     ref = channels_last(dsp.delta(log_mel, width=width, order=order))
@@ -170,19 +172,19 @@ def test_power_to_db_numeric_ref_amin_and_no_top_db(mel_batch):
 
 
 # -------------------------------------------------------------------------- batch == single
-@pytest.mark.parametrize(
-    "layer",
-    [
-        Spectrogram(n_fft=256, hop_length=100, mode="complex"),
-        MelSpectrogram(sr=8000, n_fft=256, hop_length=64, n_mels=32),
-        MFCC(sr=8000, n_fft=256, hop_length=80, n_mels=40, n_mfcc=13),
-    ],
-    ids=lambda layer: type(layer).__name__,
-)
-def test_layer_batch_equals_single(clips, layer):
-    x = np.concatenate([clips["fsdd"], clips["fsdd"][:1, ::-1]])  # three examples, one quiet
+BATCH_LAYERS = {
+    "Spectrogram": lambda p: Spectrogram(mode="complex", **stft_args(p)),
+    "MelSpectrogram": lambda p: MelSpectrogram(**p),
+    "MFCC": lambda p: MFCC(n_mfcc=20, **p),
+}
+
+
+@pytest.mark.parametrize("make", BATCH_LAYERS.values(), ids=BATCH_LAYERS.keys())
+def test_layer_batch_equals_single(clips, make):
+    layer = make(PARAMS["fsdd-256-80-win200-hamming-reflect"][1])
+    x = clips["fsdd"]  # a clip and the same clip 60 dB down
     out = to_np(layer(x))
-    for i in range(3):
+    for i in range(2):
         single = to_np(layer(x[i : i + 1]))[0]
         np.testing.assert_allclose(out[i], single, rtol=1e-5, atol=1e-5 * np.abs(single).max())
 
@@ -196,22 +198,27 @@ def test_delta_batch_equals_single(rng):
 
 
 def test_layers_give_float32_for_float64_input(clips):
+    params = PARAMS["fsdd-256-80-win200-hamming-reflect"][1]
     x = clips["fsdd"].astype(np.float64)
-    assert to_np(Spectrogram(n_fft=256, hop_length=64)(x)).dtype == np.float32
-    assert to_np(MFCC(sr=8000, n_fft=256, hop_length=64, n_mels=32, n_mfcc=13)(x)).dtype == np.float32
+    assert to_np(Spectrogram(**stft_args(params))(x)).dtype == np.float32
+    assert to_np(MFCC(n_mfcc=20, **params)(x)).dtype == np.float32
 
 
 # ------------------------------------------------------------------------------------ shapes
 SHAPE_LAYERS = {
     "spec-256-100": lambda: Spectrogram(n_fft=256, hop_length=100),
-    "spec-complex-255-64-nocenter": lambda: Spectrogram(n_fft=255, hop_length=64, center=False, mode="complex"),
-    "mel-512-128-nocenter": lambda: MelSpectrogram(sr=8000, n_fft=512, hop_length=128, n_mels=32, center=False),
+    "spec-complex-255-64-nocenter": lambda: Spectrogram(
+        n_fft=255, hop_length=64, center=False, mode="complex"
+    ),
+    "mel-512-128-nocenter": lambda: MelSpectrogram(
+        sr=8000, n_fft=512, hop_length=128, n_mels=32, center=False
+    ),
     "mfcc-256-80": lambda: MFCC(sr=8000, n_fft=256, hop_length=80, n_mels=32, n_mfcc=13),
 }
 
 
 @pytest.mark.parametrize("make", SHAPE_LAYERS.values(), ids=SHAPE_LAYERS.keys())
-@pytest.mark.parametrize("n", [1000, 1023, 2049])
+@pytest.mark.parametrize("n", [1000, 1023])  # and 1500 in test_unknown_length_gives_unknown_frames
 def test_compute_output_shape_equals_actual_shape(rng, make, n):
     layer = make()
     x = rng.standard_normal((2, n)).astype(np.float32)

@@ -14,7 +14,7 @@ def digits_dir(tmp_path_factory):
     """180 bundled FSDD clips (3 speakers x 10 digits x 6 takes) in a scratch folder."""
     folder = tmp_path_factory.mktemp("digits")
     for path in sorted(data.demo_dir().glob("*.wav")):
-        digit, speaker, take = path.stem.split("_")
+        _, speaker, take = path.stem.split("_")
         if speaker in ("jackson", "theo", "george") and int(take) < 6:
             shutil.copy(path, folder / path.name)
     return folder

@@ -14,7 +14,7 @@ from tympan.pipeline.artifact import PIPELINE_FILE, SCHEMA_VERSION
 
 
 def test_artifact_folder_holds_the_whole_pipeline(trained):
-    artifact, out = trained
+    _, out = trained
     assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.keras", "pipeline.json"]
     meta = json.loads((out / PIPELINE_FILE).read_text())
     assert meta["schema_version"] == SCHEMA_VERSION
@@ -99,7 +99,7 @@ def test_long_file_gives_a_timeline(trained, digits_dir, tmp_path):
 
 
 def test_folder_source_and_evaluate(trained, digits_dir):
-    artifact, out = trained
+    _, out = trained
     preds = pipeline.predict(out, digits_dir)
     assert len(preds) == 180
     report = pipeline.evaluate(out, digits_dir, discovery={"labels_from": "regex",
@@ -184,7 +184,7 @@ def test_corrupt_file_inside_a_dataset(tmp_path):
     (few / "4_jackson_99.wav").write_bytes(np.random.default_rng(0).bytes(3000))
     cfg = pipeline.PipelineConfig(training=pipeline.TrainConfig(epochs=1, validation_size=0.0))
     regex = {"labels_from": "regex", "pattern": "fsdd"}
-    with pytest.raises(AudioIOError, match="4_jackson_99.wav"):
+    with pytest.raises(AudioIOError, match=r"4_jackson_99\.wav"):
         pipeline.train(few, cfg, discovery=regex, split="stratified", progress=False, verbose=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

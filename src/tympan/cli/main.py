@@ -12,6 +12,7 @@ import sys
 import click
 
 from tympan import __version__
+from tympan._backend import enable_compilation_cache
 from tympan.errors import TympanError
 
 
@@ -29,6 +30,9 @@ class _TympanGroup(click.Group):
 def cli() -> None:
     """tympan: deep learning on audio with Keras 3.
 
+    On the jax backend compiled programs are cached in ~/.cache/tympan/jax so later runs
+    start faster (TYMPAN_JAX_CACHE=off disables it).
+
     \b
     Examples:
       tympan demo
@@ -37,6 +41,7 @@ def cli() -> None:
       tympan evaluate runs/sounds DATA
       tympan info recording.wav
     """
+    enable_compilation_cache()
 
 
 def _register() -> None:

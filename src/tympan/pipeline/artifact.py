@@ -148,7 +148,9 @@ def load_artifact(path) -> Artifact:
     import tympan.models  # noqa: F401
 
     try:
-        model = keras.models.load_model(folder / MODEL_FILE, safe_mode=True)
+        # compile=False: predicting needs no optimizer, and the saved compile settings of one
+        # backend (jit_compile under jax) would make another backend compile (torch.compile).
+        model = keras.models.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
         raise ArtifactError(f"cannot load {folder / MODEL_FILE}: {exc}") from exc
     config = PipelineConfig.from_dict({k: meta[k] for k in
