@@ -273,15 +273,13 @@ def test_delta_errors_name_the_parameter():
         delta(data, axis=2)
 
 
-# ------------------------------------------------------------------- float32 accuracy (bugs)
-@pytest.mark.xfail(
-    strict=True,
-    reason="src precision bug: _stft_tf (dsp/spectrum.py) runs the window product and rFFT in "
-    "float32, so quiet low-frequency mel bands of float32 audio are off by up to ~1e-3 dB from "
-    "the float64 result (librosa's float32 path, whose FFT runs in float64 because its window is "
-    "float64, is off by ~6e-6 dB); this already exceeds the 1e-3 dB librosa tolerance on "
-    "fsdd/4_george_0 with the 512-128-htk-nocenter recipe",
-)
+# ------------------------------------------------------------------- float32 accuracy
+# On float32 audio, measured against the float64 result: tympan's window, FFT and MFCC DCT run in
+# float64 and are cast back (as librosa's FFT does), so quiet bins carry no float32 FFT noise.
+# (With a float32 FFT the log-mel error reached 1.0e-3 dB with top_db and 1.3e-2 dB without; a
+# float32 DCT put c0 up to 7.9e-4 off.)
+
+
 @pytest.mark.parametrize("name", ["4_george_0", "1_george_0", "9_george_0"])
 def test_log_mel_float32_is_as_accurate_as_librosa(recording, name):
     y, _ = recording("fsdd", name)
@@ -292,12 +290,7 @@ def test_log_mel_float32_is_as_accurate_as_librosa(recording, name):
     assert ours_err <= max(1e-4, 2 * librosa_err), f"tympan {ours_err:.2e} dB, librosa {librosa_err:.2e} dB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src precision bug: mfcc (dsp/features.py) applies the DCT as a float32 matmul "
-    "(basis @ S), losing ~10 ulp on c0 (|c0| ~ 500-600 with 128 mels): up to ~8e-4 off the "
-    "float64 result, 10x librosa's float32 error (scipy.fft.dct), close to the 1e-3 tolerance",
-)
+
 @pytest.mark.parametrize("name", ["03b01Nb", "09a01Fa"])
 def test_mfcc_float32_is_as_accurate_as_librosa(recording, name):
     y, _ = recording("emodb", name)
@@ -308,17 +301,10 @@ def test_mfcc_float32_is_as_accurate_as_librosa(recording, name):
     assert ours_err <= max(2e-4, 2 * librosa_err), f"tympan {ours_err:.2e}, librosa {librosa_err:.2e}"
 
 
-FFT32_REASON = (
-    "src precision bug: _stft_tf (dsp/spectrum.py) multiplies by a float32 window and runs the "
-    "rFFT in float32, so bins far below the frame's peak carry float32 FFT noise: without "
-    "top_db the log-mel of fsdd/emodb float32 audio is ~1e-2 dB off librosa (whose FFT runs in "
-    "float64 because its window is float64; with a float64 FFT cast back to float32 the error "
-    "is ~1.5e-5 dB)"
-)
 UNCLIPPED = dict(sr=22050, n_fft=512, hop_length=128, n_mels=64)
 
 
-@pytest.mark.xfail(strict=True, reason=FFT32_REASON)
+
 def test_log_mel_without_top_db_equals_librosa(recording):
     y, _ = recording("emodb", "03a01Fa")
     ours = power_to_db(melspectrogram(y, **UNCLIPPED), top_db=None)
@@ -326,11 +312,7 @@ def test_log_mel_without_top_db_equals_librosa(recording):
     np.testing.assert_allclose(ours, ref, rtol=0, atol=DB_TOL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=FFT32_REASON + "; the float32 DCT matmul in mfcc (see "
-    "test_mfcc_float32_is_as_accurate_as_librosa) adds to it: ~3.7e-3 off librosa in all",
-)
+
 def test_mfcc_without_top_db_equals_librosa(recording):
     y, _ = recording("emodb", "03a01Fa")
     ours = mfcc(y, top_db=None, **UNCLIPPED)

@@ -314,12 +314,8 @@ def test_too_short_input_raises():
 
 
 # ------------------------------------------------------------- one config dict drives both
-@pytest.mark.xfail(
-    strict=True,
-    reason="src API inconsistency: layers.MFCC takes `norm` as the *mel* filterbank norm and "
-    "`norm_dct` for the DCT, while dsp.mfcc (and librosa.feature.mfcc) take `norm` as the DCT "
-    "norm (librosa: `mel_norm` for the mel one), so one config dict means two different MFCCs",
-)
+# As in librosa.feature.mfcc, `norm` is the DCT norm and `mel_norm` the filterbank's, in the
+# layer and in dsp.mfcc alike, so one config dict gives the same MFCCs on both sides.
 def test_one_mfcc_config_means_the_same_in_layer_and_dsp(clips):
     x = clips["fsdd"][:1]
     config = dict(sr=8000, n_fft=256, hop_length=80, n_mels=40, n_mfcc=13, norm=None)

@@ -75,28 +75,31 @@ def mfcc(
     norm: str | None = "ortho",
     lifter: float = 0,
     top_db: float | None = 80.0,
+    mel_norm: str | None = "slaney",
     **mel_kwargs,
 ) -> np.ndarray:
     """Mel-frequency cepstral coefficients ``(..., n_mfcc, n_frames)``, as ``librosa.feature.mfcc``.
 
     From ``y``: ``power_to_db(melspectrogram(y, sr=sr, **mel_kwargs), top_db=top_db)`` (the dB
     clipping per example) then an orthonormal DCT-II over the mel axis.  ``S``, if given, is a
-    log-power mel spectrogram ``(..., n_mels, frames)``.
+    log-power mel spectrogram ``(..., n_mels, frames)``.  As in librosa, ``norm`` is the DCT's
+    normalisation and ``mel_norm`` the mel filterbank's.  The DCT runs in float64 (the first
+    coefficient sums n_mels values of a few hundred dB) and is cast back to the input's dtype.
     """
     if dct_type != 2:
         raise ParameterError(f"dct_type must be 2 (DCT-II), got {dct_type!r}")
     if (y is None) == (S is None):
         raise ParameterError("pass exactly one of y (audio) or S (a log-power mel spectrogram)")
     if S is None:
-        S = power_to_db(melspectrogram(y, sr=sr, **mel_kwargs), top_db=top_db)
+        S = power_to_db(melspectrogram(y, sr=sr, norm=mel_norm, **mel_kwargs), top_db=top_db)
     S = np.asarray(S)
     dtype = np.float64 if S.dtype == np.float64 else np.float32
-    basis = filters.dct(n_mfcc, S.shape[-2], norm=norm, dtype=dtype)
-    out = basis @ S.astype(dtype, copy=False)
+    basis = filters.dct(n_mfcc, S.shape[-2], norm=norm, dtype=np.float64)
+    out = basis @ S.astype(np.float64)
     if lifter:
         lifter = v.positive_number("lifter", lifter)
-        out *= filters.lifter_weights(n_mfcc, lifter, dtype=dtype)[:, None]
-    return out
+        out *= filters.lifter_weights(n_mfcc, lifter, dtype=np.float64)[:, None]
+    return out.astype(dtype, copy=False)
 
 
 def delta(data: np.ndarray, *, width: int = 9, order: int = 1, axis: int = -1) -> np.ndarray:

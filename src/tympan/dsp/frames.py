@@ -44,6 +44,9 @@ def frame(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 0:
         raise ParameterError(f"y must have at least one dimension, got shape {y.shape}")
+    if y.shape[-1] < frame_length:
+        raise ParameterError(
+            f"signal of {y.shape[-1]} samples is shorter than frame_length={frame_length}")
     count = n_frames(y.shape[-1], n_fft=frame_length, hop_length=hop_length, center=False)
     view = np.lib.stride_tricks.sliding_window_view(y, frame_length, axis=-1)
     view = view[..., : (count - 1) * hop_length + 1 : hop_length, :]

@@ -41,19 +41,27 @@ def resolve_stft_params(n_fft, hop_length, win_length) -> tuple[int, int, int]:
 
 
 # ---------------------------------------------------------------------------------- STFT
-def _stft_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode) -> np.ndarray:
-    """Complex STFT laid out ``(..., frames, 1 + n_fft // 2)``."""
+def _checked_signal(y, pad_mode) -> np.ndarray:
     y = v.valid_audio(y)
     v.choice("pad_mode", pad_mode, PAD_MODES)
+    if y.shape[-1] == 0:
+        raise ParameterError(f"y must contain at least one sample, got shape {y.shape}")
+    return y.astype(_float_dtype(y), copy=False)
+
+
+def _stft_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode) -> np.ndarray:
+    """Complex STFT laid out ``(..., frames, 1 + n_fft // 2)``."""
+    y = _checked_signal(y, pad_mode)
     dtype = _float_dtype(y)
-    y = y.astype(dtype, copy=False)
     count = n_frames(y.shape[-1], n_fft=n_fft, hop_length=hop_length, center=center)
     if center:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
-    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=dtype)
+    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=np.float64)
     frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)
     frames = frames[..., : (count - 1) * hop_length + 1 : hop_length, :]
-    return scipy.fft.rfft(frames * win, axis=-1, workers=-1)
+    # float64 FFT, cast back (as librosa): float32 FFT noise would swamp quiet bins
+    complex_out = np.complex128 if dtype == np.float64 else np.complex64
+    return scipy.fft.rfft(frames * win, axis=-1, workers=-1).astype(complex_out, copy=False)
 
 
 def stft(
@@ -89,7 +97,9 @@ def istft(
     """Inverse STFT by weighted overlap-add, ``(..., n_samples)``.
 
     With ``center=True`` and a window satisfying the overlap-add condition (Hann with
-    ``hop_length <= n_fft // 2``), the whole signal is reconstructed, edges included.  Pass
+    ``hop_length <= n_fft // 2``), the whole signal is reconstructed, edges included (about 140
+    dB SNR in float32; with ``hop_length = n_fft // 2`` the last few samples, under only the
+    tail of the last window, can drop to about 90 dB for some lengths, as in librosa).  Pass
     ``length`` to get exactly the original number of samples.
     """
     S = np.asarray(stft_matrix)
@@ -148,37 +158,38 @@ def _spectrogram_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mod
                     project: np.ndarray | None = None):
     """``|STFT| ** power`` laid out ``(..., frames, bins)``, optionally times ``project``.
 
-    Works through the frames in blocks of about 1 MB so the complex spectrum of a long batch is
+    Works through the frames in blocks of about 2 MB so the complex spectrum of a long batch is
     never held whole and each block's FFT, power and projection (e.g. the mel filterbank,
-    ``(bins, n_mels)``) run while it is still in cache.
+    ``(bins, n_mels)``) run while it is still in cache.  The window, FFT, power and projection
+    run in float64 (as librosa's FFT does; float32 FFT noise reaches 1e-2 dB in quiet bins) and
+    the result is cast to the input's precision.
     """
     n_fft, hop_length, win_length = resolve_stft_params(n_fft, hop_length, win_length)
     power = v.positive_number("power", power)
-    y = v.valid_audio(y)
-    v.choice("pad_mode", pad_mode, PAD_MODES)
+    y = _checked_signal(y, pad_mode)
     dtype = _float_dtype(y)
-    y = y.astype(dtype, copy=False)
     count = n_frames(y.shape[-1], n_fft=n_fft, hop_length=hop_length, center=center)
     if center:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
-    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=dtype)
+    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=np.float64)
     lead = y.shape[:-1]
     rows = y.reshape(-1, y.shape[-1])
     width = n_fft // 2 + 1 if project is None else project.shape[1]
+    project64 = None if project is None else np.asarray(project, dtype=np.float64)
     out = np.empty((rows.shape[0], count, width), dtype=dtype)
-    block = max(1, (1 << 18) // n_fft)
+    block = max(1, (1 << 17) // n_fft)
     for r in range(rows.shape[0]):
         frames = np.lib.stride_tricks.sliding_window_view(rows[r], n_fft)[::hop_length][:count]
         for t0 in range(0, count, block):
             X = scipy.fft.rfft(frames[t0 : t0 + block] * win, axis=-1, workers=-1)
-            parts = X.view(dtype)  # interleaved real, imag
+            parts = X.view(np.float64)  # interleaved real, imag
             np.square(parts, out=parts)
             P = parts[:, 0::2] + parts[:, 1::2]
             if power == 1.0:
                 np.sqrt(P, out=P)
             elif power != 2.0:
                 np.power(P, power / 2.0, out=P)
-            out[r, t0 : t0 + block] = P if project is None else P @ project
+            out[r, t0 : t0 + block] = P if project is None else P @ project64
     return out.reshape(*lead, count, width)
 
 

@@ -20,8 +20,8 @@ class InverseSTFT(keras.layers.Layer):
 
     Weighted overlap-add divided by the window's squared overlap-add envelope, then the
     ``center`` padding trimmed: with a Hann window and ``hop_length <= n_fft // 2`` this
-    reconstructs the whole signal, first and last samples included (Keras's ``ops.istft`` is off
-    by 0.03-0.07 near the edges).  ``length`` fixes the output length (pad or crop).
+    reconstructs the whole signal, first and last samples included.  ``length`` fixes the
+    output length (pad or crop).
     Equal to ``tympan.dsp.istft``; the input layout is what ``Spectrogram(mode="complex")``
     gives.
     """

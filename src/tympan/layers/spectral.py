@@ -207,20 +207,22 @@ class MFCC(MelSpectrogram):
     ``tympan.dsp.mfcc`` and ``librosa.feature.mfcc`` with the same arguments.
     """
 
-    def __init__(self, sr=22050, n_mfcc=20, norm_dct="ortho", lifter=0.0, top_db=80.0,
+    def __init__(self, sr=22050, n_mfcc=20, norm="ortho", lifter=0.0, top_db=80.0,
                  n_fft=2048, hop_length=512, win_length=None, window="hann", center=True,
                  pad_mode="constant", power=2.0, n_mels=128, fmin=0.0, fmax=None, htk=False,
-                 norm="slaney", **kwargs):
+                 mel_norm="slaney", **kwargs):
+        # librosa's names: `norm` is the DCT's, `mel_norm` the filterbank's (kept as self.norm
+        # by MelSpectrogram; this layer's config writes both under their librosa names).
         super().__init__(sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
-                         n_mels, fmin, fmax, htk, norm, **kwargs)
+                         n_mels, fmin, fmax, htk, mel_norm, **kwargs)
         self.n_mfcc = v.positive_int("n_mfcc", n_mfcc)
-        self.norm_dct = norm_dct
+        self.dct_norm = v.choice("norm", norm, ("ortho", None))
         self.lifter = v.non_negative_number("lifter", lifter)
         self.top_db = None if top_db is None else v.non_negative_number("top_db", top_db)
         self._dct_basis()
 
     def _dct_basis(self) -> np.ndarray:
-        basis = filters.dct(self.n_mfcc, self.n_mels, norm=self.norm_dct)
+        basis = filters.dct(self.n_mfcc, self.n_mels, norm=self.dct_norm)
         if self.lifter:
             basis = basis * filters.lifter_weights(self.n_mfcc, self.lifter)[:, None]
         return basis
@@ -239,7 +241,8 @@ class MFCC(MelSpectrogram):
         return (input_shape[0], frames, self.n_mfcc)
 
     def get_config(self):
-        return {**super().get_config(), "n_mfcc": self.n_mfcc, "norm_dct": self.norm_dct,
+        return {**super().get_config(), "n_mfcc": self.n_mfcc, "norm": self.dct_norm,
+                "mel_norm": self.norm,
                 "lifter": self.lifter, "top_db": self.top_db}
 
 

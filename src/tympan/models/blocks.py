@@ -105,7 +105,8 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
 
     ``time_stretch`` resamples the frames by a factor in ``1 ± time_stretch`` (tempo);
     ``freq_warp`` the bands of a mel or linear spectrogram by ``1 ± freq_warp`` (vocal tract
-    length); both only in training, and before the normalisations so that these see the result.
+    length; ignored for MFCC kinds, which have no frequency axis); both only in training, and
+    before the normalisations so that these see the result.
     """
     kind = features.get("kind", "mel")
     for layer in build_frontend(features, sr=sr):
@@ -115,8 +116,8 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     if (time_stretch or freq_warp) and len(x.shape) != 3:
         raise ParameterError("time_stretch and freq_warp need frame-wise features, "
                              f"got kind {kind!r}")
-    if freq_warp and kind not in ("mel", "spectrogram"):
-        raise ParameterError(f"freq_warp needs a mel or linear spectrogram, got kind {kind!r}")
+    if kind not in ("mel", "spectrogram"):
+        freq_warp = 0.0  # cepstra have no frequency axis to warp
     if time_stretch:
         x = RandomStretch(time_stretch, axis=1, seed=_seed(seed, 4), name="random_time_stretch")(x)
     if freq_warp:
@@ -188,7 +189,7 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
                              f"got {type(layer).__name__}")
     if len(waveforms) == 0:
         raise ParameterError("adapt_normalization needs at least one waveform, got none")
-    features = keras.Model(model.inputs, layer.input, name=f"{model.name}_features")
+    features = keras.Model(model.input, layer.input, name=f"{model.name}_features")
     count, mean, m2 = 0, 0.0, 0.0
     for start in range(0, len(waveforms), batch_size):
         batch = np.asarray(features.predict_on_batch(waveforms[start : start + batch_size]),

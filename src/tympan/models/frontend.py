@@ -38,7 +38,9 @@ FEATURE_KINDS = ("mel", "mfcc", "mfcc+delta", "mean_mfcc", "spectrogram", "wavef
 
 _STFT_KEYS = ("n_fft", "hop_length", "win_length", "window", "center", "pad_mode")
 _MEL_KEYS = (*_STFT_KEYS, "power", "n_mels", "fmin", "fmax", "htk", "norm", "top_db")
-_MFCC_KEYS = (*_MEL_KEYS, "n_mfcc", "lifter", "norm_dct")
+# For the MFCC kinds, as in librosa.feature.mfcc: `norm` is the DCT norm, `mel_norm` the filterbank's.
+_MFCC_KEYS = (*_STFT_KEYS, "power", "n_mels", "fmin", "fmax", "htk", "mel_norm", "top_db", "n_mfcc",
+              "lifter", "norm")
 _KEYS = {
     "mel": _MEL_KEYS,
     "mfcc": _MFCC_KEYS,
@@ -70,8 +72,8 @@ def _defaults(kind: str, sr: float) -> dict[str, Any]:
             "window": "hann", "center": True, "pad_mode": "constant"}
     mel = {**stft, "power": 2.0, "n_mels": default_n_mels(sr), "fmin": 0.0, "fmax": sr / 2.0,
            "htk": False, "norm": "slaney", "top_db": 80.0}
-    mfcc = {**mel, "n_mfcc": 40 if kind == "mean_mfcc" else 20, "lifter": 0.0,
-            "norm_dct": "ortho"}
+    mfcc = {**{k: x for k, x in mel.items() if k != "norm"}, "mel_norm": "slaney",
+            "n_mfcc": 40 if kind == "mean_mfcc" else 20, "lifter": 0.0, "norm": "ortho"}
     return {
         "mel": mel,
         "mfcc": mfcc,
@@ -166,12 +168,12 @@ def _layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
     if kind == "spectrogram":
         return [Spectrogram(**stft, mode="power", name="spectrogram"),
                 PowerToDb(top_db=resolved["top_db"], name="power_to_db")]
-    mel = _pick(resolved, ("power", "n_mels", "fmin", "fmax", "htk", "norm"))
+    mel = _pick(resolved, ("power", "n_mels", "fmin", "fmax", "htk"))
     if kind == "mel":
-        return [MelSpectrogram(sr=sr, **stft, **mel, name="melspectrogram"),
+        return [MelSpectrogram(sr=sr, **stft, **mel, norm=resolved["norm"], name="melspectrogram"),
                 PowerToDb(top_db=resolved["top_db"], name="power_to_db")]
-    mfcc = MFCC(sr=sr, **stft, **mel, **_pick(resolved, ("n_mfcc", "lifter", "norm_dct", "top_db")),
-                name="mfcc")
+    mfcc = MFCC(sr=sr, **stft, **mel,
+                **_pick(resolved, ("mel_norm", "n_mfcc", "lifter", "norm", "top_db")), name="mfcc")
     if kind == "mfcc":
         return [mfcc]
     if kind == "mfcc+delta":
