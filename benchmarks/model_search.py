@@ -98,6 +98,10 @@ CONFIGS: dict[str, tuple[str, dict, dict]] = {
     "mlp": ("mlp", {"kind": "mean_mfcc"}, {}),
     "waveform": ("waveform", {"kind": "waveform"}, {}),
     "default": ("conv1d", _MEL, {}),
+    "conv2d": ("conv2d", _MEL, {}),
+    "conv2d_plain": ("conv2d", _MEL, {"augment": False}),
+    "conv2d_wide": ("conv2d", _MEL, {"filters": (32, 64, 128, 256)}),
+    "conv2d_mel64": ("conv2d", {"kind": "mel", "n_mels": 64}, {}),
 }
 
 

@@ -13,6 +13,9 @@ import keras
 from tympan.errors import ParameterError
 from tympan.layers import RandomGain, RandomNoise, RandomStretch, RandomTimeShift, SpecAugment
 
+# Keras's own code calls np.array on backend variables, which numpy 2 flags; not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 WAVE_SHAPE = (4, 800)
 FEAT_SHAPE = (4, 60, 24)
 

@@ -13,6 +13,9 @@ import keras
 from tympan.errors import ParameterError
 from tympan.layers import PerExampleStandardize
 
+# Keras's own code calls np.array on backend variables, which numpy 2 flags; not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 def _features(rng, batch=4, frames=50, feats=12):
     # very different offsets and scales per example and per feature, like log-mel of

@@ -61,15 +61,16 @@ SMALL = {
                "per_example_norm": True, "augment": True, "seed": 0},
     "mlp": {"hidden_units": (32,)},
     "waveform": {"filters": (8, 16), "first_kernel": 40, "first_stride": 8},
+    "conv2d": {"filters": (4, 8), "seed": 0},
 }
 
 
 def test_available_models():
-    assert set(available_models()) >= {"conv1d", "mlp", "waveform"}
+    assert set(available_models()) >= {"conv1d", "conv2d", "mlp", "waveform"}
     assert available_models() == tuple(sorted(available_models()))
 
 
-@pytest.mark.parametrize("name", ["conv1d", "mlp", "waveform"])
+@pytest.mark.parametrize("name", ["conv1d", "conv2d", "mlp", "waveform"])
 def test_build_predict_save_reload(name, fsdd, tmp_path):
     x, _ = fsdd
     model = build_model(name, input_samples=SAMPLES, sr=SR, n_classes=10, **SMALL[name])
@@ -182,7 +183,7 @@ def test_model_defaults_are_the_builder_keywords():
 
 
 def test_unknown_model():
-    with pytest.raises(ParameterError, match=r"unknown model 'resnet'.*conv1d, mlp, waveform"):
+    with pytest.raises(ParameterError, match=r"unknown model 'resnet'.*conv1d, conv2d, mlp, waveform"):
         build_model("resnet", input_samples=SAMPLES, sr=SR, n_classes=10)
     with pytest.raises(ParameterError, match="resnet"):
         model_defaults("resnet")
@@ -257,10 +258,10 @@ def test_register_model(monkeypatch):
 def test_a_few_fit_steps_reduce_the_loss(fsdd):
     x, y = fsdd
     keras.utils.set_random_seed(0)
-    model = build_model("conv1d", input_samples=SAMPLES, sr=SR, n_classes=10, filters=(8,),
-                        dense_units=16, per_example_norm=True, augment=False)
+    model = build_model("conv1d", input_samples=SAMPLES, sr=SR, n_classes=10, filters=(16,),
+                        dense_units=64, augment=False)
     adapt_normalization(model, x)
-    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
     history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
     loss = history.history["loss"]
-    assert loss[-1] < 0.75 * loss[0], loss
+    assert loss[-1] < 0.5 * loss[0], loss

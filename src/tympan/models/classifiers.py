@@ -154,3 +154,49 @@ def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64)
 
 
 __all__ = ["conv1d", "mlp", "waveform"]
+
+
+@register_model("conv2d", features={"kind": "mel"})
+def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128), kernel_size=3,
+           dropout=0.3, per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
+           noise_snr_db=None, time_stretch=0.1, freq_warp=0.1, freq_masks=1, freq_width=4,
+           time_masks=1, time_width=8, seed=None) -> keras.Model:
+    """A small VGG-style 2-D CNN over the (frames x bands) image of a spectrogram:
+    ``[Conv2D(f, k, same) -> BatchNorm -> ReLU -> MaxPool(2)]`` per entry of ``filters``, then
+    global average pooling over time and frequency, ``[Dropout]`` and softmax.
+
+    Convolving along frequency as well as time makes the network tolerant of formant and pitch
+    shifts between voices, and global pooling of where in the clip the sound sits: both matter
+    for recordings by speakers never heard in training.  Augmentations (training only) as in
+    :func:`conv1d`.
+    """
+    _kind("conv2d", features, sr, ("mel", "spectrogram"))
+    filters = blocks.positive_ints("filters", filters)
+    kernel_size = v.positive_int("kernel_size", kernel_size)
+    dropout = blocks.rate("dropout", dropout)
+    augment = blocks.flag("augment", augment)
+    seed = blocks.optional_seed(seed)
+
+    inputs = blocks.waveform_input(input_samples)
+    x = inputs
+    if augment:
+        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
+                                         noise_snr_db=noise_snr_db, seed=seed)
+    x = blocks.feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm,
+                             time_stretch=time_stretch if augment else 0.0,
+                             freq_warp=freq_warp if augment else 0.0, seed=seed)
+    if augment:
+        x = blocks.spec_augment(x, freq_masks=freq_masks, freq_width=freq_width,
+                                time_masks=time_masks, time_width=time_width, seed=seed)
+    x = keras.layers.Reshape((x.shape[1], x.shape[2], 1), name="add_channel")(x)
+    for i, f in enumerate(filters):
+        x = keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=False,
+                                name=f"block{i + 1}_conv")(x)
+        x = keras.layers.BatchNormalization(name=f"block{i + 1}_bn")(x)
+        x = keras.layers.Activation("relu", name=f"block{i + 1}_relu")(x)
+        if x.shape[1] >= 2 and x.shape[2] >= 2:
+            x = keras.layers.MaxPooling2D(2, name=f"block{i + 1}_pool")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="global_avg")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="conv2d")

@@ -80,6 +80,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     early_stopping: int | None = 10  # patience in epochs on validation loss; None: off
     validation_size: float = 0.15
+    validation: str = "stratified"  # how validation is carved from training: "stratified" | "group"
     class_weight: bool = False
     seed: int = 0
 
@@ -90,6 +91,7 @@ class TrainConfig:
         v.positive_number("learning_rate", self.learning_rate)
         if self.early_stopping is not None:
             v.positive_int("early_stopping", self.early_stopping)
+        v.choice("validation", self.validation, ("stratified", "group"))
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
 

@@ -62,7 +62,7 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
         train_idx = np.asarray(fold.train)[row[np.asarray(fold.train)] >= 0]
         test_idx = np.asarray(fold.test)[row[np.asarray(fold.test)] >= 0]
         train_idx, val_idx = _validation_part(dataset, train_idx, config.training.validation_size,
-                                              config.training.seed)
+                                              config.training.seed, config.training.validation)
         t0 = time.perf_counter()
         model, history = fit_arrays(config, dataset.labels, X[row[train_idx]], targets[train_idx],
                                     X[row[val_idx]], targets[val_idx], verbose=verbose)
