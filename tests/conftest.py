@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 # The CLI caches JAX compilations under ~/.cache; tests leave the user's home alone.
 os.environ.setdefault("TYMPAN_JAX_CACHE", "off")
@@ -25,3 +27,22 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def recording(shared_data):
+    """``recording("fsdd", "3_jackson_5")`` -> ``(y, sr)``, float32 mono, read once per session.
+
+    ``"fsdd"`` names a file of ``fsdd/recordings`` (8 kHz), ``"emodb"`` one of ``emodb/wav``
+    (22.05 kHz, 2.0 s).  The returned array is read-only so no test can change it for another.
+    """
+    folders = {"fsdd": shared_data / "fsdd" / "recordings", "emodb": shared_data / "emodb" / "wav"}
+
+    @functools.cache
+    def read(corpus: str, name: str) -> tuple[np.ndarray, int]:
+        y, sr = sf.read(folders[corpus] / f"{name}.wav", dtype="float32")
+        assert y.ndim == 1, f"{corpus}/{name} is not mono"
+        y.setflags(write=False)
+        return y, sr
+
+    return read
