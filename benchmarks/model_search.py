@@ -99,6 +99,8 @@ CONFIGS: dict[str, tuple[str, dict, dict]] = {
     "waveform": ("waveform", {"kind": "waveform"}, {}),
     "default": ("conv1d", _MEL, {}),
     "conv2d": ("conv2d", _MEL, {}),
+    "c1_gap": ("conv1d", _MEL, {"filters": (64, 128, 128), "batch_norm": True, "dropout": 0.3,
+                                "pooling": "global_avg", "time_shift": 0.15, "gain_db": 6.0}),
     "conv2d_plain": ("conv2d", _MEL, {"augment": False}),
     "conv2d_wide": ("conv2d", _MEL, {"filters": (32, 64, 128, 256)}),
     "conv2d_mel64": ("conv2d", {"kind": "mel", "n_mels": 64}, {}),

@@ -48,26 +48,28 @@ def _framewise_input_stage(x, *, features, sr, augment, per_example_norm, gain_d
 
 
 @register_model("conv1d", features={"kind": "mel"})
-def conv1d(*, input_samples, sr, n_classes, features, filters=(32, 64), kernel_size=3,
-           batch_norm=False, dropout=0.0, pooling="flatten", dense_units=128,
-           per_example_norm=True, augment=True, gain_db=0.0, time_shift=0.0,
+def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), kernel_size=3,
+           batch_norm=True, dropout=0.3, pooling="global_avg", dense_units=128,
+           per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
            noise_snr_db=None, time_stretch=0.1, freq_warp=0.1, freq_masks=0, freq_width=8,
            time_masks=0, time_width=10, seed=None) -> keras.Model:
     """Conv1D over frames: ``[Conv1D(f, kernel_size) -> [BN] -> ReLU -> MaxPool(2)]`` per entry of
     ``filters``, then ``pooling`` (``"flatten"``, ``"global_avg"`` or ``"global_max"``),
     ``[Dropout]``, ``Dense(dense_units, relu)`` (none when 0), ``[Dropout]``, softmax.
 
-    With ``per_example_norm=False`` and ``augment=False`` the defaults are the seed's
-    "Example 1".  ``augment`` switches on, in training only, a random gain of ``±gain_db`` dB,
-    a zero-filled time shift of ``±time_shift`` of the clip, white noise at an SNR in
-    ``noise_snr_db`` (None: off), a stretch of the frames by ``1 ± time_stretch`` and of the
-    mel bands by ``1 ± freq_warp`` (0: off; ignored for MFCC kinds), and SpecAugment masks
-    (``freq_masks`` bands of up to ``freq_width`` features, ``time_masks`` spans of up to
-    ``time_width`` frames; 0 masks: off) after normalisation.
+    The seed's "Example 1" is ``filters=(32, 64), batch_norm=False, dropout=0.0,
+    pooling="flatten", per_example_norm=False, augment=False``.  ``augment`` switches on, in
+    training only, a random gain of ``±gain_db`` dB, a zero-filled time shift of ``±time_shift``
+    of the clip, white noise at an SNR in ``noise_snr_db`` (None: off), a stretch of the frames
+    by ``1 ± time_stretch`` and of the mel bands by ``1 ± freq_warp`` (0: off; ignored for MFCC
+    kinds), and SpecAugment masks (``freq_masks`` bands of up to ``freq_width`` features,
+    ``time_masks`` spans of up to ``time_width`` frames; 0 masks: off) after normalisation.
 
-    Defaults, chosen on leave-one-speaker-out FSDD (``docs/models.md``): per-example
-    normalisation (CMVN) on, and of the augmentations only the time stretch and frequency warp
-    of ±10 %; gain, shift, noise and SpecAugment measured no better there and are off.
+    Defaults, measured on FSDD (``docs/models.md``, ``docs/results.md``): per-example
+    normalisation (CMVN), BatchNorm, dropout 0.3, three blocks (64, 128, 128) and global average
+    pooling (shift-invariant: a word anywhere in the window), gain ±6 dB, shift ±15 %, time
+    stretch and mel warp ±10 %.  Against the flatten head: standard split 98.3 % vs 96.3 %,
+    leave-one-speaker-out mean 73.6 % vs 74.2 %.
     """
     _kind("conv1d", features, sr, _FRAMEWISE)
     filters = blocks.positive_ints("filters", filters)
