@@ -49,14 +49,21 @@ def _checked_signal(y, pad_mode) -> np.ndarray:
     return y.astype(_float_dtype(y), copy=False)
 
 
-def _stft_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode) -> np.ndarray:
-    """Complex STFT laid out ``(..., frames, 1 + n_fft // 2)``."""
+def _padded_signal(y, *, n_fft, hop_length, win_length, window, center, pad_mode):
+    """The checked signal (padded by ``n_fft // 2`` each side when ``center``), the float64
+    window zero-padded to ``n_fft``, and the frame count (from :func:`n_frames`)."""
     y = _checked_signal(y, pad_mode)
-    dtype = _float_dtype(y)
     count = n_frames(y.shape[-1], n_fft=n_fft, hop_length=hop_length, center=center)
     if center:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
-    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=np.float64)
+    return y, filters.get_window(window, win_length, n_fft=n_fft, dtype=np.float64), count
+
+
+def _stft_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mode) -> np.ndarray:
+    """Complex STFT laid out ``(..., frames, 1 + n_fft // 2)``."""
+    y, win, count = _padded_signal(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                   window=window, center=center, pad_mode=pad_mode)
+    dtype = _float_dtype(y)
     frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)
     frames = frames[..., : (count - 1) * hop_length + 1 : hop_length, :]
     # float64 FFT, cast back (as librosa): float32 FFT noise would swamp quiet bins
@@ -166,12 +173,9 @@ def _spectrogram_tf(y, *, n_fft, hop_length, win_length, window, center, pad_mod
     """
     n_fft, hop_length, win_length = resolve_stft_params(n_fft, hop_length, win_length)
     power = v.positive_number("power", power)
-    y = _checked_signal(y, pad_mode)
+    y, win, count = _padded_signal(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                   window=window, center=center, pad_mode=pad_mode)
     dtype = _float_dtype(y)
-    count = n_frames(y.shape[-1], n_fft=n_fft, hop_length=hop_length, center=center)
-    if center:
-        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
-    win = filters.get_window(window, win_length, n_fft=n_fft, dtype=np.float64)
     lead = y.shape[:-1]
     rows = y.reshape(-1, y.shape[-1])
     width = n_fft // 2 + 1 if project is None else project.shape[1]
