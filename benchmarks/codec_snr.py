@@ -22,32 +22,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 from tympan import io
+from tympan.dsp.metrics import align, snr_db
 from tympan.errors import AudioIOError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-MAX_LAG = 4096
-
-
-def align(ref: np.ndarray, est: np.ndarray, max_lag: int = MAX_LAG):
-    """Shift ``est`` against ``ref`` (both ``(channels, n)``) to best match; return
-    ``(lag, ref_part, est_part)`` where ``est[lag + i]`` lines up with ``ref[i]``."""
-    r, e = ref.mean(axis=0), est.mean(axis=0)
-    n = min(len(r), len(e))
-    c = signal.correlate(e[:n], r[:n], mode="full", method="fft")
-    lags = np.arange(-n + 1, n)
-    keep = np.abs(lags) <= max_lag
-    lag = int(lags[keep][np.argmax(c[keep])])
-    est, ref = (est[:, lag:], ref) if lag >= 0 else (est, ref[:, -lag:])
-    k = min(ref.shape[1], est.shape[1])
-    return lag, ref[:, :k], est[:, :k]
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    noise = np.sum((est - ref) ** 2)
-    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(ref**2) / noise))
 
 
 def as_2d(y: np.ndarray) -> np.ndarray:

@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy import signal
 
 from tympan import io
+from tympan.dsp.metrics import align, gain_matched_snr_db, snr_db
 from tympan.errors import AudioIOError, ParameterError, TympanError
 
 FSDD = "fsdd/recordings/3_jackson_0.wav"  # 8 kHz mono 16-bit, 3886 frames
@@ -23,28 +23,6 @@ EMODB = "emodb/wav/03a01Nc.wav"  # 22.05 kHz mono, 2.0 s
 
 
 # --------------------------------------------------------------------------- helpers
-def align(ref: np.ndarray, est: np.ndarray, max_lag: int = 4096):
-    """Align ``est`` to ``ref`` (``(channels, n)``) by cross-correlation; return the overlap."""
-    r, e = ref.mean(axis=0), est.mean(axis=0)
-    n = min(len(r), len(e))
-    c = signal.correlate(e[:n], r[:n], mode="full", method="fft")
-    lags = np.arange(-n + 1, n)
-    keep = np.abs(lags) <= max_lag
-    lag = int(lags[keep][np.argmax(c[keep])])
-    est, ref = (est[:, lag:], ref) if lag >= 0 else (est, ref[:, -lag:])
-    k = min(ref.shape[1], est.shape[1])
-    return lag, ref[:, :k], est[:, :k]
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / np.sum((est - ref) ** 2)))
-
-
-def gain_matched_snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    """SNR after the best scalar gain (LAME scales constant-bitrate output by about 0.95)."""
-    return snr_db(np.sum(ref * est) / np.sum(ref * ref) * ref, est)
-
-
 def as_2d(y: np.ndarray) -> np.ndarray:
     return y[None, :] if y.ndim == 1 else y
 

@@ -25,15 +25,10 @@ from tympan.dsp import (
     spectrogram,
     stft,
 )
+from tympan.dsp.metrics import snr_db
 from tympan.errors import ParameterError
 
 FAST = settings(max_examples=50, deadline=None)
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    ref = ref.astype(np.float64)
-    err = est.astype(np.float64) - ref
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum(err**2), 1e-300)))
 
 
 @pytest.fixture(scope="module")

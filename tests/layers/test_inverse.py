@@ -8,6 +8,7 @@ import pytest
 from keras import ops
 
 from tympan import dsp
+from tympan.dsp.metrics import snr_db
 from tympan.errors import ParameterError
 from tympan.layers import InverseSTFT, Spectrogram
 
@@ -20,12 +21,6 @@ pytestmark = pytest.mark.filterwarnings(
 
 def to_np(x) -> np.ndarray:
     return np.asarray(ops.convert_to_numpy(x))
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    ref = ref.astype(np.float64)
-    err = est.astype(np.float64) - ref
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum(err**2), 1e-300)))
 
 
 @pytest.fixture(scope="module")

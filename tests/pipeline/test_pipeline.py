@@ -192,3 +192,18 @@ def test_corrupt_file_inside_a_dataset(tmp_path):
                              progress=False, verbose=0)
     assert any("4_jackson_99.wav" in str(w.message) for w in caught)
     assert art.metrics["n_train"] + art.metrics["n_val"] + art.metrics["n_test"] == 30
+
+
+def test_cross_validation_leaves_each_speaker_out_once(digits_dir):
+    small = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
+             "pooling": "flatten", "dense_units": 16, "augment": False}
+    cfg = pipeline.PipelineConfig(model=small, training=pipeline.TrainConfig(epochs=1))
+    cv = pipeline.cross_validate(digits_dir, cfg, discovery={"labels_from": "regex",
+                                                             "pattern": "fsdd"},
+                                 method="leave_one_group_out", progress=False)
+    held_out = [tuple(f["split"]["params"]["test_groups"]) for f in cv["folds"]]
+    assert sorted(held_out) == [("george",), ("jackson",), ("theo",)]
+    assert [f["n"] for f in cv["folds"]] == [60, 60, 60]
+    pooled = np.sum([f["confusion_matrix"] for f in cv["folds"]], axis=0)
+    assert cv["pooled"]["confusion_matrix"] == pooled.tolist()
+    assert cv["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in cv["folds"]]))

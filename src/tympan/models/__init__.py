@@ -19,8 +19,10 @@ from tympan.models.registry import (
     default_features,
     model_defaults,
     register_model,
+    resolve_params,
 )
 
 __all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
-           "model_defaults", "register_model", "resolve_features"]
+           "model_defaults", "register_model", "resolve_features",
+           "resolve_params"]

@@ -72,6 +72,20 @@ def model_defaults(name: str) -> dict[str, Any]:
             if p.name not in _REQUIRED and p.default is not p.empty}
 
 
+def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` over the builder's defaults: every parameter ``name`` takes, resolved.
+
+    An unknown model raises :class:`~tympan.errors.ParameterError` listing the available ones;
+    an unknown parameter one naming it and listing the valid ones.
+    """
+    known = model_defaults(name)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
+                             f"{name!r}; it takes {', '.join(known) or 'none'}")
+    return {**known, **params}
+
+
 def default_features(name: str) -> dict:
     """The feature recipe ``name`` uses when none is given (e.g. ``{"kind": "mel"}``)."""
     _builder(name)
@@ -87,11 +101,7 @@ def build_model(name: str, *, input_samples: int, sr: float, n_classes: int,
     ones.
     """
     builder = _builder(name)
-    known = model_defaults(name)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
-                             f"{name!r}; it takes {', '.join(known) or 'none'}")
+    resolve_params(name, params)
     input_samples = v.positive_int("input_samples", input_samples)
     n_classes = v.positive_int("n_classes", n_classes)
     if n_classes < 2:
@@ -103,4 +113,4 @@ def build_model(name: str, *, input_samples: int, sr: float, n_classes: int,
 
 
 __all__ = ["available_models", "build_model", "default_features", "model_defaults",
-           "register_model"]
+           "register_model", "resolve_params"]

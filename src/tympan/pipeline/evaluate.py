@@ -11,7 +11,7 @@ from tympan.errors import DatasetError
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import _validation_part, as_dataset, fit_arrays, resolve_config
+from tympan.pipeline.train import as_dataset, fit_and_test, load_indexed, resolve_config
 
 
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
@@ -52,29 +52,17 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     audio = config.audio
     folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
                                    seed=config.training.seed)
-    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                               crop=audio.crop, on_error=on_error, progress=progress)
-    row = np.full(len(dataset), -1)
-    row[kept] = np.arange(len(kept))
-    targets = dataset.targets()
-    results, all_true, all_pred = [], [], []
+    X, row = load_indexed(dataset, audio, on_error=on_error, progress=progress)
+    results, pooled = [], np.zeros((len(dataset.labels),) * 2, dtype=np.int64)
     for k, fold in enumerate(folds):
-        train_idx = np.asarray(fold.train)[row[np.asarray(fold.train)] >= 0]
-        test_idx = np.asarray(fold.test)[row[np.asarray(fold.test)] >= 0]
-        train_idx, val_idx = _validation_part(dataset, train_idx, config.training.validation_size,
-                                              config.training.seed, config.training.validation)
         t0 = time.perf_counter()
-        model, history = fit_arrays(config, dataset.labels, X[row[train_idx]], targets[train_idx],
-                                    X[row[val_idx]], targets[val_idx], verbose=verbose)
-        seconds = time.perf_counter() - t0
-        pred = np.asarray(model.predict(X[row[test_idx]], batch_size=128, verbose=0)).argmax(axis=1)
-        report = Report.from_predictions(targets[test_idx], pred, dataset.labels)
-        all_true.append(targets[test_idx])
-        all_pred.append(pred)
-        results.append({"fold": k, "split": fold.to_json(), "train_seconds": seconds,
-                        "epochs_run": len(history.get("loss", [])), **report.to_dict()})
-    overall = Report.from_predictions(np.concatenate(all_true), np.concatenate(all_pred),
-                                      dataset.labels)
+        _, _, report, counts = fit_and_test(config, dataset, X, row, fold.train, fold.test,
+                                            verbose=verbose)
+        results.append({"fold": k, "split": fold.to_json(),
+                        "train_seconds": time.perf_counter() - t0,
+                        "epochs_run": counts["epochs_run"], **report.to_dict()})
+        pooled += report.confusion
+    overall = Report(dataset.labels, pooled)  # every fold's test predictions together
     accs = [r["accuracy"] for r in results]
     uars = [r["uar"] for r in results]
     return {"method": method, "folds": results, "mean_accuracy": float(np.mean(accs)),

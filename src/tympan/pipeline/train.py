@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from tympan import data as tdata
-from tympan.errors import DatasetError, ParameterError
+from tympan.errors import DatasetError
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
@@ -20,18 +20,11 @@ def resolve_config(config: PipelineConfig) -> PipelineConfig:
     from tympan import models
 
     name = config.model["name"]
-    if name not in models.available_models():
-        raise ParameterError(f"unknown model {name!r}; available: {', '.join(models.available_models())}")
-    given = {k: val for k, val in config.model.items() if k != "name"}
-    defaults = models.model_defaults(name)
-    unknown = set(given) - set(defaults)
-    if unknown:
-        raise ParameterError(f"unknown parameters for model {name!r}: {sorted(unknown)}; "
-                             f"known: {sorted(defaults)}")
+    params = models.resolve_params(name, {k: val for k, val in config.model.items() if k != "name"})
     features = models.resolve_features(config.features or models.default_features(name),
                                        sr=config.audio.sr)
     return dataclasses.replace(config, features=features,
-                               model={"name": name, **defaults, **given})
+                               model={"name": name, **params})
 
 
 def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
@@ -102,6 +95,38 @@ def as_dataset(dataset, discovery: dict | None = None) -> tdata.Dataset:
     return tdata.discover(dataset, **(discovery or {}))
 
 
+def load_indexed(dataset, audio, *, on_error: str, progress: bool):
+    """Load every clip of ``dataset`` once; returns ``(X, row)`` where ``X[row[i]]`` is item
+    ``i`` and ``row[i] == -1`` marks a file skipped as unreadable."""
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    row = np.full(len(dataset), -1)
+    row[kept] = np.arange(len(kept))
+    return X, row
+
+
+def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *, verbose=1):
+    """One training run on item indices: drop skipped items, carve the validation part, fit,
+    and test.  Returns ``(model, history, report or None, counts)``."""
+    train_ids, test_ids = (np.asarray(i, dtype=int) for i in (train_ids, test_ids))
+    train_ids, test_ids = train_ids[row[train_ids] >= 0], test_ids[row[test_ids] >= 0]
+    t = config.training
+    train_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size, t.seed,
+                                          t.validation)
+    if len(train_ids) == 0:
+        raise DatasetError("no training items left after the split (and skipped files)")
+    targets = dataset.targets()
+    model, history = fit_arrays(config, dataset.labels, X[row[train_ids]], targets[train_ids],
+                                X[row[val_ids]], targets[val_ids], verbose=verbose)
+    report = None
+    if len(test_ids):
+        probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
+        report = Report.from_predictions(targets[test_ids], probs.argmax(axis=1), dataset.labels)
+    counts = {"n_train": len(train_ids), "n_val": len(val_ids), "n_test": len(test_ids),
+              "epochs_run": len(history.get("loss", []))}
+    return model, history, report, counts
+
+
 def train(
     dataset,
     config: PipelineConfig | None = None,
@@ -136,29 +161,10 @@ def train(
     seed = config.training.seed
     if not isinstance(split, tdata.Split):
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
-    audio = config.audio
-    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                               crop=audio.crop, on_error=on_error, progress=progress)
-    row = np.full(len(dataset), -1)
-    row[kept] = np.arange(len(kept))
-    targets = dataset.targets()
-
-    def rows(idx):
-        idx = np.asarray(idx, dtype=int)
-        return idx[row[idx] >= 0]
-
-    train_idx, val_idx = _validation_part(dataset, rows(split.train), config.training.validation_size,
-                                          seed, config.training.validation)
-    test_idx = rows(split.test)
-    if len(train_idx) == 0:
-        raise DatasetError("no training items left after the split (and skipped files)")
-    model, history = fit_arrays(config, dataset.labels, X[row[train_idx]], targets[train_idx],
-                                X[row[val_idx]], targets[val_idx], verbose=verbose)
-    metrics = {"n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(test_idx),
-               "epochs_run": len(history.get("loss", []))}
-    if len(test_idx):
-        probs = model.predict(X[row[test_idx]], batch_size=128, verbose=0)
-        report = Report.from_predictions(targets[test_idx], probs.argmax(axis=1), dataset.labels)
+    X, row = load_indexed(dataset, config.audio, on_error=on_error, progress=progress)
+    model, history, report, metrics = fit_and_test(config, dataset, X, row, split.train,
+                                                   split.test, verbose=verbose)
+    if report is not None:
         metrics["test"] = report.to_dict()
     artifact = Artifact(model=model, config=config, labels=dataset.labels, metrics=metrics,
                         split=split.to_json(), history=history, info=runtime_info())
