@@ -83,3 +83,21 @@ def test_compilation_cache_folder_and_opt_out(monkeypatch, tmp_path):
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "base" / "jax")
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_lean_keras_import_skips_optional_packages_only_while_importing(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    env = {"PATH": "/usr/bin:/bin", "KERAS_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    code = (
+        "import sys, tympan\n"
+        "from tympan._backend import import_keras_lean\n"
+        "keras = import_keras_lean()\n"
+        "print('sklearn' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n"
+        "import sklearn, matplotlib\n"  # still importable afterwards
+        "print(keras.ops.sum(keras.ops.ones(3)).item(), import_keras_lean() is keras)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "3.0", "True"]

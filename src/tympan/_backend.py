@@ -86,3 +86,34 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
+
+
+# Optional packages that ``import keras`` loads only for features tympan's command never uses:
+# its scikit-learn wrappers (about 1 s to import scikit-learn and scipy.stats) and its image
+# gallery plots (about 0.7 s for matplotlib.pyplot).  Keras guards both imports with
+# ``try: ... except ImportError``, so hiding them costs the command nothing.
+_CLI_SKIPPED = ("sklearn", "matplotlib")
+
+
+def import_keras_lean():
+    """Import Keras without the optional packages listed in ``_CLI_SKIPPED``.
+
+    Only the ``tympan`` command calls this, before anything else imports Keras: it takes a cold
+    ``tympan predict`` from about 4.9 s to about 3 s (``benchmarks/predict_latency.py``).  The
+    hiding lasts for the import alone, so the packages import normally afterwards (``tympan
+    plot`` still gets matplotlib); only ``keras.wrappers.SKLearn*`` and
+    ``keras.visualization`` stay unusable in that process, and the command uses neither.
+    Returns the keras module; if Keras is already imported, returns it unchanged.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    hidden = [name for name in _CLI_SKIPPED if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # makes `import name` raise ImportError
+    try:
+        import keras
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return keras

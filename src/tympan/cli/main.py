@@ -12,7 +12,7 @@ import sys
 import click
 
 from tympan import __version__
-from tympan._backend import enable_compilation_cache
+from tympan._backend import enable_compilation_cache, import_keras_lean
 from tympan.errors import TympanError
 
 
@@ -41,6 +41,7 @@ def cli() -> None:
       tympan evaluate runs/sounds DATA
       tympan info recording.wav
     """
+    import_keras_lean()
     enable_compilation_cache()
 
 

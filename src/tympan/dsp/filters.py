@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from tympan import _validate as v
 from tympan.dsp.frames import pad_center
@@ -45,8 +44,21 @@ def get_window(window, win_length: int, *, n_fft: int | None = None, dtype=np.fl
     return _readonly(pad_center(w, n_fft))
 
 
+def _periodic_hann(n: int) -> np.ndarray:
+    if n == 1:
+        return np.ones(1)  # scipy's convention for a one-sample window
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+
+
 @functools.lru_cache(maxsize=64)
 def _cached_window(window, win_length: int, n_fft: int, dtype: str) -> np.ndarray:
+    # The default window is computed here because importing scipy.signal costs ~0.8 s (it pulls
+    # in scipy.stats), most of a cold `tympan predict`; every other window comes from scipy.
+    # tests/dsp/test_filters.py checks the Hann formula against scipy.signal.get_window.
+    if window == "hann":
+        return _readonly(pad_center(_periodic_hann(win_length).astype(dtype), n_fft))
+    import scipy.signal
+
     try:
         w = scipy.signal.get_window(window, win_length, fftbins=True)
     except (ValueError, TypeError) as exc:
@@ -187,6 +199,8 @@ def delta_operator(width: int = 9, order: int = 1, *, dtype=np.float32):
 
 @functools.lru_cache(maxsize=16)
 def _cached_delta(width, order, dtype):
+    import scipy.signal  # lazily: see _cached_window
+
     op = scipy.signal.savgol_filter(
         np.eye(width), width, polyorder=order, deriv=order, axis=0, mode="interp"
     )
