@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="conv1d")
     p.add_argument("--model-param", action="append", metavar="KEY=JSON")
     p.add_argument("--features", default=None)
+    p.add_argument("--speakers", default=None, help="LOSO on these speakers only, e.g. george,nicolas")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     dataset = data.from_regex(FSDD, data.FSDD_PATTERN)
@@ -67,7 +68,11 @@ def main(argv=None) -> int:
         results["config"] = art.config.to_dict()
     if args.only in (None, "loso"):
         t0 = time.perf_counter()
-        cv = pipeline.cross_validate(dataset, config, method="leave_one_group_out")
+        only = None
+        if args.speakers:
+            speakers = sorted({item.group for item in dataset.items})
+            only = [speakers.index(s) for s in args.speakers.split(",")]
+        cv = pipeline.cross_validate(dataset, config, method="leave_one_group_out", only=only)
         results["loso"] = cv | {"seconds": time.perf_counter() - t0}
         print("\n| held-out speaker | accuracy | macro-F1 | epochs | train s |\n|---|---:|---:|---:|---:|")
         for fold in cv["folds"]:

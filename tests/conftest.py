@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import tympan  # noqa: F401  (picks the Keras backend before any test module imports keras)
+
 # The CLI caches JAX compilations under ~/.cache; tests leave the user's home alone.
 os.environ.setdefault("TYMPAN_JAX_CACHE", "off")
 

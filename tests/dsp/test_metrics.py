@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tympan.dsp.metrics import align, gain_matched_snr_db, snr_db
+from tympan.dsp.metrics import (
+    align,
+    gain_matched_snr_db,
+    log_spectral_distance,
+    si_sdr,
+    snr_db,
+    spectral_convergence,
+)
+from tympan.errors import ParameterError
 
 
 def test_snr_known_answers(rng):
@@ -32,3 +40,45 @@ def test_align_finds_a_known_delay(rng, lag):
     assert snr_db(r[:, 300:-300], e[:, 300:-300]) > 200
     found_1d, _, _ = align(ref[0], est[0], max_lag=500)
     assert found_1d == lag
+
+
+def test_si_sdr_known_answers(rng):
+    x = rng.standard_normal(10_000)
+    w = rng.standard_normal(10_000)
+    noise = w - (w @ x) / (x @ x) * x  # orthogonal to x
+    noise *= 0.1 * np.linalg.norm(3 * x) / np.linalg.norm(noise)  # 20 dB below the scaled target
+    assert si_sdr(x, 3 * x + noise) == pytest.approx(20.0)
+    assert si_sdr(x, -0.5 * x) > 200  # a gain, even a sign flip, costs nothing
+    assert snr_db(x, -0.5 * x) < 0  # unlike the plain SNR
+    assert si_sdr(x, 3 * x + noise) == gain_matched_snr_db(x, 3 * x + noise)
+    assert si_sdr(x, noise) < -100  # orthogonal: nothing of the reference
+
+
+def test_spectral_convergence_known_answers(rng):
+    S = rng.uniform(0.0, 1.0, (65, 40))
+    assert spectral_convergence(S, 0.9 * S) == pytest.approx(0.1)
+    assert spectral_convergence(S, np.zeros_like(S)) == pytest.approx(1.0)
+    assert spectral_convergence(S, S) == 0.0
+    phase = np.exp(1j * rng.uniform(0, 2 * np.pi, S.shape))
+    assert spectral_convergence(S * phase, S) == pytest.approx(0.0, abs=1e-15)  # magnitudes only
+    assert 20 * np.log10(spectral_convergence(S, 1.01 * S)) == pytest.approx(-40.0)
+
+
+def test_log_spectral_distance_known_answers(rng):
+    S = rng.uniform(0.1, 1.0, (2, 65, 40))
+    assert log_spectral_distance(S, S) == 0.0
+    assert log_spectral_distance(S, 10 * S) == pytest.approx(20.0)  # 20 dB in every bin
+    half = S.copy()
+    half[..., :20] *= 10  # 20 dB off in half of the frames: the mean over frames is 10 dB
+    assert log_spectral_distance(S, half) == pytest.approx(10.0)
+    # below amin both count as amin: silence against quieter silence is no distance
+    assert log_spectral_distance(np.full((5, 4), 1e-7), np.full((5, 4), 1e-9), amin=1e-5) == 0.0
+
+
+def test_spectral_metric_errors():
+    with pytest.raises(ParameterError, match="same shape"):
+        spectral_convergence(np.ones((5, 4)), np.ones((5, 3)))
+    with pytest.raises(ParameterError, match="bins, frames"):
+        log_spectral_distance(np.ones(5), np.ones(5))
+    with pytest.raises(ParameterError, match="amin"):
+        log_spectral_distance(np.ones((5, 4)), np.ones((5, 4)), amin=0.0)

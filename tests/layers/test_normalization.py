@@ -100,7 +100,9 @@ def test_save_load_safe_mode(tmp_path, rng):
 
 @pytest.mark.parametrize("kwargs, match", [({"axis": 0}, "axis"), ({"axis": ()}, "axis"),
                                            ({"epsilon": 0}, "epsilon"),
-                                           ({"epsilon": -1.0}, "epsilon")])
+                                           ({"epsilon": -1.0}, "epsilon"),
+                                           ({"active_db": 0}, "active_db"),
+                                           ({"active_db": 40, "axis": 2}, "active_db needs axis=1")])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         PerExampleStandardize(**kwargs)
@@ -109,3 +111,51 @@ def test_bad_arguments(kwargs, match):
 def test_axis_out_of_range():
     with pytest.raises(ParameterError, match="axis 3"):
         PerExampleStandardize(axis=3)(np.zeros((1, 4, 5), dtype="float32"))
+
+
+def _speech_then_silence(rng, frames_speech=30, frames_silence=20):
+    x = _features(rng, batch=3, frames=frames_speech)  # levels within ~40 dB of each other
+    silence = np.full((3, frames_silence, x.shape[2]), x.min() - 200.0, dtype="float32")
+    return x, np.concatenate([x, silence], axis=1)
+
+
+def test_active_db_takes_statistics_over_the_active_frames_only(rng):
+    speech, padded = _speech_then_silence(rng)
+    # every speech frame is active: each frame's loudest feature is within 200 dB of the max
+    layer = PerExampleStandardize(active_db=150.0)
+    out = keras.ops.convert_to_numpy(layer(padded))
+    np.testing.assert_allclose(out[:, :30], _reference(speech), rtol=1e-4, atol=1e-4)
+    # the silent frames are scaled with the same statistics, not dropped
+    mean, std = speech.mean(axis=1), np.sqrt(speech.var(axis=1) + 1e-5)
+    np.testing.assert_allclose(out[:, 40], (padded[:, 40] - mean) / std, rtol=1e-4)
+
+
+def test_active_db_result_does_not_depend_on_padding(rng):
+    speech, padded = _speech_then_silence(rng, frames_silence=20)
+    _, longer = _speech_then_silence(np.random.default_rng(0), frames_silence=70)
+    longer[:, :30] = speech
+    layer = PerExampleStandardize(active_db=150.0)
+    a = keras.ops.convert_to_numpy(layer(padded))[:, :30]
+    b = keras.ops.convert_to_numpy(layer(longer))[:, :30]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    plain = keras.ops.convert_to_numpy(PerExampleStandardize()(padded))[:, :30]
+    assert not np.allclose(plain, a, atol=1e-2)  # all-frame CMVN is pulled by the silence
+
+
+def test_active_db_threshold_is_relative_to_each_examples_loudest_frame():
+    level = np.array([0.0, -10.0, -30.0, -50.0], dtype="float32")  # dB of four frames
+    x = np.stack([level, level - 60.0])[:, :, None]  # the same clip 60 dB quieter
+    out = keras.ops.convert_to_numpy(PerExampleStandardize(active_db=20.0, scale=False)(x))
+    np.testing.assert_allclose(out[0, :, 0], level - (-5.0), atol=1e-5)  # mean of 0 and -10
+    np.testing.assert_allclose(out[1], out[0], atol=1e-5)
+
+
+def test_active_db_batch_equals_single_and_config(rng):
+    _, padded = _speech_then_silence(rng)
+    layer = PerExampleStandardize(active_db=40.0)
+    whole = keras.ops.convert_to_numpy(layer(padded))
+    for i in range(len(padded)):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(padded[i : i + 1]))[0],
+                                   whole[i], rtol=1e-5, atol=1e-5)
+    clone = PerExampleStandardize.from_config(layer.get_config())
+    assert clone.active_db == 40.0

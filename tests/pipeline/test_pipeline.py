@@ -207,3 +207,17 @@ def test_cross_validation_leaves_each_speaker_out_once(digits_dir):
     pooled = np.sum([f["confusion_matrix"] for f in cv["folds"]], axis=0)
     assert cv["pooled"]["confusion_matrix"] == pooled.tolist()
     assert cv["mean_accuracy"] == pytest.approx(np.mean([f["accuracy"] for f in cv["folds"]]))
+
+
+def test_cross_validation_runs_only_the_folds_asked_for(digits_dir):
+    small = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
+             "pooling": "flatten", "dense_units": 16, "augment": False}
+    cfg = pipeline.PipelineConfig(model=small, training=pipeline.TrainConfig(epochs=1))
+    discovery = {"labels_from": "regex", "pattern": "fsdd"}
+    cv = pipeline.cross_validate(digits_dir, cfg, discovery=discovery,
+                                 method="leave_one_group_out", progress=False, only=[2])
+    assert [(f["fold"], f["split"]["params"]["test_groups"]) for f in cv["folds"]] == [(2, ["theo"])]
+    for bad in ([3], [], [True], ["george"]):
+        with pytest.raises(ParameterError, match=r"only must name folds among 0\.\.2"):
+            pipeline.cross_validate(digits_dir, cfg, discovery=discovery,
+                                    method="leave_one_group_out", progress=False, only=bad)

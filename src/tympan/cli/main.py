@@ -40,15 +40,17 @@ def cli() -> None:
       tympan predict runs/sounds recording.mp3
       tympan evaluate runs/sounds DATA
       tympan info recording.wav
+      tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
     """
     import_keras_lean()
     enable_compilation_cache()
 
 
 def _register() -> None:
-    from tympan.cli import demo, evaluate, info, predict, train
+    from tympan.cli import autoencoder, demo, evaluate, info, predict, train
 
-    for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo):
+    for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
+                    autoencoder.autoencoder):
         cli.add_command(command)
 
 

@@ -17,10 +17,11 @@ from tympan.cli._options import dataset_options, discovery, parse_params
 @click.option("--test-folds", help="Comma-separated folds for the test set (with --split fold).")
 @click.option("--test-pattern", help="Regex: matching file names are the test set (--split pattern).")
 @click.option("--model", "model_name", default="conv1d", show_default=True,
-              help="Model family from the registry (conv1d, mlp, waveform).")
+              help="Model family from the registry (conv1d, conv2d, mlp, waveform).")
 @click.option("--model-param", multiple=True, metavar="KEY=VALUE", help="Model parameter, repeatable.")
 @click.option("--features", default=None, help="Feature kind (mel, mfcc, mfcc+delta, mean_mfcc, "
-              "spectrogram, waveform); default: the model's own.")
+              "spectrogram, chroma, cqt, scalogram, waveform) or a stack such as mfcc+delta+chroma; "
+              "default: the model's own.")
 @click.option("--feature-param", multiple=True, metavar="KEY=VALUE", help="Feature parameter, repeatable.")
 @click.option("--sr", type=int, default=8000, show_default=True, help="Sample rate the model works at.")
 @click.option("--duration", type=float, default=1.0, show_default=True, help="Clip length in seconds.")

@@ -1,8 +1,9 @@
-"""Pure builders of constant matrices: windows, mel filterbanks, the DCT, delta operators.
+"""Pure builders of constant matrices: windows, mel and chroma filterbanks, the DCT, delta operators.
 
 These are the only place such matrices are made.  Numpy features use them directly; Keras
 layers call them in ``build()`` and keep the result as non-trainable weights.  Results are
-cached and returned read-only, so a caller cannot corrupt the cache.
+cached and returned read-only, so a caller cannot corrupt the cache.  The constant-Q kernels
+live in :mod:`tympan.dsp.constantq`.
 """
 
 from __future__ import annotations
@@ -154,6 +155,74 @@ def _cached_mel(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype) -> np.ndarray:
             stacklevel=3,
         )
     return _readonly(weights.astype(dtype))
+
+
+# ---------------------------------------------------------------------------------- chroma
+def _finite_number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_norm(name: str, norm):
+    """``None``, ``np.inf`` or a positive number (a p-norm), as ``librosa.util.normalize`` takes."""
+    if norm is None or (not isinstance(norm, bool) and isinstance(norm, (int, float, np.number))
+                        and norm > 0 and not np.isnan(norm)):
+        return None if norm is None else float(norm)
+    raise ParameterError(f"{name} must be None, np.inf or a positive number, got {norm!r}")
+
+
+def chroma(
+    *,
+    sr: float,
+    n_fft: int,
+    n_chroma: int = 12,
+    tuning: float = 0.0,
+    ctroct: float = 5.0,
+    octwidth: float | None = 2,
+    norm: float | None = 2,
+    base_c: bool = True,
+    dtype=np.float32,
+) -> np.ndarray:
+    """Chroma filterbank ``(n_chroma, 1 + n_fft // 2)``, equal to ``librosa.filters.chroma``.
+
+    Each FFT bin spreads onto the pitch classes by a Gaussian bump (in chroma bins) around its
+    own pitch; columns are ``norm``-normalised, then weighted by a Gaussian over octaves centred
+    on ``ctroct`` (octaves above A0 = 27.5 Hz) with half-width ``octwidth`` (``None``: flat).
+    ``tuning`` is the deviation from A440 in fractions of a chroma bin; row 0 is C
+    (``base_c=True``) or A.
+    """
+    sr = v.positive_number("sr", sr)
+    n_fft = v.positive_int("n_fft", n_fft)
+    n_chroma = v.positive_int("n_chroma", n_chroma)
+    tuning = _finite_number("tuning", tuning)
+    ctroct = _finite_number("ctroct", ctroct)
+    octwidth = None if octwidth is None else v.positive_number("octwidth", octwidth)
+    norm = check_norm("norm", norm)
+    return _cached_chroma(sr, n_fft, n_chroma, tuning, ctroct, octwidth, norm, bool(base_c),
+                          np.dtype(dtype).name)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_chroma(sr, n_fft, n_chroma, tuning, ctroct, octwidth, norm, base_c, dtype) -> np.ndarray:
+    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    a440 = 440.0 * 2.0 ** (tuning / n_chroma)
+    frqbins = n_chroma * np.log2(frequencies / (a440 / 16.0))
+    # the 0 Hz bin: 1.5 octaves below bin 1 (so chroma is 50% rotated from it, and broad)
+    frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
+    binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1.0]))
+    D = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype=np.float64)).T
+    half = np.round(n_chroma / 2.0)
+    D = np.remainder(D + half + 10 * n_chroma, n_chroma) - half  # into -n_chroma/2 .. n_chroma/2
+    wts = np.exp(-0.5 * (2 * D / binwidthbins[None, :]) ** 2)
+    if norm is not None:
+        length = wts.max(axis=0) if np.isinf(norm) else np.sum(wts**norm, axis=0) ** (1.0 / norm)
+        wts /= np.where(length < np.finfo(np.float64).tiny, 1.0, length)
+    if octwidth is not None:
+        wts *= np.exp(-0.5 * ((frqbins / n_chroma - ctroct) / octwidth) ** 2)[None, :]
+    if base_c:
+        wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)
+    return _readonly(np.ascontiguousarray(wts[:, : 1 + n_fft // 2], dtype=dtype))
 
 
 # ------------------------------------------------------------------------------------- DCT

@@ -12,9 +12,12 @@ from tympan.layers.augmentation import (
     RandomTimeShift,
     SpecAugment,
 )
-from tympan.layers.inverse import InverseSTFT
+from tympan.layers.inverse import GriffinLim, InverseSTFT
 from tympan.layers.normalization import PerExampleStandardize
 from tympan.layers.spectral import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
+from tympan.layers.tonal import CQT, Chroma
+from tympan.layers.wavelet import Scalogram
 
-__all__ = ["MFCC", "Delta", "InverseSTFT", "MelSpectrogram", "PerExampleStandardize", "PowerToDb",
-           "RandomGain", "RandomNoise", "RandomStretch", "RandomTimeShift", "SpecAugment", "Spectrogram"]
+__all__ = ["CQT", "MFCC", "Chroma", "Delta", "GriffinLim", "InverseSTFT", "MelSpectrogram",
+           "PerExampleStandardize", "PowerToDb", "RandomGain", "RandomNoise", "RandomStretch",
+           "RandomTimeShift", "Scalogram", "SpecAugment", "Spectrogram"]

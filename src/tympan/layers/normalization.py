@@ -24,9 +24,14 @@ class PerExampleStandardize(keras.layers.Layer):
     gets zero mean and unit variance over that example's frames (CMVN); the batch is never
     mixed, so a batch gives the same result as its examples one by one.  ``scale=False`` only
     subtracts the mean (CMN).  ``axis`` may be an int or a tuple of ints other than 0.
+
+    ``active_db`` (dB features such as a log-mel spectrogram, ``axis=1`` only): the statistics
+    are taken over the active frames alone, those whose loudest feature is within ``active_db``
+    of the example's loudest frame, and then applied to every frame.  Silence and padding then
+    no longer pull the mean, so the result does not depend on how much of the clip is quiet.
     """
 
-    def __init__(self, axis=1, scale=True, epsilon=1e-5, **kwargs):
+    def __init__(self, axis=1, scale=True, epsilon=1e-5, active_db=None, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -37,6 +42,9 @@ class PerExampleStandardize(keras.layers.Layer):
         self._axes = axes
         self.scale = bool(scale)
         self.epsilon = v.positive_number("epsilon", epsilon)
+        self.active_db = None if active_db is None else v.positive_number("active_db", active_db)
+        if self.active_db is not None and axes != (1,):
+            raise ParameterError(f"active_db needs axis=1 (the frames), got axis={axis!r}")
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -47,10 +55,22 @@ class PerExampleStandardize(keras.layers.Layer):
 
     def call(self, inputs):
         x = ops.cast(inputs, "float32")
-        mean = ops.mean(x, axis=self._axes, keepdims=True)
+        if self.active_db is None:
+            mean = ops.mean(x, axis=self._axes, keepdims=True)
+            x = x - mean
+            if self.scale:
+                var = ops.mean(ops.square(x), axis=self._axes, keepdims=True)
+                x = x * ops.rsqrt(var + self.epsilon)
+            return x
+        # weights (batch, frames, 1): 1 for active frames (the loudest always is one), else 0
+        level = ops.max(ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], -1)), axis=-1)
+        w = ops.cast(level >= ops.max(level, axis=1, keepdims=True) - self.active_db, "float32")
+        w = ops.reshape(w, (ops.shape(x)[0], ops.shape(x)[1]) + (1,) * (len(x.shape) - 2))
+        count = ops.sum(w, axis=1, keepdims=True)
+        mean = ops.sum(w * x, axis=1, keepdims=True) / count
         x = x - mean
         if self.scale:
-            var = ops.mean(ops.square(x), axis=self._axes, keepdims=True)
+            var = ops.sum(w * ops.square(x), axis=1, keepdims=True) / count
             x = x * ops.rsqrt(var + self.epsilon)
         return x
 
@@ -59,7 +79,8 @@ class PerExampleStandardize(keras.layers.Layer):
 
     def get_config(self):
         axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
-        return {**super().get_config(), "axis": axis, "scale": self.scale, "epsilon": self.epsilon}
+        return {**super().get_config(), "axis": axis, "scale": self.scale, "epsilon": self.epsilon,
+                "active_db": self.active_db}
 
 
 __all__ = ["PerExampleStandardize"]

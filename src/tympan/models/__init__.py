@@ -6,11 +6,13 @@ adapt_normalization(model, train_waveforms)      # fit the dataset feature norma
 model.compile(...); model.fit(train_waveforms, labels, ...)
 ```
 
-Registered models (``available_models()``): ``conv1d``, ``mlp``, ``waveform``.  See
+Registered models (``available_models()``): classifiers ``conv1d``, ``conv2d``, ``mlp``,
+``waveform``; the ``autoencoder`` (waveform in, waveform out; ``model_task`` tells).  See
 ``docs/models.md`` for the measured choice of defaults.
 """
 
-from tympan.models import classifiers as _classifiers  # noqa: F401  (registers the builders)
+from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers the builders)
+from tympan.models import classifiers as _classifiers  # noqa: F401
 from tympan.models.blocks import FEATURE_NORM, adapt_normalization
 from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features
 from tympan.models.registry import (
@@ -18,11 +20,12 @@ from tympan.models.registry import (
     build_model,
     default_features,
     model_defaults,
+    model_task,
     register_model,
     resolve_params,
 )
 
 __all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
-           "model_defaults", "register_model", "resolve_features",
+           "model_defaults", "model_task", "register_model", "resolve_features",
            "resolve_params"]

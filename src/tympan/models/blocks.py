@@ -103,6 +103,9 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     """Front end, training-only stretches of the features, optional per-example
     standardisation, then the (un-adapted) ``feature_norm``.
 
+    ``per_example_norm``: False, True (CMVN over every frame) or a number of dB (CMVN over
+    the frames within that many dB of the loudest, for ``mel`` and ``spectrogram`` features).
+
     ``time_stretch`` resamples the frames by a factor in ``1 ± time_stretch`` (tempo);
     ``freq_warp`` the bands of a mel or linear spectrogram by ``1 ± freq_warp`` (vocal tract
     length; ignored for MFCC kinds, which have no frequency axis); both only in training, and
@@ -124,11 +127,19 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
         x = RandomStretch(freq_warp, axis=2, seed=_seed(seed, 5), name="random_freq_warp")(x)
     if len(x.shape) == 2 and kind == "waveform":
         x = keras.layers.Reshape((x.shape[1], 1), name="add_channel")(x)
-    if flag("per_example_norm", per_example_norm):
-        if len(x.shape) != 3:
-            raise ParameterError("per_example_norm needs frame-wise features (batch, frames, feature), "
-                                 f"got kind {kind!r} with shape {tuple(x.shape)}")
-        x = PerExampleStandardize(axis=1, name="per_example_norm")(x)
+    active_db = None
+    if isinstance(per_example_norm, (int, float, np.number)) and not isinstance(
+            per_example_norm, (bool, np.bool_)):
+        if kind not in ("mel", "spectrogram"):
+            raise ParameterError(f"per_example_norm={per_example_norm!r} (statistics over the active "
+                                 f"frames) needs dB features, kind 'mel' or 'spectrogram', got {kind!r}")
+        active_db = v.positive_number("per_example_norm", per_example_norm)
+    elif not flag("per_example_norm", per_example_norm):
+        return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
+    if len(x.shape) != 3:
+        raise ParameterError("per_example_norm needs frame-wise features (batch, frames, feature), "
+                             f"got kind {kind!r} with shape {tuple(x.shape)}")
+    x = PerExampleStandardize(axis=1, active_db=active_db, name="per_example_norm")(x)
     return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
 
 

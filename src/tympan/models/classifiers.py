@@ -16,16 +16,21 @@ import keras
 from tympan import _validate as v
 from tympan.errors import ParameterError
 from tympan.models import blocks
-from tympan.models.frontend import resolve_features
+from tympan.models.frontend import FRAMEWISE_KINDS, resolve_features
 from tympan.models.registry import register_model
+from tympan.models.stack import is_stack
 
-_FRAMEWISE = ("mel", "mfcc", "mfcc+delta", "spectrogram")
+_FRAMEWISE = FRAMEWISE_KINDS
 
 
-def _kind(model: str, features: dict, sr: float, allowed: Sequence[str]) -> str:
-    kind = resolve_features(features, sr=sr)["kind"]
-    if kind not in allowed:
-        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}, "
+def _kind(model: str, features: dict, sr: float, allowed: Sequence[str], *,
+          stacks: bool = True) -> str:
+    """The resolved feature kind, if ``model`` takes it (frame-wise stacks when ``stacks``)."""
+    resolved = resolve_features(features, sr=sr)
+    kind = resolved["kind"]
+    if kind not in allowed and not (stacks and is_stack(resolved)):
+        extra = " or a stack of frame-wise kinds such as 'mfcc+delta+chroma'" if stacks else ""
+        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}{extra}, "
                              f"got {kind!r}")
     return kind
 
@@ -142,7 +147,7 @@ def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64)
     ``per_example_norm`` scales each waveform to zero mean and unit variance (a loudness
     normalisation) before the dataset normalisation.
     """
-    _kind("waveform", features, sr, ("waveform",))
+    _kind("waveform", features, sr, ("waveform",), stacks=False)
     filters = blocks.positive_ints("filters", filters)
     first_kernel = v.positive_int("first_kernel", first_kernel)
     first_stride = v.positive_int("first_stride", first_stride)
@@ -185,7 +190,7 @@ def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128),
     for recordings by speakers never heard in training.  Augmentations (training only) as in
     :func:`conv1d`.
     """
-    _kind("conv2d", features, sr, ("mel", "spectrogram"))
+    _kind("conv2d", features, sr, ("mel", "spectrogram", "cqt", "scalogram"), stacks=False)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)

@@ -16,10 +16,19 @@ kind            layers                                                     outpu
                                                                            n_mfcc * (1 + order))
 ``mean_mfcc``   ``MFCC`` -> ``GlobalAveragePooling1D`` (mean over frames)  (batch, n_mfcc)
 ``spectrogram`` ``Spectrogram(mode="power")`` -> ``PowerToDb``             (batch, frames, bins)
+``chroma``      ``Chroma`` (each frame's maximum is 1)                     (batch, frames, n_chroma)
+``cqt``         ``CQT(power=2)`` -> ``PowerToDb``                          (batch, frames, n_bins)
+``scalogram``   ``Scalogram(power=2)`` -> ``PowerToDb`` (complex Morlet)   (batch, frames, n_bins)
 ``waveform``    none                                                       (batch, samples)
 ==============  =========================================================  ======================
 
 dB conversions use ``ref=1.0`` and ``amin=1e-10`` with the recipe's ``top_db`` per example.
+
+Stacks join frame-wise kinds with ``+`` on the feature axis, e.g. ``"mfcc+delta+chroma"`` or
+``"mel+cqt"``: the first kind (optionally with ``+delta``) takes the recipe's own keys, each
+further kind its keys from a nested dict under its name (``{"kind": "mfcc+chroma", "n_mfcc": 13,
+"chroma": {"n_chroma": 24}}``), and every part uses the first one's ``hop_length`` so that
+frames line up (see :mod:`tympan.models.stack`).
 """
 
 from __future__ import annotations
@@ -32,9 +41,12 @@ from keras import ops
 
 from tympan import _validate as v
 from tympan.errors import ParameterError
-from tympan.layers import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
+from tympan.layers import CQT, MFCC, Chroma, Delta, MelSpectrogram, PowerToDb, Scalogram, Spectrogram
 
-FEATURE_KINDS = ("mel", "mfcc", "mfcc+delta", "mean_mfcc", "spectrogram", "waveform")
+FEATURE_KINDS = ("mel", "mfcc", "mfcc+delta", "mean_mfcc", "spectrogram", "chroma", "cqt",
+                 "scalogram", "waveform")
+#: kinds with a frame axis, which a stack (``"a+b"``) may join
+FRAMEWISE_KINDS = ("mel", "mfcc", "mfcc+delta", "spectrogram", "chroma", "cqt", "scalogram")
 
 _STFT_KEYS = ("n_fft", "hop_length", "win_length", "window", "center", "pad_mode")
 _MEL_KEYS = (*_STFT_KEYS, "power", "n_mels", "fmin", "fmax", "htk", "norm", "top_db")
@@ -47,6 +59,9 @@ _KEYS = {
     "mfcc+delta": (*_MFCC_KEYS, "delta_width", "delta_order"),
     "mean_mfcc": _MFCC_KEYS,
     "spectrogram": (*_STFT_KEYS, "top_db"),
+    "chroma": (*_STFT_KEYS, "n_chroma", "tuning", "norm"),
+    "cqt": ("hop_length", "fmin", "n_bins", "bins_per_octave", "top_db"),
+    "scalogram": ("hop_length", "fmin", "fmax", "n_bins", "wavelet", "top_db"),
     "waveform": (),
 }
 
@@ -80,8 +95,22 @@ def _defaults(kind: str, sr: float) -> dict[str, Any]:
         "mfcc+delta": {**mfcc, "delta_width": 9, "delta_order": 1},
         "mean_mfcc": mfcc,
         "spectrogram": {**stft, "top_db": 80.0},
+        "chroma": {**stft, "n_chroma": 12, "tuning": 0.0, "norm": "inf"},
+        "cqt": {"hop_length": stft["hop_length"], "fmin": CQT_FMIN, "bins_per_octave": 12,
+                "n_bins": default_cqt_bins(sr), "top_db": 80.0},
+        "scalogram": {"hop_length": stft["hop_length"], "fmin": 50.0, "fmax": sr / 2.0,
+                      "n_bins": 64, "wavelet": "cmor1.5-1.0", "top_db": 80.0},
         "waveform": {},
     }[kind]
+
+
+CQT_FMIN = 440.0 * 2.0 ** ((24 - 69) / 12)  # C1 (MIDI 24), 32.703 Hz: librosa's default
+
+
+def default_cqt_bins(sr: float, fmin: float = CQT_FMIN, bins_per_octave: int = 12) -> int:
+    """Semitone bins from C1 up to 45 % of ``sr`` (the top filter's band must fit below
+    Nyquist), at most 7 octaves: 84 at 22.05 kHz and above, 81 at 8 kHz."""
+    return int(min(7 * bins_per_octave, math.floor(bins_per_octave * math.log2(0.45 * sr / fmin))))
 
 
 def _kind(features: Any) -> str:
@@ -90,7 +119,8 @@ def _kind(features: Any) -> str:
     kind = features.get("kind", "mel")
     if kind not in FEATURE_KINDS:
         raise ParameterError(
-            f"unknown feature kind {kind!r}; choose one of {', '.join(FEATURE_KINDS)}"
+            f"unknown feature kind {kind!r}; choose one of {', '.join(FEATURE_KINDS)}, or a stack "
+            "of frame-wise kinds such as 'mfcc+delta+chroma'"
         )
     return kind
 
@@ -105,6 +135,10 @@ def resolve_features(features: dict, *, sr: float) -> dict:
     are checked by building the layers once.
     """
     sr = v.positive_number("sr", sr)
+    from tympan.models import stack
+
+    if stack.is_stack(features):
+        return stack.resolve_stack(features, sr=sr)
     kind = _kind(features)
     unknown = sorted(set(features) - {"kind", *_KEYS[kind]})
     if unknown:
@@ -164,10 +198,13 @@ def _layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
     kind = resolved["kind"]
     if kind == "waveform":
         return []
+    if kind in ("chroma", "cqt", "scalogram"):
+        return _pitch_layers(resolved, sr)
     stft = _pick(resolved, _STFT_KEYS)
     if kind == "spectrogram":
         return [Spectrogram(**stft, mode="power", name="spectrogram"),
                 PowerToDb(top_db=resolved["top_db"], name="power_to_db")]
+
     mel = _pick(resolved, ("power", "n_mels", "fmin", "fmax", "htk"))
     if kind == "mel":
         return [MelSpectrogram(sr=sr, **stft, **mel, norm=resolved["norm"], name="melspectrogram"),
@@ -182,10 +219,39 @@ def _layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
     return [mfcc, keras.layers.GlobalAveragePooling1D(name="mean_over_frames")]
 
 
+def _pitch_layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
+    kind = resolved["kind"]
+    if kind == "chroma":
+        norm = float("inf") if resolved["norm"] == "inf" else resolved["norm"]
+        return [Chroma(sr=sr, **_pick(resolved, _STFT_KEYS), n_chroma=resolved["n_chroma"],
+                       tuning=resolved["tuning"], norm=norm, name="chroma")]
+    db = PowerToDb(top_db=resolved["top_db"], name=f"{kind}_to_db")
+    if kind == "cqt":
+        return [CQT(sr=sr, **_pick(resolved, ("hop_length", "fmin", "n_bins", "bins_per_octave")),
+                    power=2.0, name="cqt"), db]
+    return [Scalogram(sr=sr, **_pick(resolved, ("hop_length", "fmin", "fmax", "n_bins", "wavelet")),
+                      power=2.0, name="scalogram"), db]
+
+
 def build_frontend(features: dict, *, sr: float) -> list[keras.layers.Layer]:
     """The feature layers for ``features`` (resolved first), to apply in order to waveforms."""
-    return _layers(resolve_features(features, sr=sr), v.positive_number("sr", sr))
+    sr = v.positive_number("sr", sr)
+    resolved = resolve_features(features, sr=sr)
+    from tympan.models import stack
+
+    if stack.is_stack(resolved):
+        return [stack.FeatureStack(resolved, sr=sr, name="feature_stack")]
+    return _layers(resolved, sr)
 
 
-__all__ = ["FEATURE_KINDS", "AppendDeltas", "build_frontend", "default_hop_length", "default_n_fft",
-           "default_n_mels", "resolve_features"]
+__all__ = [
+    "FEATURE_KINDS",
+    "FRAMEWISE_KINDS",
+    "AppendDeltas",
+    "build_frontend",
+    "default_cqt_bins",
+    "default_hop_length",
+    "default_n_fft",
+    "default_n_mels",
+    "resolve_features",
+]

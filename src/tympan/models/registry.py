@@ -1,7 +1,8 @@
 """Models by name: ``register_model`` adds a builder, ``build_model`` calls it with checked arguments.
 
 A builder is a function ``builder(*, input_samples, sr, n_classes, features, **params) ->
-keras.Model`` whose extra parameters are keyword arguments with defaults;
+keras.Model`` whose extra parameters are keyword arguments with defaults (a builder registered
+with ``task="reconstruction"``, audio in and audio out, takes no ``n_classes``);
 :func:`model_defaults` reads those defaults so that a pipeline can record every resolved
 parameter, and :func:`build_model` refuses parameters the builder does not take.
 """
@@ -20,42 +21,59 @@ from tympan.errors import ParameterError
 Builder = Callable[..., keras.Model]
 
 _REQUIRED = ("input_samples", "sr", "n_classes", "features")
+TASKS = ("classification", "reconstruction")
 _BUILDERS: dict[str, Builder] = {}
 _FEATURES: dict[str, dict] = {}
+_TASKS: dict[str, str] = {}
 
 
-def register_model(name: str, *, features: dict | None = None) -> Callable[[Builder], Builder]:
+def _required(task: str) -> tuple[str, ...]:
+    return _REQUIRED if task == "classification" else tuple(p for p in _REQUIRED if p != "n_classes")
+
+
+def register_model(name: str, *, features: dict | None = None,
+                   task: str = "classification") -> Callable[[Builder], Builder]:
     """Decorator registering ``builder`` under ``name``.
 
     ``features`` is the feature recipe used when :func:`build_model` gets ``features=None``
     (default ``{"kind": "mel"}``).  The builder must take ``input_samples``, ``sr``,
-    ``n_classes`` and ``features`` as keyword-only arguments, and give every other parameter a
-    default.
+    ``n_classes`` (not for ``task="reconstruction"``) and ``features`` as keyword-only
+    arguments, and give every other parameter a default.
     """
     if not isinstance(name, str) or not name:
         raise ParameterError(f"model name must be a non-empty string, got {name!r}")
+    v.choice("task", task, TASKS)
+    required = _required(task)
 
     def decorator(builder: Builder) -> Builder:
         params = inspect.signature(builder).parameters
-        missing = [p for p in _REQUIRED if p not in params]
-        no_default = [p.name for p in params.values() if p.name not in _REQUIRED
+        missing = [p for p in required if p not in params]
+        no_default = [p.name for p in params.values() if p.name not in required
                       and p.kind is not p.VAR_KEYWORD and p.default is p.empty]
         if missing or no_default:
             raise ParameterError(f"builder {builder.__name__} for model {name!r} must take "
-                                 f"{', '.join(_REQUIRED)} (missing: {missing}) and give every other "
+                                 f"{', '.join(required)} (missing: {missing}) and give every other "
                                  f"parameter a default (none for: {no_default})")
         if name in _BUILDERS and _BUILDERS[name] is not builder:
             raise ParameterError(f"a model named {name!r} is already registered")
         _BUILDERS[name] = builder
         _FEATURES[name] = dict(features or {"kind": "mel"})
+        _TASKS[name] = task
         return builder
 
     return decorator
 
 
-def available_models() -> tuple[str, ...]:
-    """Names of the registered models, sorted."""
-    return tuple(sorted(_BUILDERS))
+def available_models(task: str | None = None) -> tuple[str, ...]:
+    """Names of the registered models (of ``task`` only, if given), sorted."""
+    return tuple(sorted(n for n in _BUILDERS if task is None or _TASKS[n] == task))
+
+
+def model_task(name: str) -> str:
+    """``"classification"`` (waveform -> class probabilities) or ``"reconstruction"``
+    (waveform -> waveform, e.g. the autoencoder)."""
+    _builder(name)
+    return _TASKS[name]
 
 
 def _builder(name: str) -> Builder:
@@ -92,25 +110,29 @@ def default_features(name: str) -> dict:
     return dict(_FEATURES[name])
 
 
-def build_model(name: str, *, input_samples: int, sr: float, n_classes: int,
+def build_model(name: str, *, input_samples: int, sr: float, n_classes: int | None = None,
                 features: dict | None = None, **params: Any) -> keras.Model:
     """Build the registered model ``name`` (un-compiled, ``feature_norm`` not yet adapted).
 
     ``features=None`` uses the model's default recipe (:func:`default_features`).  Unknown
     ``params`` raise :class:`~tympan.errors.ParameterError` naming them and listing the valid
-    ones.
+    ones.  ``n_classes`` is required for classifiers and ignored by reconstruction models.
     """
     builder = _builder(name)
     resolve_params(name, params)
     input_samples = v.positive_int("input_samples", input_samples)
+    sr = v.positive_number("sr", sr)
+    features = default_features(name) if features is None else features
+    if _TASKS[name] == "reconstruction":
+        return builder(input_samples=input_samples, sr=sr, features=features, **params)
+    if n_classes is None:
+        raise ParameterError(f"model {name!r} is a classifier: pass n_classes")
     n_classes = v.positive_int("n_classes", n_classes)
     if n_classes < 2:
         raise ParameterError(f"n_classes must be at least 2, got {n_classes}")
-    sr = v.positive_number("sr", sr)
-    features = default_features(name) if features is None else features
     return builder(input_samples=input_samples, sr=sr, n_classes=n_classes, features=features,
                    **params)
 
 
-__all__ = ["available_models", "build_model", "default_features", "model_defaults",
-           "register_model", "resolve_params"]
+__all__ = ["TASKS", "available_models", "build_model", "default_features", "model_defaults",
+           "model_task", "register_model", "resolve_params"]

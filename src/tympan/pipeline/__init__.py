@@ -4,6 +4,8 @@
 artifact = train(dataset, PipelineConfig(...), split="group", out="runs/digits")
 report = evaluate("runs/digits", test_dataset)
 predictions = predict("runs/digits", ["a.wav", "b.mp3"])
+ae = train_autoencoder("speech/", PipelineConfig(model={"name": "autoencoder"}), out="runs/ae")
+reconstruct_file("runs/ae", "in.mp3", "out.mp3")
 ```
 """
 
@@ -13,6 +15,12 @@ from tympan.pipeline.demo import DemoResult, run_demo
 from tympan.pipeline.evaluate import cross_validate, evaluate
 from tympan.pipeline.metrics import Report
 from tympan.pipeline.predict import Prediction, Segment, predict
+from tympan.pipeline.reconstruct import (
+    evaluate_reconstruction,
+    reconstruct,
+    reconstruct_file,
+    train_autoencoder,
+)
 from tympan.pipeline.train import train
 
 __all__ = [
@@ -28,9 +36,13 @@ __all__ = [
     "WindowConfig",
     "cross_validate",
     "evaluate",
+    "evaluate_reconstruction",
     "load_artifact",
     "predict",
+    "reconstruct",
+    "reconstruct_file",
     "run_demo",
     "save_artifact",
     "train",
+    "train_autoencoder",
 ]

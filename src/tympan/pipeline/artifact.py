@@ -36,10 +36,7 @@ class Artifact:
     history: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, backend, creation time
     path: Path | None = None
-
-    @property
-    def task(self) -> str:
-        return "classification"
+    task: str = "classification"  # or "reconstruction" (an autoencoder: audio in, audio out)
 
     def predict(self, source, **kwargs):
         """Shortcut for :func:`tympan.pipeline.predict`."""
@@ -160,6 +157,9 @@ def load_artifact(path) -> Artifact:
     if (folder / HISTORY_FILE).is_file():
         history = json.loads((folder / HISTORY_FILE).read_text())
     info = {k: meta[k] for k in ("tympan_version", "keras_version", "backend", "created") if k in meta}
+    task = meta.get("task", "classification")
+    if task not in ("classification", "reconstruction"):
+        raise ArtifactError(f"{folder / PIPELINE_FILE} has an unknown task {task!r}")
     return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
                     metrics=meta.get("metrics", {}), split=meta.get("split", {}),
-                    history=history, info=info, path=folder)
+                    history=history, info=info, path=folder, task=task)

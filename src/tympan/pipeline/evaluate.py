@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from tympan import data as tdata
-from tympan.errors import DatasetError
+from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
@@ -40,25 +41,34 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
 def cross_validate(dataset, config: PipelineConfig | None = None, *,
                    discovery: dict | None = None,
                    method: str = "leave_one_group_out", n_splits: int = 5,
-                   on_error: str = "raise", verbose: int = 0, progress: bool = True) -> dict:
+                   on_error: str = "raise", verbose: int = 0, progress: bool = True,
+                   only: Sequence[int] | None = None) -> dict:
     """Train and test one model per fold; returns per-fold and overall reports.
 
     ``method``: ``"leave_one_group_out"`` (e.g. leave one speaker out), ``"group_kfold"``,
     ``"kfold"`` or ``"fold"``.  The clips are loaded once.  The overall report pools every
-    fold's test predictions.
+    fold's test predictions.  ``only``: run just these folds (0-based indices, in the order of
+    :func:`tympan.data.cross_validation`; for leave-one-group-out, the sorted group names), for
+    a quick look before the full run.
     """
     dataset = as_dataset(dataset, discovery)
     config = resolve_config(config or PipelineConfig())
     audio = config.audio
     folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
                                    seed=config.training.seed)
+    if only is not None:
+        picked = list(only)
+        if not picked or any(isinstance(k, bool) or not isinstance(k, (int, np.integer))
+                             or not 0 <= k < len(folds) for k in picked):
+            raise ParameterError(f"only must name folds among 0..{len(folds) - 1}, got {list(only)!r}")
+        folds = [folds[k] for k in picked]
     X, row = load_indexed(dataset, audio, on_error=on_error, progress=progress)
     results, pooled = [], np.zeros((len(dataset.labels),) * 2, dtype=np.int64)
     for k, fold in enumerate(folds):
         t0 = time.perf_counter()
         _, _, report, counts = fit_and_test(config, dataset, X, row, fold.train, fold.test,
                                             verbose=verbose)
-        results.append({"fold": k, "split": fold.to_json(),
+        results.append({"fold": picked[k] if only is not None else k, "split": fold.to_json(),
                         "train_seconds": time.perf_counter() - t0,
                         "epochs_run": counts["epochs_run"], **report.to_dict()})
         pooled += report.confusion

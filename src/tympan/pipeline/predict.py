@@ -124,6 +124,9 @@ def predict(
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
+    if artifact.task != "classification":
+        raise ParameterError(f"{artifact.path or 'the artifact'} is an autoencoder (audio in, audio "
+                             "out): use tympan.pipeline.reconstruct (tympan autoencoder reconstruct)")
     audio = artifact.config.audio
     base = artifact.config.windows
     window = WindowConfig(window_sec if window_sec is not None else base.window_sec,

@@ -1,0 +1,119 @@
+"""``tympan autoencoder``: train an audio autoencoder, reconstruct files, measure the loss."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tympan.cli._options import parse_params
+
+
+@click.group("autoencoder")
+def autoencoder() -> None:
+    """Audio in, audio out: train an autoencoder and reconstruct recordings with it.
+
+    \b
+    Examples:
+      tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
+      tympan autoencoder reconstruct runs/ae in.mp3 out.mp3
+      tympan autoencoder evaluate runs/ae held_out_speech/
+    """
+
+
+@autoencoder.command("train")
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--representation", type=click.Choice(["stft", "logmag", "waveform"]), default="stft",
+              show_default=True, help="stft: complex STFT (exact inverse); logmag: log-magnitude "
+              "STFT with the input's phase; waveform: the samples.")
+@click.option("--compression", type=float, default=8.0, show_default=True,
+              help="Waveform samples per number in the bottleneck.")
+@click.option("--model-param", multiple=True, metavar="KEY=VALUE",
+              help="Other autoencoder parameters (n_fft, hop_length, width, depth, kernel_size, stride).")
+@click.option("--sr", type=int, default=8000, show_default=True, help="Sample rate the model works at.")
+@click.option("--duration", type=float, default=1.0, show_default=True,
+              help="Window length in seconds (longer files are cut into half-overlapping windows).")
+@click.option("--test-size", type=float, default=0.1, show_default=True,
+              help="Fraction of the files held out and measured after training.")
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
+@click.option("--quiet", is_flag=True, help="No Keras progress.")
+def train(data, representation, compression, model_param, sr, duration, test_size, epochs,
+          batch_size, learning_rate, seed, out, overwrite, quiet):
+    """Train an autoencoder on the audio files under DATA (labels are not needed).
+
+    \b
+    Example:
+      tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
+    """
+    from tympan import pipeline
+
+    model = {"name": "autoencoder", **parse_params(model_param, "--model-param"),
+             "representation": representation, "compression": compression}
+    config = pipeline.PipelineConfig(
+        audio=pipeline.AudioConfig(sr=sr, duration=duration), model=model,
+        training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
+                                      learning_rate=learning_rate, seed=seed))
+    artifact = pipeline.train_autoencoder(data, config, test_size=test_size, out=out,
+                                          overwrite=overwrite, verbose=0 if quiet else 2)
+    m = artifact.metrics
+    click.echo(f"bottleneck: {m['bottleneck_values']} numbers per {artifact.config.audio.samples} "
+               f"samples ({m['compression']:.2f}x compression)")
+    if "test" in m:
+        t = m["test"]
+        click.echo(f"held-out files ({m['n_test_files']}): SNR {t['mean_snr_db']:.2f} dB, "
+                   f"SI-SDR {t['mean_si_sdr_db']:.2f} dB, log-spectral distance {t['mean_lsd_db']:.2f} dB")
+    click.echo(f"saved {artifact.path}")
+
+
+@autoencoder.command("reconstruct")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dest", type=click.Path(dir_okay=False))
+@click.option("--phase", type=click.Choice(["input", "griffinlim"]), default="input", show_default=True,
+              help="logmag models: keep the input's phase, or estimate it with Griffin-Lim.")
+@click.option("--subtype", default=None, help="Output sample format, e.g. PCM_16, PCM_24, FLOAT.")
+@click.option("--overwrite", is_flag=True, help="Replace DEST if it exists.")
+def reconstruct(run, source, dest, phase, subtype, overwrite):
+    """Pass SOURCE (any supported format, any length) through the autoencoder RUN and write
+    DEST (format from its extension: .wav, .flac, .ogg, .mp3).
+
+    \b
+    Example:
+      tympan autoencoder reconstruct runs/ae in.mp3 out.mp3
+    """
+    from tympan import pipeline
+
+    r = pipeline.reconstruct_file(run, source, dest, phase=phase, overwrite=overwrite,
+                                  subtype=subtype)
+    click.echo(f"wrote {r['out']} ({r['seconds']:.2f} s at {r['sr']} Hz): SNR {r['snr_db']:.2f} dB, "
+               f"SI-SDR {r['si_sdr_db']:.2f} dB, log-spectral distance {r['lsd_db']:.2f} dB")
+
+
+@autoencoder.command("evaluate")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--phase", type=click.Choice(["input", "griffinlim"]), default="input", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def evaluate(run, data, phase, fmt):
+    """Reconstruction quality of RUN on every audio file under DATA.
+
+    \b
+    Example:
+      tympan autoencoder evaluate runs/ae held_out_speech/
+    """
+    from tympan import pipeline
+
+    result = pipeline.evaluate_reconstruction(run, data, phase=phase)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{'file':<40} {'SNR dB':>8} {'SI-SDR dB':>10} {'LSD dB':>8}")
+    for r in result["files"]:
+        click.echo(f"{r['file'][-40:]:<40} {r['snr_db']:>8.2f} {r['si_sdr_db']:>10.2f} {r['lsd_db']:>8.2f}")
+    click.echo(f"{'mean':<40} {result['mean_snr_db']:>8.2f} {result['mean_si_sdr_db']:>10.2f} "
+               f"{result['mean_lsd_db']:>8.2f}")

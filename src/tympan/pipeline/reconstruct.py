@@ -1,0 +1,275 @@
+"""Audio in, audio out: train an autoencoder artifact, reconstruct files, measure the loss.
+
+Training cuts every file into clips of the configured duration (half-overlapping, the last one
+zero-padded), holds out whole files for testing, and fits the ``autoencoder`` model with
+:func:`~tympan.models.autoencoder.snr_loss`.  Reconstruction works on any length: the input is
+cut into clip-long windows with a hop of half a clip, each window is reconstructed, and the
+outputs are overlap-added under a periodic Hann window (whose half-overlapping copies sum to
+one), so a long recording comes back whole and without seams.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tympan import _validate as v
+from tympan import io
+from tympan.dsp import metrics
+from tympan.dsp.filters import get_window
+from tympan.dsp.spectrum import spectrogram
+from tympan.errors import ArtifactError, DatasetError, ParameterError
+from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
+from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.predict import _sources, _to_mono
+
+PHASES = ("input", "griffinlim")
+
+
+def audio_files(source) -> list[Path]:
+    """The audio files of ``source``: a file, a folder (recursively) or a list of those."""
+    found = [data for _, data, _ in _sources(source, None)]
+    return [Path(p) for p in found]
+
+
+def _load(data, rate, sr: int) -> np.ndarray:
+    if isinstance(data, np.ndarray):
+        y = _to_mono(data).astype(np.float32, copy=False)
+        return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
+    return io.load(data, sr=sr, mono=True)[0]
+
+
+def clips(y: np.ndarray, n: int, *, hop: int | None = None) -> np.ndarray:
+    """``y`` cut into clips of ``n`` samples every ``hop`` (default ``n // 2``), the last one
+    zero-padded; a signal shorter than ``n`` gives one padded clip.  ``(count, n)``."""
+    n = v.positive_int("n", n)
+    hop = max(1, n // 2) if hop is None else v.positive_int("hop", hop)
+    starts = list(range(0, max(len(y) - n, 0) + 1, hop))
+    if starts[-1] + n < len(y):
+        starts.append(starts[-1] + hop)
+    out = np.zeros((len(starts), n), dtype=np.float32)
+    for i, s in enumerate(starts):
+        part = y[s : s + n]
+        out[i, : len(part)] = part
+    return out
+
+
+def _check_task(artifact: Artifact) -> Artifact:
+    if artifact.task != "reconstruction":
+        raise ArtifactError(f"{artifact.path or 'the artifact'} is a {artifact.task} model; "
+                            "reconstruct needs an autoencoder (tympan autoencoder train)")
+    return artifact
+
+
+def _model_for(artifact: Artifact, phase: str):
+    """The model to run: the whole autoencoder, or (Griffin-Lim phase) its decoded magnitude."""
+    v.choice("phase", phase, PHASES)
+    if phase == "input":
+        return artifact.model
+    if artifact.config.model.get("representation") != "logmag":
+        raise ParameterError("phase='griffinlim' needs a representation='logmag' autoencoder, this "
+                             f"one is {artifact.config.model.get('representation')!r}")
+    import keras
+
+    from tympan.models.autoencoder import DECODED_MAGNITUDE
+
+    m = artifact.model
+    # the magnitude decoded at the normalised level, times the level the input was divided by
+    mag = m.get_layer(DECODED_MAGNITUDE).output
+    rms = m.get_layer("rms_normalize").output[1]
+    return keras.Model(m.inputs, [mag, rms])
+
+
+def reconstruct_array(artifact: Artifact, y: np.ndarray, *, phase: str = "input",
+                      batch_size: int = 32) -> np.ndarray:
+    """Reconstruct the mono waveform ``y`` (at the artifact's sample rate), any length."""
+    model = _model_for(_check_task(artifact), phase)
+    n = artifact.config.audio.samples
+    hop = n // 2
+    y = np.asarray(y, dtype=np.float32)
+    # half a window of zeros each side: every sample lies under two windows whose weights sum to 1
+    padded = np.concatenate([np.zeros(hop, np.float32), y, np.zeros(n, np.float32)])
+    windows = clips(padded, n, hop=hop)
+    if phase == "input":
+        out = np.asarray(model.predict(windows, batch_size=batch_size, verbose=0))
+    else:
+        out = _griffinlim_windows(artifact, model, windows, batch_size)
+    w = get_window("hann", n, dtype=np.float32)
+    total = np.zeros(hop * (len(windows) + 1), np.float32)
+    weight = np.zeros_like(total)
+    for i, piece in enumerate(out):
+        total[i * hop : i * hop + n] += w * piece
+        weight[i * hop : i * hop + n] += w
+    result = total / np.maximum(weight, 1e-3)
+    return result[hop : hop + len(y)]
+
+
+def _griffinlim_windows(artifact, model, windows, batch_size):
+    from tympan.dsp import griffinlim
+
+    m = artifact.config.model
+    mag, rms = (np.asarray(a) for a in model.predict(windows, batch_size=batch_size, verbose=0))
+    n_fft = m["n_fft"]
+    hop = m["hop_length"] or n_fft // 2
+    S = np.swapaxes(mag, -1, -2) * rms[:, :, None]  # (windows, bins, frames)
+    return griffinlim(S, n_fft=n_fft, hop_length=hop, length=windows.shape[1], n_iter=64,
+                      random_state=0)
+
+
+def reconstruct(artifact, source, *, sr: int | None = None, phase: str = "input"):
+    """Reconstruct every input of ``source`` (a path, folder, list, or an array with ``sr``).
+
+    Returns a list of ``(name, waveform, sample_rate)``; the waveform is at the artifact's
+    sample rate, mono, as long as the input.
+    """
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    _check_task(artifact)
+    rate = artifact.config.audio.sr
+    return [(name, reconstruct_array(artifact, _load(data, r, rate), phase=phase), rate)
+            for name, data, r in _sources(source, sr)]
+
+
+def reconstruct_file(artifact, src, dst, *, phase: str = "input", overwrite: bool = False,
+                     subtype: str | None = None) -> dict:
+    """Read ``src`` (any supported format), reconstruct it, write ``dst`` (format from its
+    extension, at the artifact's sample rate) atomically.  Refuses to overwrite ``dst`` unless
+    asked, and never writes over ``src``.  Returns the quality figures against the input."""
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise ParameterError(f"the output {dst} is the input file; choose another output path")
+    if dst.exists() and not overwrite:
+        raise ParameterError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
+    rate = artifact.config.audio.sr
+    y = _load(src, None, rate)
+    y_hat = reconstruct_array(artifact, y, phase=phase)
+    io.save(dst, np.clip(y_hat, -1.0, 1.0), rate, subtype=subtype)
+    return {"file": str(src), "out": str(dst), "sr": rate, "seconds": len(y) / rate,
+            **quality(y, y_hat, sr=rate)}
+
+
+def quality(reference: np.ndarray, estimate: np.ndarray, *, sr: int) -> dict[str, float]:
+    """SNR, SI-SDR (dB) and log-spectral distance (dB) of ``estimate`` against ``reference``."""
+    n_fft = 1 << max(5, round(np.log2(0.032 * sr)))  # about 32 ms
+    R, E = (spectrogram(np.asarray(a, np.float32), n_fft=n_fft, hop_length=n_fft // 4)
+            for a in (reference, estimate))
+    return {"snr_db": metrics.snr_db(reference, estimate),
+            "si_sdr_db": metrics.si_sdr(reference, estimate),
+            "lsd_db": metrics.log_spectral_distance(R, E)}
+
+
+def evaluate_reconstruction(artifact, source, *, phase: str = "input") -> dict:
+    """Quality of ``artifact`` on every file of ``source``: per file and the means."""
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    rate = artifact.config.audio.sr
+    rows = []
+    for name, data, r in _sources(source, None):
+        y = _load(data, r, rate)
+        rows.append({"file": name, **quality(y, reconstruct_array(artifact, y, phase=phase), sr=rate)})
+    if not rows:
+        raise DatasetError(f"no audio in {source}")
+    keys = ("snr_db", "si_sdr_db", "lsd_db")
+    return {"files": rows, **{f"mean_{k}": float(np.mean([r[k] for r in rows])) for k in keys}}
+
+
+def _split_files(files: list[Path], test_size: float, seed: int) -> tuple[list[Path], list[Path]]:
+    if not 0.0 <= test_size < 1.0:
+        raise ParameterError(f"test_size must be in [0, 1), got {test_size!r}")
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_test = round(test_size * len(files))
+    if test_size > 0 and n_test == 0 and len(files) > 1:
+        n_test = 1
+    test = sorted(files[i] for i in order[:n_test])
+    train = sorted(files[i] for i in order[n_test:])
+    if not train:
+        raise DatasetError(f"no files left to train on ({len(files)} found, test_size={test_size})")
+    return train, test
+
+
+def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: float = 0.1,
+                      out=None, overwrite: bool = False, verbose: int = 1,
+                      progress: bool = True) -> Artifact:
+    """Train an autoencoder on the audio files of ``data`` (a folder, a file or a list).
+
+    ``config.model`` holds the autoencoder's parameters (``{"name": "autoencoder",
+    "representation": "stft", "compression": 8}``); ``config.audio`` the sample rate and clip
+    duration.  ``test_size`` of the files (at least one) are held out, never trained on, and
+    measured at the end (``metrics["test"]``: mean SNR, SI-SDR and log-spectral distance).
+    With ``out`` the artifact folder is written atomically.
+    """
+    import keras
+
+    from tympan import models
+    from tympan.data.loading import _progress_bar
+    from tympan.models.autoencoder import snr_loss
+    from tympan.pipeline.train import resolve_config
+
+    config = config or PipelineConfig(model={"name": "autoencoder"})
+    if models.model_task(config.model["name"]) != "reconstruction":
+        raise ParameterError(f"model {config.model['name']!r} is not an autoencoder; available: "
+                             f"{', '.join(models.available_models('reconstruction'))}")
+    config = resolve_config(config)
+    if out is not None:
+        check_destination(out, overwrite=overwrite)
+    files = audio_files(data)
+    if not files:
+        raise DatasetError(f"no audio files in {data}")
+    t = config.training
+    train_files, test_files = _split_files(files, test_size, t.seed)
+    audio = config.audio
+    bar = _progress_bar(len(train_files), "loading") if progress else None
+    parts = []
+    for f in train_files:
+        parts.append(clips(_load(f, None, audio.sr), audio.samples))
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    X = np.concatenate(parts)
+    keras.utils.set_random_seed(t.seed)
+    params = {k: val for k, val in config.model.items() if k != "name"}
+    model = models.build_model(config.model["name"], input_samples=audio.samples, sr=audio.sr,
+                               features=config.features, **params)
+    n_val = round(t.validation_size * len(X)) if t.validation_size else 0
+    order = np.random.default_rng(t.seed).permutation(len(X))
+    X_val, X_fit = X[order[:n_val]], X[order[n_val:]]
+    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+    model.compile(optimizer=optimizers[t.optimizer](learning_rate=t.learning_rate), loss=snr_loss)
+    callbacks = []
+    if n_val and t.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
+                                                       restore_best_weights=True))
+    hist = model.fit(X_fit, X_fit, validation_data=(X_val, X_val) if n_val else None,
+                     epochs=t.epochs, batch_size=t.batch_size, shuffle=True, callbacks=callbacks,
+                     verbose=verbose)
+    history = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
+    metrics_ = {"n_train_files": len(train_files), "n_train_clips": len(X_fit), "n_val_clips": n_val,
+                "n_test_files": len(test_files), "epochs_run": len(history.get("loss", [])),
+                "bottleneck_values": _bottleneck_values(model),
+                "compression": audio.samples / _bottleneck_values(model)}
+    artifact = Artifact(model=model, config=config, labels=(), metrics=metrics_,
+                        split={"method": "files", "test_size": test_size, "seed": t.seed,
+                               "test": [os.fspath(f) for f in test_files]},
+                        history=history, info=runtime_info(), task="reconstruction")
+    if test_files:
+        result = evaluate_reconstruction(artifact, test_files)
+        metrics_["test"] = {k: val for k, val in result.items() if k != "files"}
+        metrics_["test"]["files"] = [{**r, "file": Path(r["file"]).name} for r in result["files"]]
+    if out is not None:
+        save_artifact(artifact, out, overwrite=overwrite)
+    return artifact
+
+
+def _bottleneck_values(model) -> int:
+    shape = model.get_layer("bottleneck").output.shape
+    return int(np.prod([d for d in shape[1:]]))
+
+
+__all__ = ["PHASES", "audio_files", "clips", "evaluate_reconstruction", "quality", "reconstruct",
+           "reconstruct_array", "reconstruct_file", "train_autoencoder"]
