@@ -83,3 +83,18 @@ def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output and f"tympan {command}" in result.output
+
+
+def test_train_with_a_feature_stack_and_predict_after_reload(small_digits, tmp_path, capsys):
+    out = tmp_path / "stack"
+    rc = main(["train", str(small_digits), "--labels-from", "regex", "--pattern", "fsdd",
+               "--split", "group", "--test-groups", "nicolas", "--features", "mfcc+delta+chroma",
+               "--feature-param", "n_mfcc=13", "--feature-param", 'chroma={"n_chroma": 12}',
+               "--model-param", "filters=[8]", "--epochs", "1", "--quiet", "--out", str(out)])
+    assert rc == 0
+    meta = json.loads((out / "pipeline.json").read_text())
+    assert meta["features"]["kind"] == "mfcc+delta+chroma"
+    assert meta["features"]["chroma"]["hop_length"] == meta["features"]["hop_length"] == 80
+    capsys.readouterr()
+    assert main(["predict", str(out), str(small_digits / "3_nicolas_0.wav"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["label"] in [str(d) for d in range(10)]

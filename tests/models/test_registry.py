@@ -187,7 +187,8 @@ def test_model_defaults_are_the_builder_keywords():
 
 
 def test_unknown_model():
-    with pytest.raises(ParameterError, match=r"unknown model 'resnet'.*conv1d, conv2d, mlp, waveform"):
+    with pytest.raises(ParameterError,
+                       match=r"unknown model 'resnet'.*conv1d, conv1d_lstm, conv2d, mlp, waveform"):
         build_model("resnet", input_samples=SAMPLES, sr=SR, n_classes=10)
     with pytest.raises(ParameterError, match="resnet"):
         model_defaults("resnet")

@@ -1,4 +1,5 @@
-"""Options shared by several commands: dataset discovery and ``key=value`` parameters."""
+"""Options shared by several commands: dataset discovery, the training recipe and ``key=value``
+parameters."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def dataset_options(f):
     f = click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
                      help="CSV listing the clips (UrbanSound8K layout or path,label[,group][,fold]).")(f)
     f = click.option("--pattern", help="Regex on file names with a (?P<label>...) group and optional "
-                     "(?P<group>...), or 'fsdd'.")(f)
+                     "(?P<group>...), or a named corpus: 'fsdd' (spoken digits, speakers as groups), "
+                     "'emodb' (EMO-DB, English emotion labels, speakers as groups).")(f)
     f = click.option("--labels-from", type=click.Choice(["auto", "folders", "regex", "csv"]),
                      default="auto", show_default=True,
                      help="Where labels come from: class folders, a file-name regex, or a CSV.")(f)
@@ -38,3 +40,77 @@ def dataset_options(f):
 
 def discovery(labels_from: str, pattern: str | None, csv_path: str | None) -> dict:
     return {"labels_from": labels_from, "pattern": pattern, "csv": csv_path}
+
+
+#: The keyword arguments that :func:`recipe_options` adds to a command.
+RECIPE_PARAMS = ("model_name", "model_param", "features", "feature_param", "sr", "duration", "epochs",
+                 "batch_size", "learning_rate", "seed", "class_weight")
+
+
+def recipe_options(f):
+    """The training recipe: model, features, audio and training settings.  The command takes
+    them as ``**recipe`` and turns them into a PipelineConfig with :func:`recipe_config`."""
+    options = [
+        click.option("--model", "model_name", default="conv1d", show_default=True,
+                     help="Model family from the registry (conv1d, conv1d_lstm, conv2d, mlp, waveform)."),
+        click.option("--model-param", multiple=True, metavar="KEY=VALUE",
+                     help="Model parameter, repeatable (values are JSON: filters=[32,64])."),
+        click.option("--features", default=None, help="Feature kind (mel, mfcc, mfcc+delta, mean_mfcc, "
+                     "spectrogram, chroma, cqt, scalogram, waveform) or a stack such as "
+                     "mfcc+delta+chroma; default: the model's own."),
+        click.option("--feature-param", multiple=True, metavar="KEY=VALUE",
+                     help="Feature parameter, repeatable."),
+        click.option("--sr", type=int, default=8000, show_default=True,
+                     help="Sample rate the model works at."),
+        click.option("--duration", type=float, default=1.0, show_default=True,
+                     help="Clip length in seconds."),
+        click.option("--epochs", type=int, default=60, show_default=True,
+                     help="At most this many (early stopping on a validation part)."),
+        click.option("--batch-size", type=int, default=32, show_default=True),
+        click.option("--learning-rate", type=float, default=1e-3, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--class-weight", is_flag=True,
+                     help="Weight the loss by inverse class frequency (unbalanced classes)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
+                  batch_size, learning_rate, seed, class_weight):
+    """The PipelineConfig of the :func:`recipe_options` values."""
+    from tympan import pipeline
+
+    feats = parse_params(feature_param, "--feature-param")
+    if features:
+        feats["kind"] = features
+    return pipeline.PipelineConfig(
+        audio=pipeline.AudioConfig(sr=sr, duration=duration),
+        features=feats,
+        model={"name": model_name, **parse_params(model_param, "--model-param")},
+        training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
+                                      learning_rate=learning_rate, seed=seed,
+                                      class_weight=class_weight),
+    )
+
+
+def given(ctx: click.Context, names) -> list[str]:
+    """The options among ``names`` (parameter names) that were given on the command line,
+    as ``--option`` strings."""
+    found = []
+    for param in ctx.command.params:
+        if param.name in names and ctx.get_parameter_source(param.name) not in (
+                click.core.ParameterSource.DEFAULT, None):
+            found.append(max(param.opts, key=len))
+    return found
+
+
+def parse_ints(text: str | None, option: str) -> list[int] | None:
+    """``"0,3"`` -> ``[0, 3]`` (None stays None)."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ParameterError(f"{option} takes comma-separated integers such as 0,3, got {text!r}") from None

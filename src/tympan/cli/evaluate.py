@@ -1,4 +1,4 @@
-"""``tympan evaluate``: test a saved artifact on a labelled dataset."""
+"""``tympan evaluate``: test a saved artifact on a labelled dataset, or cross-validate a recipe."""
 
 from __future__ import annotations
 
@@ -6,27 +6,90 @@ import json
 
 import click
 
-from tympan.cli._options import dataset_options, discovery
+from tympan.cli._options import (
+    RECIPE_PARAMS,
+    dataset_options,
+    discovery,
+    given,
+    parse_ints,
+    recipe_config,
+    recipe_options,
+)
+
+CV_METHODS = {"leave-one-group-out": "leave_one_group_out", "group-kfold": "group_kfold",
+              "kfold": "kfold", "fold": "fold"}
+_ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
 
 
 @click.command("evaluate")
-@click.argument("run", type=click.Path())
-@click.argument("data", type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, required=True, metavar="[RUN] DATA", type=click.Path())
 @dataset_options
+@click.option("--cv", type=click.Choice(list(CV_METHODS)), default=None,
+              help="Cross-validate the recipe given by the options below on DATA (no RUN): "
+              "leave-one-group-out (e.g. each speaker once), group-kfold (--folds folds of whole "
+              "groups), kfold (stratified), fold (predefined folds, e.g. UrbanSound8K).")
+@click.option("--folds", "n_folds", type=int, default=5, show_default=True,
+              help="Number of folds for --cv group-kfold and kfold.")
+@click.option("--only-folds", help="Run only these folds (0-based, comma-separated, e.g. 0,3).")
+@recipe_options
 @click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def evaluate(run, data, labels_from, pattern, csv_path, on_error, fmt):
-    """Accuracy, macro-F1, per-class precision/recall and confusion matrix of the artifact in
-    RUN on the recordings in DATA.
+def evaluate(paths, labels_from, pattern, csv_path, cv, n_folds, only_folds, on_error, fmt,
+             **recipe):
+    """Accuracy, macro-F1, UAR, per-class precision/recall and confusion matrix of the artifact
+    in RUN on the recordings in DATA; or, with --cv, of the recipe given by the training options
+    (as for tympan train), trained and tested once per fold of DATA.
 
     \b
     Examples:
       tympan evaluate runs/digits new_recordings/ --labels-from folders
       tympan evaluate runs/digits fsdd/recordings --pattern fsdd --format json
+      tympan evaluate --cv leave-one-group-out emodb/wav --pattern emodb \\
+          --model conv1d_lstm --features mfcc --sr 16000 --duration 2.0 --class-weight
+      tympan evaluate --cv group-kfold --folds 5 --only-folds 0,3 fsdd/recordings --pattern fsdd
     """
-    from tympan.pipeline import evaluate as run_evaluate
+    from tympan import pipeline
 
-    report = run_evaluate(run, data, discovery=discovery(labels_from, pattern, csv_path),
-                          on_error=on_error)
-    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
+    ctx = click.get_current_context()
+    found = discovery(labels_from, pattern, csv_path)
+    if cv is None:
+        misplaced = given(ctx, (*RECIPE_PARAMS, "n_folds", "only_folds"))
+        if misplaced:
+            raise click.UsageError(f"{', '.join(misplaced)} only with --cv (a saved RUN has its recipe)")
+        if len(paths) != 2:
+            raise click.UsageError("give RUN and DATA (or --cv METHOD and DATA only)")
+        report = pipeline.evaluate(paths[0], paths[1], discovery=found, on_error=on_error)
+        click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
+        return
+    if len(paths) != 1:
+        raise click.UsageError("with --cv give DATA only: the recipe comes from the options")
+    if CV_METHODS[cv] in ("leave_one_group_out", "fold") and given(ctx, ("n_folds",)):
+        raise click.UsageError(f"--folds is for --cv group-kfold and kfold, not {cv}")
+    table = fmt == "table"
+    if table:
+        click.echo(_ROW.format("fold", "held out", "n", "accuracy", "UAR", "macro-F1", "epochs",
+                               "train s"))
+    result = pipeline.cross_validate(
+        paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
+        n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
+        on_fold=_print_fold if table else None)
+    if not table:
+        click.echo(json.dumps(result, indent=2))
+        return
+    pooled = pipeline.Report.from_dict(result["pooled"])
+    click.echo(_ROW.format("", "pooled", pooled.confusion.sum(), f"{pooled.accuracy:.4f}",
+                           f"{pooled.uar:.4f}", f"{pooled.macro_f1:.4f}", "", "").rstrip())
+    click.echo(_ROW.format("", "mean of folds", "", f"{result['mean_accuracy']:.4f}",
+                           f"{result['mean_uar']:.4f}", f"{result['mean_macro_f1']:.4f}", "",
+                           "").rstrip())
+    click.echo(f"\nall folds' test predictions together:\n{pooled.format()}")
+
+
+def _print_fold(fold: dict) -> None:
+    params = fold["split"]["params"]
+    held = params.get("test_groups") or params.get("test_folds") or ["-"]
+    click.echo(_ROW.format(fold["fold"], ",".join(map(str, held)), fold["n"],
+                           f"{fold['accuracy']:.4f}", f"{fold['uar']:.4f}",
+                           f"{fold['macro_f1']:.4f}", fold["epochs_run"],
+                           f"{fold['train_seconds']:.0f}"))

@@ -2,7 +2,8 @@
 
 - :mod:`tympan.data.discover`: :func:`from_folders`, :func:`from_csv` (UrbanSound8K or generic),
   :func:`from_regex` (labels from file names, e.g. :data:`FSDD_PATTERN`) and :func:`discover`,
-  each returning a :class:`Dataset` of :class:`Item`.
+  each returning a :class:`Dataset` of :class:`Item`; :mod:`tympan.data.corpora`:
+  :func:`from_emodb` (EMO-DB, English emotion labels, speakers as groups).
 - :mod:`tympan.data.splits`: :func:`split` (stratified, group, fold, pattern) and
   :func:`cross_validation`, returning :class:`Split` index arrays.
 - :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tympan.data.corpora import EMODB_EMOTIONS, EMODB_PATTERN, from_emodb
 from tympan.data.discover import (
     AUDIO_EXTENSIONS,
     FSDD_PATTERN,
@@ -47,8 +49,8 @@ def example_file(name: str = "7_jackson_0.wav") -> Path:
 
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "CROP_MODES", "CV_METHODS", "FSDD_PATTERN", "PAD_MODES", "PATTERNS",
-    "SPLIT_METHODS", "Dataset", "DatasetWarning", "Item", "Split", "cross_validation",
-    "demo_dir", "discover", "example_file", "fit_length", "from_csv", "from_folders",
-    "from_regex", "load_clips", "split",
+    "AUDIO_EXTENSIONS", "CROP_MODES", "CV_METHODS", "EMODB_EMOTIONS", "EMODB_PATTERN",
+    "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "Dataset", "DatasetWarning", "Item",
+    "Split", "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
+    "from_emodb", "from_folders", "from_regex", "load_clips", "split",
 ]

@@ -417,7 +417,8 @@ def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
 
     labels_from "folders"  :func:`from_folders` (``root/<label>/...``)
     labels_from "regex"    :func:`from_regex` with ``pattern`` (a regular expression, or a
-                           name from :data:`PATTERNS` such as ``"fsdd"``)
+                           name from :data:`PATTERNS` such as ``"fsdd"``); ``"emodb"``:
+                           :func:`tympan.data.from_emodb` (English emotion labels)
     labels_from "csv"      :func:`from_csv` with ``csv`` (layout detected), audio under
                            ``root`` (``None``: the layout's default)
     labels_from "auto"     "csv" when ``csv`` is given, "regex" when ``pattern`` is, else "folders"
@@ -437,7 +438,12 @@ def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
     if labels_from == "regex":
         if pattern is None:
             raise ParameterError("pattern must be a regular expression with a (?P<label>...) "
-                                 f"group or one of {sorted(PATTERNS)} for labels_from='regex', got None")
+                                 f"group or one of {sorted([*PATTERNS, 'emodb'])} for labels_from='regex', "
+                                 "got None")
+        if isinstance(pattern, str) and pattern.lower() == "emodb":
+            from tympan.data.corpora import from_emodb  # corpora builds on this module
+
+            return from_emodb(root)
         pattern = PATTERNS.get(pattern.lower(), pattern) if isinstance(pattern, str) else pattern
         return from_regex(root, pattern)
     return from_folders(root)

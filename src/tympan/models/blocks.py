@@ -35,7 +35,8 @@ from tympan.layers import (
     RandomTimeShift,
     SpecAugment,
 )
-from tympan.models.frontend import build_frontend
+from tympan.models.frontend import build_frontend, resolve_features
+from tympan.models.stack import is_stack
 
 FEATURE_NORM = "feature_norm"
 
@@ -68,6 +69,18 @@ def optional_seed(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
         raise ParameterError(f"seed must be an int or None, got {value!r}")
     return None if value is None else int(value)
+
+
+def feature_kind(model: str, features: dict, sr: float, allowed: Sequence[str], *,
+                 stacks: bool = True) -> str:
+    """The resolved feature kind, if ``model`` takes it (frame-wise stacks when ``stacks``)."""
+    resolved = resolve_features(features, sr=sr)
+    kind = resolved["kind"]
+    if kind not in allowed and not (stacks and is_stack(resolved)):
+        extra = " or a stack of frame-wise kinds such as 'mfcc+delta+chroma'" if stacks else ""
+        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}{extra}, "
+                             f"got {kind!r}")
+    return kind
 
 
 def _seed(seed: int | None, k: int) -> int | None:
@@ -223,5 +236,5 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
     return layer
 
 
-__all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_stage",
-           "spec_augment", "waveform_augmentation", "waveform_input"]
+__all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_kind",
+           "feature_stage", "spec_augment", "waveform_augmentation", "waveform_input"]

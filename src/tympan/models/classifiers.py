@@ -9,30 +9,14 @@ leave-one-speaker-out FSDD (``benchmarks/model_search.py``, ``docs/models.md``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import keras
 
 from tympan import _validate as v
-from tympan.errors import ParameterError
 from tympan.models import blocks
-from tympan.models.frontend import FRAMEWISE_KINDS, resolve_features
+from tympan.models.frontend import FRAMEWISE_KINDS
 from tympan.models.registry import register_model
-from tympan.models.stack import is_stack
 
 _FRAMEWISE = FRAMEWISE_KINDS
-
-
-def _kind(model: str, features: dict, sr: float, allowed: Sequence[str], *,
-          stacks: bool = True) -> str:
-    """The resolved feature kind, if ``model`` takes it (frame-wise stacks when ``stacks``)."""
-    resolved = resolve_features(features, sr=sr)
-    kind = resolved["kind"]
-    if kind not in allowed and not (stacks and is_stack(resolved)):
-        extra = " or a stack of frame-wise kinds such as 'mfcc+delta+chroma'" if stacks else ""
-        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}{extra}, "
-                             f"got {kind!r}")
-    return kind
 
 
 def _framewise_input_stage(x, *, features, sr, augment, per_example_norm, gain_db, time_shift,
@@ -76,7 +60,7 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     stretch and mel warp ±10 %.  Against the flatten head: standard split 98.3 % vs 96.3 %,
     leave-one-speaker-out mean 73.6 % vs 74.2 %.
     """
-    _kind("conv1d", features, sr, _FRAMEWISE)
+    blocks.feature_kind("conv1d", features, sr, _FRAMEWISE)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)
@@ -114,7 +98,7 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     Frame-wise feature kinds are averaged over frames first.  ``augment`` adds the waveform
     augmentations (gain, shift, noise) described in :func:`conv1d`.
     """
-    kind = _kind("mlp", features, sr, ("mean_mfcc", *_FRAMEWISE))
+    kind = blocks.feature_kind("mlp", features, sr, ("mean_mfcc", *_FRAMEWISE))
     hidden_units = blocks.positive_ints("hidden_units", hidden_units)
     dropout = blocks.rate("dropout", dropout)
     seed = blocks.optional_seed(seed)
@@ -147,7 +131,7 @@ def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64)
     ``per_example_norm`` scales each waveform to zero mean and unit variance (a loudness
     normalisation) before the dataset normalisation.
     """
-    _kind("waveform", features, sr, ("waveform",), stacks=False)
+    blocks.feature_kind("waveform", features, sr, ("waveform",), stacks=False)
     filters = blocks.positive_ints("filters", filters)
     first_kernel = v.positive_int("first_kernel", first_kernel)
     first_stride = v.positive_int("first_stride", first_stride)
@@ -190,7 +174,7 @@ def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128),
     for recordings by speakers never heard in training.  Augmentations (training only) as in
     :func:`conv1d`.
     """
-    _kind("conv2d", features, sr, ("mel", "spectrogram", "cqt", "scalogram"), stacks=False)
+    blocks.feature_kind("conv2d", features, sr, ("mel", "spectrogram", "cqt", "scalogram"), stacks=False)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,14 +42,20 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
                    discovery: dict | None = None,
                    method: str = "leave_one_group_out", n_splits: int = 5,
                    on_error: str = "raise", verbose: int = 0, progress: bool = True,
-                   only: Sequence[int] | None = None) -> dict:
+                   only: Sequence[int] | None = None,
+                   on_fold: Callable[[dict], None] | None = None) -> dict:
     """Train and test one model per fold; returns per-fold and overall reports.
 
     ``method``: ``"leave_one_group_out"`` (e.g. leave one speaker out), ``"group_kfold"``,
     ``"kfold"`` or ``"fold"``.  The clips are loaded once.  The overall report pools every
     fold's test predictions.  ``only``: run just these folds (0-based indices, in the order of
     :func:`tympan.data.cross_validation`; for leave-one-group-out, the sorted group names), for
-    a quick look before the full run.
+    a quick look before the full run.  ``on_fold`` is called with each fold's result as soon
+    as it is done (to show progress).
+
+    Returns ``{"method", "folds": [{"fold", "split", "train_seconds", "epochs_run", "n",
+    "accuracy", "macro_f1", "uar", "per_class", "labels", "confusion_matrix"}, ...],
+    "mean_accuracy", "std_accuracy", "mean_uar", "std_uar", "mean_macro_f1", "pooled"}``.
     """
     dataset = as_dataset(dataset, discovery)
     config = resolve_config(config or PipelineConfig())
@@ -72,9 +78,13 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
                         "train_seconds": time.perf_counter() - t0,
                         "epochs_run": counts["epochs_run"], **report.to_dict()})
         pooled += report.confusion
+        if on_fold is not None:
+            on_fold(results[-1])
     overall = Report(dataset.labels, pooled)  # every fold's test predictions together
     accs = [r["accuracy"] for r in results]
     uars = [r["uar"] for r in results]
     return {"method": method, "folds": results, "mean_accuracy": float(np.mean(accs)),
             "std_accuracy": float(np.std(accs)), "mean_uar": float(np.mean(uars)),
+            "std_uar": float(np.std(uars)),
+            "mean_macro_f1": float(np.mean([r["macro_f1"] for r in results])),
             "pooled": overall.to_dict()}
