@@ -1,7 +1,8 @@
 """Autoencoder quality on speech never heard in training: representation x compression.
 
 Training files: FSDD recordings of every speaker but theo (``--train-files`` of them, drawn
-with a fixed seed) and NOIZEUS clean sentences sp01-sp24, all at 8 kHz, cut into 1-s windows.
+with a fixed seed), NOIZEUS clean sentences sp01-sp24 and, with ``--emodb-files N``, N EMO-DB
+sentences (German, resampled to 8 kHz), cut into half-overlapping 1-s windows.
 Test files, never trained on: the first ``--test-files`` FSDD recordings of speaker theo, and
 NOIZEUS clean sp25-sp30 (whole sentences, 2-3 s, reconstructed in overlapping windows).
 
@@ -36,9 +37,10 @@ from tympan import pipeline
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FSDD = SHARED / "fsdd" / "recordings"
 NOIZEUS = SHARED / "noizeus" / "clean"
+EMODB = SHARED / "emodb" / "wav"
 
 
-def files(n_train: int, n_test: int, seed: int = 0):
+def files(n_train: int, n_test: int, n_emodb: int = 0, seed: int = 0):
     fsdd = sorted(FSDD.glob("*.wav"))
     theo = [p for p in fsdd if "_theo_" in p.name]
     others = [p for p in fsdd if "_theo_" not in p.name]
@@ -48,6 +50,10 @@ def files(n_train: int, n_test: int, seed: int = 0):
     noizeus = sorted(NOIZEUS.glob("sp*.wav"))
     number = {p: int(re.sub(r"\D", "", p.stem)) for p in noizeus}
     train += [p for p in noizeus if number[p] <= 24]
+    emodb = sorted(EMODB.glob("*.wav"))
+    if n_emodb:
+        train += [emodb[i] for i in sorted(rng.choice(len(emodb), size=min(n_emodb, len(emodb)),
+                                                      replace=False))]
     tests = {"fsdd_theo": theo[:n_test], "noizeus_sp25_30": [p for p in noizeus if number[p] > 24]}
     return train, tests
 
@@ -59,6 +65,8 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--train-files", type=int, default=1200)
     p.add_argument("--test-files", type=int, default=50)
+    p.add_argument("--emodb-files", type=int, default=0,
+                   help="also train on this many EMO-DB sentences (16 kHz, resampled to 8 kHz)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--model-param", action="append", metavar="KEY=JSON", default=[],
@@ -66,7 +74,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     extra = {k: json.loads(val) for k, _, val in (kv.partition("=") for kv in args.model_param)}
-    train, tests = files(args.train_files, args.test_files)
+    train, tests = files(args.train_files, args.test_files, args.emodb_files)
     command = "python benchmarks/autoencoder.py " + " ".join(argv or sys.argv[1:])
     print(f"# {command}\n# {len(train)} training files; test sets: "
           + ", ".join(f"{k} ({len(v)} files)" for k, v in tests.items()))

@@ -49,6 +49,7 @@ def test_registered_with_mfcc_and_the_seed_defaults():
     d = model_defaults("conv1d_lstm")
     assert (d["filters"], d["kernel_size"], d["dropout"], d["lstm_units"]) == ((64, 128), 5, 0.2, 128)
     assert d["per_example_norm"] is True and d["augment"] is True and d["pool_size"] == 1
+    assert d["summary"] == "last" and d["bidirectional"] is False and d["bn_momentum"] == 0.9
 
 
 def test_default_layout():
@@ -59,6 +60,7 @@ def test_default_layout():
     assert model.get_layer("block1_conv").output.shape == (None, 47, 64)
     assert model.get_layer("block2_bn").output.shape == (None, 43, 128)
     assert model.get_layer("dropout").rate == 0.2
+    assert model.get_layer("block1_bn").momentum == 0.9  # settles within a few epochs of EMO-DB
     assert model.get_layer("lstm").output.shape == (None, 128)
     assert {"random_gain", "random_time_shift", "per_example_norm", FEATURE_NORM} <= {
         layer.name for layer in model.layers}
@@ -73,6 +75,14 @@ def test_options_change_the_layout():
     assert model.get_layer("block1_pool").output.shape == (None, 23, 8)  # (51 - 4) // 2
     assert model.get_layer("lstm").output.shape == (None, 8)
     assert not {"dropout", "random_gain", "random_time_shift", "per_example_norm"} & names
+
+    model = build_model("conv1d_lstm", input_samples=SAMPLES, sr=SR, n_classes=3,
+                        features={"kind": "mel", "n_mels": 32}, bidirectional=True, summary="mean",
+                        per_example_norm="mean", time_stretch=0.1, freq_warp=0.1, **SMALL)
+    assert model.get_layer("bilstm").output.shape == (None, 43, 16)  # both directions, every frame
+    assert model.get_layer("mean_over_frames").output.shape == (None, 16)
+    assert model.get_layer("per_example_norm").scale is False  # CMN: the mean only
+    assert {"random_time_stretch", "random_freq_warp"} <= {layer.name for layer in model.layers}
 
 
 def test_predict_save_reload_equal(speech, tmp_path):
@@ -93,10 +103,15 @@ def test_predict_save_reload_equal(speech, tmp_path):
     ({"filters": (8, 0)}, "filters"),
     ({"kernel_size": 0}, "kernel_size"),
     ({"pool_size": 0}, "pool_size"),
+    ({"bn_momentum": 1.0}, r"bn_momentum must be in \[0, 1\), got 1.0"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
     ({"lstm_units": -4}, "lstm_units"),
     ({"augment": "yes"}, "augment must be True or False, got 'yes'"),
-    ({"per_example_norm": "yes"}, "per_example_norm must be True or False"),
+    ({"per_example_norm": "yes"}, "per_example_norm must be True, False, 'mean' or a number of dB, "
+                                  "got 'yes'"),
+    ({"per_example_norm": 40}, "needs dB features, kind 'mel' or 'spectrogram', got 'mfcc'"),
+    ({"summary": "first"}, "summary must be one of 'last', 'mean', 'max', got 'first'"),
+    ({"bidirectional": 1}, "bidirectional must be True or False, got 1"),
     ({"gain_db": -1.0}, "gain_db"),
     ({"seed": 1.5}, "seed must be an int or None, got 1.5"),
     ({"kernel_size": 60}, "block1: 51 frames left, fewer than kernel_size=60"),

@@ -68,7 +68,8 @@ def test_train_save_load_reconstruct(ae_run, speech):
     art, out = ae_run
     meta = json.loads((out / "pipeline.json").read_text())
     assert meta["task"] == "reconstruction" and meta["labels"] == []
-    assert meta["model"]["representation"] == "logmag" and meta["model"]["n_fft"] == 256
+    assert meta["model"]["representation"] == "logmag" and meta["model"]["n_fft"] == 128
+    assert meta["model"]["hop_length"] == 64
     m = meta["metrics"]
     assert m["n_test_files"] == 3 and m["n_train_files"] == 9
     assert m["compression"] == pytest.approx(4, rel=0.1)

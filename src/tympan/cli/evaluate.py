@@ -67,13 +67,10 @@ def evaluate(paths, labels_from, pattern, csv_path, cv, n_folds, only_folds, on_
     if CV_METHODS[cv] in ("leave_one_group_out", "fold") and given(ctx, ("n_folds",)):
         raise click.UsageError(f"--folds is for --cv group-kfold and kfold, not {cv}")
     table = fmt == "table"
-    if table:
-        click.echo(_ROW.format("fold", "held out", "n", "accuracy", "UAR", "macro-F1", "epochs",
-                               "train s"))
     result = pipeline.cross_validate(
         paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
         n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
-        on_fold=_print_fold if table else None)
+        on_fold=_fold_printer() if table else None)
     if not table:
         click.echo(json.dumps(result, indent=2))
         return
@@ -86,10 +83,20 @@ def evaluate(paths, labels_from, pattern, csv_path, cv, n_folds, only_folds, on_
     click.echo(f"\nall folds' test predictions together:\n{pooled.format()}")
 
 
-def _print_fold(fold: dict) -> None:
-    params = fold["split"]["params"]
-    held = params.get("test_groups") or params.get("test_folds") or ["-"]
-    click.echo(_ROW.format(fold["fold"], ",".join(map(str, held)), fold["n"],
-                           f"{fold['accuracy']:.4f}", f"{fold['uar']:.4f}",
-                           f"{fold['macro_f1']:.4f}", fold["epochs_run"],
-                           f"{fold['train_seconds']:.0f}"))
+def _fold_printer():
+    """A callback printing one table row per fold as it finishes, the header before the first."""
+    rows = []
+
+    def show(fold: dict) -> None:
+        if not rows:
+            click.echo(_ROW.format("fold", "held out", "n", "accuracy", "UAR", "macro-F1", "epochs",
+                                   "train s"))
+        rows.append(fold["fold"])
+        params = fold["split"]["params"]
+        held = params.get("test_groups") or params.get("test_folds") or ["-"]
+        click.echo(_ROW.format(fold["fold"], ",".join(map(str, held)), fold["n"],
+                               f"{fold['accuracy']:.4f}", f"{fold['uar']:.4f}",
+                               f"{fold['macro_f1']:.4f}", fold["epochs_run"],
+                               f"{fold['train_seconds']:.0f}"))
+
+    return show

@@ -9,7 +9,6 @@ that report them.  Each returns one float over the whole arrays given.
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 from tympan import _validate as v
 from tympan.errors import ParameterError
@@ -88,6 +87,8 @@ def align(reference: np.ndarray, estimate: np.ndarray, *, max_lag: int = 4096):
     ref, est = np.atleast_2d(reference), np.atleast_2d(estimate)
     r, e = ref.mean(axis=0), est.mean(axis=0)
     n = min(len(r), len(e))
+    import scipy.signal  # lazily: importing it costs ~0.8 s (see filters._cached_window)
+
     c = scipy.signal.correlate(e[:n], r[:n], mode="full", method="fft")
     lags = np.arange(-n + 1, n)
     keep = np.abs(lags) <= max_lag

@@ -116,8 +116,9 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     """Front end, training-only stretches of the features, optional per-example
     standardisation, then the (un-adapted) ``feature_norm``.
 
-    ``per_example_norm``: False, True (CMVN over every frame) or a number of dB (CMVN over
-    the frames within that many dB of the loudest, for ``mel`` and ``spectrogram`` features).
+    ``per_example_norm``: False, True (CMVN over every frame), ``"mean"`` (CMN: the mean only,
+    so each feature keeps its spread over the clip) or a number of dB (CMVN over the frames
+    within that many dB of the loudest, for ``mel`` and ``spectrogram`` features).
 
     ``time_stretch`` resamples the frames by a factor in ``1 ± time_stretch`` (tempo);
     ``freq_warp`` the bands of a mel or linear spectrogram by ``1 ± freq_warp`` (vocal tract
@@ -140,8 +141,13 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
         x = RandomStretch(freq_warp, axis=2, seed=_seed(seed, 5), name="random_freq_warp")(x)
     if len(x.shape) == 2 and kind == "waveform":
         x = keras.layers.Reshape((x.shape[1], 1), name="add_channel")(x)
-    active_db = None
-    if isinstance(per_example_norm, (int, float, np.number)) and not isinstance(
+    active_db, scale = None, True
+    if isinstance(per_example_norm, str):
+        if per_example_norm != "mean":
+            raise ParameterError("per_example_norm must be True, False, 'mean' or a number of dB, "
+                                 f"got {per_example_norm!r}")
+        scale = False
+    elif isinstance(per_example_norm, (int, float, np.number)) and not isinstance(
             per_example_norm, (bool, np.bool_)):
         if kind not in ("mel", "spectrogram"):
             raise ParameterError(f"per_example_norm={per_example_norm!r} (statistics over the active "
@@ -152,8 +158,25 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     if len(x.shape) != 3:
         raise ParameterError("per_example_norm needs frame-wise features (batch, frames, feature), "
                              f"got kind {kind!r} with shape {tuple(x.shape)}")
-    x = PerExampleStandardize(axis=1, active_db=active_db, name="per_example_norm")(x)
+    x = PerExampleStandardize(axis=1, scale=scale, active_db=active_db, name="per_example_norm")(x)
     return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
+
+
+def framewise_input_stage(x, *, features, sr, augment, per_example_norm, gain_db, time_shift,
+                          noise_snr_db, time_stretch, freq_warp, freq_masks, freq_width,
+                          time_masks, time_width, seed):
+    """Waveform augmentation, features, normalisations and SpecAugment, shared by the models
+    that work on frames (each augmentation only when ``augment``, and only in training)."""
+    if augment:
+        x = waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
+                                  noise_snr_db=noise_snr_db, seed=seed)
+    x = feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm,
+                      time_stretch=time_stretch if augment else 0.0,
+                      freq_warp=freq_warp if augment else 0.0, seed=seed)
+    if augment:
+        x = spec_augment(x, freq_masks=freq_masks, freq_width=freq_width,
+                         time_masks=time_masks, time_width=time_width, seed=seed)
+    return x
 
 
 def spec_augment(x, *, freq_masks: int, freq_width: int, time_masks: int, time_width: int,
@@ -165,8 +188,11 @@ def spec_augment(x, *, freq_masks: int, freq_width: int, time_masks: int, time_w
 
 
 def conv_block(x, filters: int, kernel_size: int, *, strides: int = 1, batch_norm: bool = False,
-               pool_size: int = 2, name: str):
-    """``Conv1D (valid) -> [BatchNorm] -> ReLU -> MaxPool``; ParameterError if too few frames are left."""
+               pool_size: int = 2, bn_momentum: float = 0.99, name: str):
+    """``Conv1D (valid) -> [BatchNorm] -> ReLU -> MaxPool``; ParameterError if too few frames are left.
+
+    ``bn_momentum`` is the BatchNorm moving-average momentum (Keras's default 0.99 needs a few
+    hundred steps to settle; small datasets with few steps per epoch want less)."""
     frames = x.shape[1]
     if frames is not None and frames < kernel_size:
         raise ParameterError(f"{name}: {frames} frames left, fewer than kernel_size={kernel_size}; "
@@ -174,7 +200,7 @@ def conv_block(x, filters: int, kernel_size: int, *, strides: int = 1, batch_nor
     x = keras.layers.Conv1D(filters, kernel_size, strides=strides, use_bias=not batch_norm,
                             activation=None if batch_norm else "relu", name=f"{name}_conv")(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
         x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
     if pool_size > 1 and x.shape[1] is not None and x.shape[1] >= pool_size:
         x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool")(x)
@@ -237,4 +263,5 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
 
 
 __all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_kind",
-           "feature_stage", "spec_augment", "waveform_augmentation", "waveform_input"]
+           "feature_stage", "framewise_input_stage", "spec_augment", "waveform_augmentation",
+           "waveform_input"]

@@ -19,23 +19,6 @@ from tympan.models.registry import register_model
 _FRAMEWISE = FRAMEWISE_KINDS
 
 
-def _framewise_input_stage(x, *, features, sr, augment, per_example_norm, gain_db, time_shift,
-                           noise_snr_db, time_stretch, freq_warp, freq_masks, freq_width,
-                           time_masks, time_width, seed):
-    """Waveform augmentation, features, normalisations and SpecAugment, shared by the models
-    that work on frames (each augmentation only when ``augment``, and only in training)."""
-    if augment:
-        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
-                                         noise_snr_db=noise_snr_db, seed=seed)
-    x = blocks.feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm,
-                             time_stretch=time_stretch if augment else 0.0,
-                             freq_warp=freq_warp if augment else 0.0, seed=seed)
-    if augment:
-        x = blocks.spec_augment(x, freq_masks=freq_masks, freq_width=freq_width,
-                                time_masks=time_masks, time_width=time_width, seed=seed)
-    return x
-
-
 @register_model("conv1d", features={"kind": "mel"})
 def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), kernel_size=3,
            batch_norm=True, dropout=0.3, pooling="global_avg", dense_units=128,
@@ -70,12 +53,12 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     seed = blocks.optional_seed(seed)
 
     inputs = blocks.waveform_input(input_samples)
-    x = _framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
-                               per_example_norm=per_example_norm, gain_db=gain_db,
-                               time_shift=time_shift, noise_snr_db=noise_snr_db,
-                               time_stretch=time_stretch, freq_warp=freq_warp,
-                               freq_masks=freq_masks, freq_width=freq_width,
-                               time_masks=time_masks, time_width=time_width, seed=seed)
+    x = blocks.framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
+                                     per_example_norm=per_example_norm, gain_db=gain_db,
+                                     time_shift=time_shift, noise_snr_db=noise_snr_db,
+                                     time_stretch=time_stretch, freq_warp=freq_warp,
+                                     freq_masks=freq_masks, freq_width=freq_width,
+                                     time_masks=time_masks, time_width=time_width, seed=seed)
     for i, f in enumerate(filters):
         x = blocks.conv_block(x, f, kernel_size, batch_norm=batch_norm, name=f"block{i + 1}")
     x = {"flatten": keras.layers.Flatten, "global_avg": keras.layers.GlobalAveragePooling1D,
@@ -182,12 +165,12 @@ def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128),
     seed = blocks.optional_seed(seed)
 
     inputs = blocks.waveform_input(input_samples)
-    x = _framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
-                               per_example_norm=per_example_norm, gain_db=gain_db,
-                               time_shift=time_shift, noise_snr_db=noise_snr_db,
-                               time_stretch=time_stretch, freq_warp=freq_warp,
-                               freq_masks=freq_masks, freq_width=freq_width,
-                               time_masks=time_masks, time_width=time_width, seed=seed)
+    x = blocks.framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
+                                     per_example_norm=per_example_norm, gain_db=gain_db,
+                                     time_shift=time_shift, noise_snr_db=noise_snr_db,
+                                     time_stretch=time_stretch, freq_warp=freq_warp,
+                                     freq_masks=freq_masks, freq_width=freq_width,
+                                     time_masks=time_masks, time_width=time_width, seed=seed)
     x = keras.layers.Reshape((x.shape[1], x.shape[2], 1), name="add_channel")(x)
     for i, f in enumerate(filters):
         x = keras.layers.Conv2D(f, kernel_size, padding="same", use_bias=False,

@@ -18,42 +18,62 @@ from tympan.models.registry import register_model
 
 @register_model("conv1d_lstm", features={"kind": "mfcc"})
 def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), kernel_size=5,
-                pool_size=1, dropout=0.2, lstm_units=128, per_example_norm=True, augment=True,
-                gain_db=6.0, time_shift=0.15, seed=None) -> keras.Model:
+                pool_size=1, bn_momentum=0.9, dropout=0.2, lstm_units=128, bidirectional=False,
+                summary="last", per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
+                noise_snr_db=None, time_stretch=0.0, freq_warp=0.0, freq_masks=0, freq_width=8,
+                time_masks=0, time_width=10, seed=None) -> keras.Model:
     """Conv1D blocks then an LSTM over the frames: the seed's "Example 2" for speech emotion.
 
     ``[Conv1D(f, kernel_size, valid) -> BatchNorm -> ReLU -> [MaxPool(pool_size)]]`` per entry
-    of ``filters``, ``[Dropout(dropout)]``, ``LSTM(lstm_units)`` (its last output), softmax.
+    of ``filters``, ``[Dropout(dropout)]``, ``LSTM(lstm_units)``, softmax.  ``summary`` is what
+    the classifier reads of the LSTM: ``"last"`` its last output (the seed's), ``"mean"`` or
+    ``"max"`` its outputs pooled over every frame; ``bidirectional`` runs a second LSTM
+    backwards and concatenates the two.
     With the defaults: Conv1D 64 k5 -> BatchNorm -> Conv1D 128 k5 -> BatchNorm -> Dropout 0.2
     -> LSTM 128 -> softmax, on 20 MFCCs per 10 ms frame (``features={"kind": "mfcc"}``; any
     frame-wise kind or stack works, e.g. ``"mfcc+delta"``).  ``pool_size`` > 1 shortens the
-    sequence the LSTM reads (faster, coarser).
+    sequence the LSTM reads (faster, coarser).  ``bn_momentum``: the BatchNorm moving-average
+    momentum (Keras's 0.99 settles only after a few hundred steps: on a few hundred clips
+    that is many epochs, during which validation losses are unreliable).
 
-    ``per_example_norm`` standardises each feature over the frames of each clip (CMVN; removes
-    the channel and part of the speaker) before the dataset normalisation.  ``augment``
-    switches on, in training only, a random gain of ``±gain_db`` dB and a zero-filled time shift
-    of ``±time_shift`` of the clip (0: off), as in ``conv1d``.
+    ``per_example_norm`` standardises each feature over the frames of each clip (True: CMVN;
+    ``"mean"``: the mean only; removes the channel and part of the speaker) before the dataset
+    normalisation.  ``augment`` switches on, in training only, a random gain of ``±gain_db`` dB
+    and a zero-filled time shift of ``±time_shift`` of the clip, and optionally (off by
+    default) noise, a stretch of time and of the mel bands, and SpecAugment masks, with the
+    parameters of ``conv1d``.
     """
     blocks.feature_kind("conv1d_lstm", features, sr, FRAMEWISE_KINDS)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     pool_size = v.positive_int("pool_size", pool_size)
+    bn_momentum = blocks.rate("bn_momentum", bn_momentum)
     dropout = blocks.rate("dropout", dropout)
     lstm_units = v.positive_int("lstm_units", lstm_units)
+    bidirectional = blocks.flag("bidirectional", bidirectional)
+    summary = v.choice("summary", summary, ("last", "mean", "max"))
     augment = blocks.flag("augment", augment)
     seed = blocks.optional_seed(seed)
 
     inputs = blocks.waveform_input(input_samples)
-    x = inputs
-    if augment:
-        x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift, seed=seed)
-    x = blocks.feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm)
+    x = blocks.framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
+                                     per_example_norm=per_example_norm, gain_db=gain_db,
+                                     time_shift=time_shift, noise_snr_db=noise_snr_db,
+                                     time_stretch=time_stretch, freq_warp=freq_warp,
+                                     freq_masks=freq_masks, freq_width=freq_width,
+                                     time_masks=time_masks, time_width=time_width, seed=seed)
     for i, f in enumerate(filters):
         x = blocks.conv_block(x, f, kernel_size, batch_norm=True, pool_size=pool_size,
-                              name=f"block{i + 1}")
+                              bn_momentum=bn_momentum, name=f"block{i + 1}")
     if dropout:
         x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    x = keras.layers.LSTM(lstm_units, seed=seed, name="lstm")(x)
+    lstm = keras.layers.LSTM(lstm_units, return_sequences=summary != "last", seed=seed, name="lstm")
+    if bidirectional:
+        lstm = keras.layers.Bidirectional(lstm, name="bilstm")
+    x = lstm(x)
+    if summary != "last":
+        pool = keras.layers.GlobalAveragePooling1D if summary == "mean" else keras.layers.GlobalMaxPooling1D
+        x = pool(name=f"{summary}_over_frames")(x)
     return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="conv1d_lstm")
 
 
