@@ -33,6 +33,7 @@ import numpy as np
 
 import tympan  # noqa: F401  (selects the Keras backend before keras is imported)
 from tympan import pipeline
+from tympan.cli._options import parse_params  # KEY=VALUE, values read as JSON
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FSDD = SHARED / "fsdd" / "recordings"
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
                    help="extra autoencoder parameter, e.g. width=256 (repeatable)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    extra = {k: json.loads(val) for k, _, val in (kv.partition("=") for kv in args.model_param)}
+    extra = parse_params(tuple(args.model_param), "--model-param")
     train, tests = files(args.train_files, args.test_files, args.emodb_files)
     command = "python benchmarks/autoencoder.py " + " ".join(argv or sys.argv[1:])
     print(f"# {command}\n# {len(train)} training files; test sets: "

@@ -30,17 +30,14 @@ from pathlib import Path
 
 import tympan  # noqa: F401  (selects the default backend before keras is imported)
 from tympan import data, pipeline
+from tympan.cli._options import parse_params  # KEY=VALUE, values read as JSON
 from tympan.pipeline.train import resolve_config
 
 EMODB = Path(__file__).resolve().parents[2] / "shared" / "data" / "emodb"
 
 
 def _params(pairs):
-    out = {}
-    for pair in pairs or ():
-        key, _, value = pair.partition("=")
-        out[key] = json.loads(value)
-    return out
+    return parse_params(tuple(pairs or ()), "--model-param")
 
 
 def main(argv=None) -> int:

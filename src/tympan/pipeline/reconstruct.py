@@ -207,7 +207,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     from tympan import models
     from tympan.data.loading import _progress_bar
     from tympan.models.autoencoder import snr_loss
-    from tympan.pipeline.train import resolve_config
+    from tympan.pipeline.train import make_optimizer, resolve_config
 
     config = config or PipelineConfig(model={"name": "autoencoder"})
     if models.model_task(config.model["name"]) != "reconstruction":
@@ -242,13 +242,11 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     n_val = round(t.validation_size * len(X)) if t.validation_size else 0
     order = np.random.default_rng(t.seed).permutation(len(X))
     X_val, X_fit = X[order[:n_val]], X[order[n_val:]]
-    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
     # cosine decay to 5 % of the rate over the whole run; with the linear shortcuts of the model
     # it took the 8x STFT model from 8.5 to 9.9 dB (docs/autoencoder.md)
     steps = -(-len(X_fit) // t.batch_size) * t.epochs
     rate = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=optimizers[t.optimizer](learning_rate=rate), loss=snr_loss)
+    model.compile(optimizer=make_optimizer(t.optimizer, rate), loss=snr_loss)
     callbacks = []
     if n_val and t.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,

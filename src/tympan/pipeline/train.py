@@ -50,6 +50,16 @@ def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
     return train_idx[part.train], train_idx[part.test]
 
 
+def make_optimizer(name: str, learning_rate):
+    """The Keras optimizer ``name`` (``TrainConfig.optimizer``) at ``learning_rate`` (a number
+    or a Keras schedule)."""
+    import keras
+
+    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+    return optimizers[name](learning_rate=learning_rate)
+
+
 def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_val=None, *,
                verbose=1):
     """Build, adapt and fit the model of ``config`` (already resolved) on arrays.
@@ -67,9 +77,7 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
                                sr=config.audio.sr, n_classes=len(labels),
                                features=config.features, **params)
     models.adapt_normalization(model, X_train)
-    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
-    model.compile(optimizer=optimizers[t.optimizer](learning_rate=t.learning_rate),
+    model.compile(optimizer=make_optimizer(t.optimizer, t.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     has_val = X_val is not None and len(X_val) > 0
     callbacks = []
