@@ -16,8 +16,6 @@ from tympan.models import blocks
 from tympan.models.frontend import FRAMEWISE_KINDS
 from tympan.models.registry import register_model
 
-_FRAMEWISE = FRAMEWISE_KINDS
-
 
 @register_model("conv1d", features={"kind": "mel"})
 def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), kernel_size=3,
@@ -43,7 +41,7 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     stretch and mel warp ±10 %.  Against the flatten head: standard split 98.3 % vs 96.3 %,
     leave-one-speaker-out mean 73.6 % vs 74.2 %.
     """
-    blocks.feature_kind("conv1d", features, sr, _FRAMEWISE)
+    blocks.feature_kind("conv1d", features, sr, FRAMEWISE_KINDS)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)
@@ -81,7 +79,7 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     Frame-wise feature kinds are averaged over frames first.  ``augment`` adds the waveform
     augmentations (gain, shift, noise) described in :func:`conv1d`.
     """
-    kind = blocks.feature_kind("mlp", features, sr, ("mean_mfcc", *_FRAMEWISE))
+    kind = blocks.feature_kind("mlp", features, sr, ("mean_mfcc", *FRAMEWISE_KINDS))
     hidden_units = blocks.positive_ints("hidden_units", hidden_units)
     dropout = blocks.rate("dropout", dropout)
     seed = blocks.optional_seed(seed)
