@@ -32,14 +32,20 @@ def dataset_options(f):
     f = click.option("--pattern", help="Regex on file names with a (?P<label>...) group and optional "
                      "(?P<group>...), or a named corpus: 'fsdd' (spoken digits, speakers as groups), "
                      "'emodb' (EMO-DB, English emotion labels, speakers as groups).")(f)
+    f = click.option("--label-pattern", help="Take each label (and group) from the file name with "
+                     "this regex's (?P<label>...) and (?P<group>...) groups, after discovery; or a "
+                     "named one: 'fsdd-speaker' (speaker labels, takes as groups), 'emodb-speaker' "
+                     "(speaker labels, texts as groups).")(f)
     f = click.option("--labels-from", type=click.Choice(["auto", "folders", "regex", "csv"]),
                      default="auto", show_default=True,
                      help="Where labels come from: class folders, a file-name regex, or a CSV.")(f)
     return f
 
 
-def discovery(labels_from: str, pattern: str | None, csv_path: str | None) -> dict:
-    return {"labels_from": labels_from, "pattern": pattern, "csv": csv_path}
+def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
+              label_pattern: str | None = None) -> dict:
+    return {"labels_from": labels_from, "pattern": pattern, "csv": csv_path,
+            "label_pattern": label_pattern}
 
 
 #: The keyword arguments that :func:`recipe_options` adds to a command.
@@ -56,7 +62,7 @@ def recipe_options(f):
         click.option("--model-param", multiple=True, metavar="KEY=VALUE",
                      help="Model parameter, repeatable (values are JSON: filters=[32,64])."),
         click.option("--features", default=None, help="Feature kind (mel, mfcc, mfcc+delta, mean_mfcc, "
-                     "spectrogram, chroma, cqt, scalogram, waveform) or a stack such as "
+                     "spectrogram, chroma, cqt, scalogram, fft, waveform) or a stack such as "
                      "mfcc+delta+chroma; default: the model's own."),
         click.option("--feature-param", multiple=True, metavar="KEY=VALUE",
                      help="Feature parameter, repeatable."),

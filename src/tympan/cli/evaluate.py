@@ -35,8 +35,8 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
 @click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def evaluate(paths, labels_from, pattern, csv_path, cv, n_folds, only_folds, on_error, fmt,
-             **recipe):
+def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, only_folds,
+             on_error, fmt, **recipe):
     """Accuracy, macro-F1, UAR, per-class precision/recall and confusion matrix of the artifact
     in RUN on the recordings in DATA; or, with --cv, of the recipe given by the training options
     (as for tympan train), trained and tested once per fold of DATA.
@@ -52,7 +52,7 @@ def evaluate(paths, labels_from, pattern, csv_path, cv, n_folds, only_folds, on_
     from tympan import pipeline
 
     ctx = click.get_current_context()
-    found = discovery(labels_from, pattern, csv_path)
+    found = discovery(labels_from, pattern, csv_path, label_pattern)
     if cv is None:
         misplaced = given(ctx, (*RECIPE_PARAMS, "n_folds", "only_folds"))
         if misplaced:

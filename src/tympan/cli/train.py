@@ -28,8 +28,8 @@ from tympan.cli._options import (
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
-def train(data, labels_from, pattern, csv_path, split, test_size, test_groups, test_folds,
-          test_pattern, on_error, out, overwrite, quiet, **recipe):
+def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size, test_groups,
+          test_folds, test_pattern, on_error, out, overwrite, quiet, **recipe):
     """Train a classifier on DATA and save the artifact folder to --out.
 
     \b
@@ -41,6 +41,8 @@ def train(data, labels_from, pattern, csv_path, split, test_size, test_groups, t
           --test-pattern '_[0-4]\\.wav$' --out runs/digits-standard
       tympan train emodb/wav --pattern emodb --model conv1d_lstm --features mfcc \\
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
+      tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \
+          --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
     """
     from tympan import pipeline
 
@@ -52,9 +54,10 @@ def train(data, labels_from, pattern, csv_path, split, test_size, test_groups, t
     if test_pattern:
         split_options["test_pattern"] = test_pattern
     config = recipe_config(**recipe)
-    artifact = pipeline.train(data, config, discovery=discovery(labels_from, pattern, csv_path),
-                              split=split, split_options=split_options, out=out,
-                              overwrite=overwrite, on_error=on_error, verbose=0 if quiet else 2)
+    found = discovery(labels_from, pattern, csv_path, label_pattern)
+    artifact = pipeline.train(data, config, discovery=found, split=split,
+                              split_options=split_options, out=out, overwrite=overwrite,
+                              on_error=on_error, verbose=0 if quiet else 2)
     test = artifact.metrics.get("test")
     if test:
         click.echo(pipeline.Report.from_dict(test).format())

@@ -412,7 +412,8 @@ def _compile(pattern: Any, name: str) -> re.Pattern:
 # --------------------------------------------------------------------------- one entry point
 def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
              pattern: str | re.Pattern | None = None,
-             csv: str | os.PathLike | None = None) -> Dataset:
+             csv: str | os.PathLike | None = None,
+             label_pattern: str | re.Pattern | None = None) -> Dataset:
     """Find a dataset: the one entry point of the command line.
 
     labels_from "folders"  :func:`from_folders` (``root/<label>/...``)
@@ -422,7 +423,19 @@ def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
     labels_from "csv"      :func:`from_csv` with ``csv`` (layout detected), audio under
                            ``root`` (``None``: the layout's default)
     labels_from "auto"     "csv" when ``csv`` is given, "regex" when ``pattern`` is, else "folders"
+
+    ``label_pattern`` then takes each item's label (and group) from its file name with
+    :func:`tympan.data.relabel.relabel` (e.g. ``"fsdd-speaker"`` for speaker recognition); with
+    "auto" or "folders" and no ``pattern`` or ``csv``, every audio file under ``root`` is a
+    candidate.
     """
+    if label_pattern is not None:
+        from tympan.data.relabel import relabel  # relabel builds on this module
+
+        if labels_from in ("auto", "folders") and csv is None and pattern is None:
+            return relabel(from_regex(root, r"(?P<label>.+)"), label_pattern)
+        return relabel(discover(root, labels_from=labels_from, pattern=pattern, csv=csv),
+                       label_pattern)
     v.choice("labels_from", labels_from, ("folders", "regex", "csv", "auto"))
     if labels_from == "auto":
         labels_from = "csv" if csv is not None else "regex" if pattern is not None else "folders"

@@ -15,6 +15,7 @@ from tympan.dsp.descriptors import (
     zero_crossing_rate,
 )
 from tympan.dsp.features import delta, melspectrogram, mfcc
+from tympan.dsp.fft_features import fft_bin_count, fft_features, fft_frequencies_kept
 from tympan.dsp.frames import frame, n_frames
 from tympan.dsp.inverse import griffinlim, mel_to_audio, mel_to_stft, mfcc_to_audio, mfcc_to_mel
 from tympan.dsp.spectrum import (
@@ -52,6 +53,9 @@ __all__ = [
     "dwt",
     "dwt_feature_names",
     "dwt_features",
+    "fft_bin_count",
+    "fft_features",
+    "fft_frequencies_kept",
     "fft_spectrum",
     "filters",
     "frame",

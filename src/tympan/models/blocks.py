@@ -35,7 +35,7 @@ from tympan.layers import (
     RandomTimeShift,
     SpecAugment,
 )
-from tympan.models.frontend import build_frontend, resolve_features
+from tympan.models.frontend import FRAMEWISE_KINDS, build_frontend, resolve_features
 from tympan.models.stack import is_stack
 
 FEATURE_NORM = "feature_norm"
@@ -76,6 +76,11 @@ def feature_kind(model: str, features: dict, sr: float, allowed: Sequence[str], 
     """The resolved feature kind, if ``model`` takes it (frame-wise stacks when ``stacks``)."""
     resolved = resolve_features(features, sr=sr)
     kind = resolved["kind"]
+    if kind == "fft" and "fft" not in allowed and set(FRAMEWISE_KINDS) <= set(allowed):
+        if resolved["framed"]:
+            return kind  # framed FFT magnitudes are frames like any spectrogram
+        raise ParameterError(f"model {model!r} takes frame-wise features; for kind 'fft' set "
+                             "framed=true (whole-clip FFT vectors suit model 'mlp')")
     if kind not in allowed and not (stacks and is_stack(resolved)):
         extra = " or a stack of frame-wise kinds such as 'mfcc+delta+chroma'" if stacks else ""
         raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}{extra}, "

@@ -76,10 +76,11 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     """The UrbanSound8K tutorial's network: mean of 40 MFCCs over frames -> ``[Dense(u, relu) ->
     Dropout]`` per entry of ``hidden_units`` -> softmax.
 
-    Frame-wise feature kinds are averaged over frames first.  ``augment`` adds the waveform
+    Frame-wise feature kinds are averaged over frames first; ``{"kind": "fft"}`` (the magnitude
+    of the whole clip's FFT) is the seed's "give every neuron a y value".  ``augment`` adds the waveform
     augmentations (gain, shift, noise) described in :func:`conv1d`.
     """
-    kind = blocks.feature_kind("mlp", features, sr, ("mean_mfcc", *FRAMEWISE_KINDS))
+    blocks.feature_kind("mlp", features, sr, ("mean_mfcc", "fft", *FRAMEWISE_KINDS))
     hidden_units = blocks.positive_ints("hidden_units", hidden_units)
     dropout = blocks.rate("dropout", dropout)
     seed = blocks.optional_seed(seed)
@@ -90,7 +91,7 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
         x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
                                          noise_snr_db=noise_snr_db, seed=seed)
     x = blocks.feature_stage(x, features=features, sr=sr)
-    if kind != "mean_mfcc":
+    if len(x.shape) == 3:
         x = keras.layers.GlobalAveragePooling1D(name="mean_over_frames")(x)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, activation="relu", name=f"dense{i + 1}")(x)

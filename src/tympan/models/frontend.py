@@ -19,8 +19,15 @@ kind            layers                                                     outpu
 ``chroma``      ``Chroma`` (each frame's maximum is 1)                     (batch, frames, n_chroma)
 ``cqt``         ``CQT(power=2)`` -> ``PowerToDb``                          (batch, frames, n_bins)
 ``scalogram``   ``Scalogram(power=2)`` -> ``PowerToDb`` (complex Morlet)   (batch, frames, n_bins)
+``fft``         ``FFTMagnitude``: whole clip, or frames with ``framed=True``  (batch, bins) or
+                                                                           (batch, frames, bins)
 ``waveform``    none                                                       (batch, samples)
 ==============  =========================================================  ======================
+
+``fft`` is the modulus of the FFT (:func:`tympan.dsp.fft_features`): of the whole clip
+(``n_fft`` None: the clip length; one vector per clip, for ``mlp``) or of frames
+(``framed=True``: a sequence for ``conv1d``), the first ``n_bins`` bins or those up to
+``fmax``, ``scale`` "db" or "linear", ``normalize`` "max", "standard" or None per example.
 
 dB conversions use ``ref=1.0`` and ``amin=1e-10`` with the recipe's ``top_db`` per example.
 
@@ -41,10 +48,20 @@ from keras import ops
 
 from tympan import _validate as v
 from tympan.errors import ParameterError
-from tympan.layers import CQT, MFCC, Chroma, Delta, MelSpectrogram, PowerToDb, Scalogram, Spectrogram
+from tympan.layers import (
+    CQT,
+    MFCC,
+    Chroma,
+    Delta,
+    FFTMagnitude,
+    MelSpectrogram,
+    PowerToDb,
+    Scalogram,
+    Spectrogram,
+)
 
 FEATURE_KINDS = ("mel", "mfcc", "mfcc+delta", "mean_mfcc", "spectrogram", "chroma", "cqt",
-                 "scalogram", "waveform")
+                 "scalogram", "fft", "waveform")
 #: kinds with a frame axis, which a stack (``"a+b"``) may join
 FRAMEWISE_KINDS = ("mel", "mfcc", "mfcc+delta", "spectrogram", "chroma", "cqt", "scalogram")
 
@@ -62,6 +79,8 @@ _KEYS = {
     "chroma": (*_STFT_KEYS, "n_chroma", "tuning", "norm"),
     "cqt": ("hop_length", "fmin", "n_bins", "bins_per_octave", "top_db"),
     "scalogram": ("hop_length", "fmin", "fmax", "n_bins", "wavelet", "top_db"),
+    "fft": ("n_fft", "framed", "hop_length", "win_length", "window", "center", "pad_mode", "n_bins",
+            "fmax", "scale", "top_db", "normalize"),
     "waveform": (),
 }
 
@@ -100,6 +119,9 @@ def _defaults(kind: str, sr: float) -> dict[str, Any]:
                 "n_bins": default_cqt_bins(sr), "top_db": 80.0},
         "scalogram": {"hop_length": stft["hop_length"], "fmin": 50.0, "fmax": sr / 2.0,
                       "n_bins": 64, "wavelet": "cmor1.5-1.0", "top_db": 80.0},
+        "fft": {"n_fft": None, "framed": False, "hop_length": stft["hop_length"], "win_length": None,
+                "window": "hann", "center": True, "pad_mode": "constant", "n_bins": None,
+                "fmax": None, "scale": "db", "top_db": 80.0, "normalize": "max"},
         "waveform": {},
     }[kind]
 
@@ -152,6 +174,8 @@ def resolve_features(features: dict, *, sr: float) -> dict:
     for key in ("n_fft", "hop_length", "fmax"):  # None means "the default" for these
         if key in resolved and resolved[key] is None:
             resolved[key] = defaults[key]
+    if kind == "fft" and resolved["framed"] and resolved["n_fft"] is None:
+        resolved["n_fft"] = default_n_fft(sr)  # whole clip: None stays, the clip's length
     if "win_length" in resolved and resolved["win_length"] is None:
         resolved["win_length"] = resolved["n_fft"]
     _layers(resolved, sr)  # validate every value now
@@ -200,6 +224,9 @@ def _layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
         return []
     if kind in ("chroma", "cqt", "scalogram"):
         return _pitch_layers(resolved, sr)
+    if kind == "fft":
+        return [FFTMagnitude(sr=sr, **{k: x for k, x in resolved.items() if k != "kind"},
+                             name="fft_magnitude")]
     stft = _pick(resolved, _STFT_KEYS)
     if kind == "spectrogram":
         return [Spectrogram(**stft, mode="power", name="spectrogram"),
@@ -233,6 +260,15 @@ def _pitch_layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
                       power=2.0, name="scalogram"), db]
 
 
+def is_framewise(resolved: dict) -> bool:
+    """Whether a resolved recipe gives frames ``(batch, frames, feature)``."""
+    from tympan.models import stack
+
+    kind = resolved["kind"]
+    return (kind in FRAMEWISE_KINDS or stack.is_stack(resolved)
+            or (kind == "fft" and bool(resolved.get("framed"))))
+
+
 def build_frontend(features: dict, *, sr: float) -> list[keras.layers.Layer]:
     """The feature layers for ``features`` (resolved first), to apply in order to waveforms."""
     sr = v.positive_number("sr", sr)
@@ -253,5 +289,6 @@ __all__ = [
     "default_hop_length",
     "default_n_fft",
     "default_n_mels",
+    "is_framewise",
     "resolve_features",
 ]

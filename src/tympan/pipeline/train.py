@@ -97,7 +97,7 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
 
 def as_dataset(dataset, discovery: dict | None = None) -> tdata.Dataset:
     """``dataset`` itself, or the dataset found at a path by :func:`tympan.data.discover`
-    with ``discovery`` (``labels_from``, ``pattern``, ``csv``)."""
+    with ``discovery`` (``labels_from``, ``pattern``, ``csv``, ``label_pattern``)."""
     if isinstance(dataset, tdata.Dataset):
         return dataset
     return tdata.discover(dataset, **(discovery or {}))
