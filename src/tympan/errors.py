@@ -28,4 +28,9 @@ class DatasetError(TympanError):
     """A dataset cannot be discovered, split or loaded."""
 
 
-__all__ = ["ArtifactError", "AudioIOError", "DatasetError", "ParameterError", "TympanError"]
+class MissingDependencyError(TympanError, ImportError):
+    """An optional package is not installed (the message names the ``pip install`` extra)."""
+
+
+__all__ = ["ArtifactError", "AudioIOError", "DatasetError", "MissingDependencyError", "ParameterError",
+           "TympanError"]

@@ -9,7 +9,9 @@ from tympan.dsp.metrics import (
     align,
     gain_matched_snr_db,
     log_spectral_distance,
+    sdr,
     si_sdr,
+    si_sdr_improvement,
     snr_db,
     spectral_convergence,
 )
@@ -82,3 +84,19 @@ def test_spectral_metric_errors():
         log_spectral_distance(np.ones(5), np.ones(5))
     with pytest.raises(ParameterError, match="amin"):
         log_spectral_distance(np.ones((5, 4)), np.ones((5, 4)), amin=0.0)
+
+
+def test_sdr_and_si_sdr_improvement_hand_values():
+    """Tiny signals worked by hand.  s = [1, 0]; estimate [2, 1]: the error is [1, 1], so the
+    plain SDR is 10 log10(1 / 2); projected on s the estimate is 2 s, leaving [0, 1], so SI-SDR
+    is 10 log10(4 / 1).  The mixture [1, 1] projects to s leaving [0, 1]: 0 dB, hence
+    SI-SDRi = 10 log10(4)."""
+    s, est, mix = np.array([1.0, 0.0]), np.array([2.0, 1.0]), np.array([1.0, 1.0])
+    assert sdr(s, est) == pytest.approx(10 * np.log10(0.5))
+    assert si_sdr(s, est) == pytest.approx(10 * np.log10(4.0))
+    assert si_sdr(s, mix) == pytest.approx(0.0, abs=1e-12)
+    assert si_sdr_improvement(s, est, mix) == pytest.approx(10 * np.log10(4.0))
+    # s = [1, 0, -1, 0] with an error of 0.5 in one sample: 10 log10(2 / 0.25)
+    assert sdr([1, 0, -1, 0], [1, 0.5, -1, 0]) == pytest.approx(10 * np.log10(8.0))
+    assert sdr(s, est) == snr_db(s, est)  # the plain SDR is the SNR of the estimate
+    assert si_sdr_improvement(s, mix, mix) == 0.0

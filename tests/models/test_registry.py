@@ -131,6 +131,7 @@ def test_frontend_shapes(kind):
                 "mfcc+delta": (None, frames, 40), "mean_mfcc": (None, 40),
                 "spectrogram": (None, frames, 129), "chroma": (None, frames, 12),
                 "cqt": (None, frames, 81), "scalogram": (None, frames, 64),
+                "fft": (None, SAMPLES // 2 + 1),  # the whole clip's FFT, every bin
                 "waveform": (None, SAMPLES)}[kind]
     assert tuple(out.shape) == expected, f
 
@@ -155,11 +156,13 @@ def test_resolve_features_fills_every_default(kind, sr):
     resolved = resolve_features({"kind": kind}, sr=sr)
     assert resolved["kind"] == kind
     nullable = {"norm", "top_db"}  # None is a meaningful value for these, not "unset"
+    if kind == "fft":  # whole clip: n_fft None is the clip's length; no bin limit; no window length
+        nullable |= {"n_fft", "win_length", "n_bins", "fmax", "normalize"}
     assert all(val is not None for k, val in resolved.items() if k not in nullable)
     assert resolve_features(resolved, sr=sr) == resolved  # idempotent
     if kind != "waveform":
         assert resolved["hop_length"] == round(0.010 * sr)
-    if "n_fft" in resolved:
+    if resolved.get("n_fft") is not None:
         n_fft = resolved["n_fft"]
         assert n_fft & (n_fft - 1) == 0 and 0.018 <= n_fft / sr <= 0.036
         assert resolved["win_length"] == n_fft
@@ -187,8 +190,8 @@ def test_model_defaults_are_the_builder_keywords():
 
 
 def test_unknown_model():
-    with pytest.raises(ParameterError,
-                       match=r"unknown model 'resnet'.*conv1d, conv1d_lstm, conv2d, mlp, waveform"):
+    with pytest.raises(ParameterError, match=r"unknown model 'resnet'.*conv1d, conv1d_lstm, "
+                                             r"conv2d, mlp, separator, waveform"):
         build_model("resnet", input_samples=SAMPLES, sr=SR, n_classes=10)
     with pytest.raises(ParameterError, match="resnet"):
         model_defaults("resnet")

@@ -1,6 +1,6 @@
-"""Comparing a signal with its reference: SNR, gain-matched SNR (SI-SDR), alignment by
-correlation; and a magnitude spectrogram with its reference: spectral convergence, log-spectral
-distance.
+"""Comparing a signal with its reference: SNR (the plain SDR), gain-matched SNR (SI-SDR) and
+its improvement over a mixture (SI-SDRi), alignment by correlation; and a magnitude spectrogram
+with its reference: spectral convergence, log-spectral distance.
 
 Used to measure round trips (STFT/iSTFT, codecs, spectrogram inversion), and by the benchmarks
 that report them.  Each returns one float over the whole arrays given.
@@ -40,6 +40,22 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     :func:`gain_matched_snr_db`, under the name source-separation papers use.
     """
     return gain_matched_snr_db(reference, estimate)
+
+
+def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Signal-to-distortion ratio in dB, the plain definition used by tympan's separation
+    figures: ``10 log10(||s||^2 / ||s - s_hat||^2)``, the SNR of the estimate (:func:`snr_db`).
+
+    Not BSS-eval's SDR (``museval``/``mir_eval``), which first lets a 512-tap filter distort
+    the reference for free and so reads higher; a gain error counts here (see :func:`si_sdr`).
+    """
+    return snr_db(reference, estimate)
+
+
+def si_sdr_improvement(reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray) -> float:
+    """SI-SDRi in dB: ``si_sdr(reference, estimate) - si_sdr(reference, mixture)``, how much a
+    separated source gained over the mixture it came from."""
+    return si_sdr(reference, estimate) - si_sdr(reference, mixture)
 
 
 def _magnitudes(reference, estimate) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,14 @@ model.compile(...); model.fit(train_waveforms, labels, ...)
 ```
 
 Registered models (``available_models()``): classifiers ``conv1d``, ``conv1d_lstm``, ``conv2d``,
-``mlp``, ``waveform``; the ``autoencoder`` (waveform in, waveform out; ``model_task`` tells).  See
+``mlp``, ``waveform``; the ``autoencoder`` (waveform in, waveform out) and the ``separator``
+(waveform in, one waveform per source out); ``model_task`` tells.  See
 ``docs/models.md`` for the measured choice of defaults.
 """
 
 from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers the builders)
 from tympan.models import classifiers as _classifiers  # noqa: F401
+from tympan.models import separator as _separator  # noqa: F401
 from tympan.models import sequence as _sequence  # noqa: F401
 from tympan.models.blocks import FEATURE_NORM, adapt_normalization
 from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features

@@ -2,7 +2,8 @@
 
 A builder is a function ``builder(*, input_samples, sr, n_classes, features, **params) ->
 keras.Model`` whose extra parameters are keyword arguments with defaults (a builder registered
-with ``task="reconstruction"``, audio in and audio out, takes no ``n_classes``);
+with ``task="reconstruction"`` or ``"separation"``, audio in and audio out, takes no
+``n_classes``);
 :func:`model_defaults` reads those defaults so that a pipeline can record every resolved
 parameter, and :func:`build_model` refuses parameters the builder does not take.
 """
@@ -21,7 +22,7 @@ from tympan.errors import ParameterError
 Builder = Callable[..., keras.Model]
 
 _REQUIRED = ("input_samples", "sr", "n_classes", "features")
-TASKS = ("classification", "reconstruction")
+TASKS = ("classification", "reconstruction", "separation")
 _BUILDERS: dict[str, Builder] = {}
 _FEATURES: dict[str, dict] = {}
 _TASKS: dict[str, str] = {}
@@ -37,7 +38,7 @@ def register_model(name: str, *, features: dict | None = None,
 
     ``features`` is the feature recipe used when :func:`build_model` gets ``features=None``
     (default ``{"kind": "mel"}``).  The builder must take ``input_samples``, ``sr``,
-    ``n_classes`` (not for ``task="reconstruction"``) and ``features`` as keyword-only
+    ``n_classes`` (only for ``task="classification"``) and ``features`` as keyword-only
     arguments, and give every other parameter a default.
     """
     if not isinstance(name, str) or not name:
@@ -70,8 +71,9 @@ def available_models(task: str | None = None) -> tuple[str, ...]:
 
 
 def model_task(name: str) -> str:
-    """``"classification"`` (waveform -> class probabilities) or ``"reconstruction"``
-    (waveform -> waveform, e.g. the autoencoder)."""
+    """``"classification"`` (waveform -> class probabilities), ``"reconstruction"``
+    (waveform -> waveform, e.g. the autoencoder) or ``"separation"`` (waveform -> one waveform
+    per source, ``(batch, samples, n_sources)``)."""
     _builder(name)
     return _TASKS[name]
 
@@ -116,14 +118,14 @@ def build_model(name: str, *, input_samples: int, sr: float, n_classes: int | No
 
     ``features=None`` uses the model's default recipe (:func:`default_features`).  Unknown
     ``params`` raise :class:`~tympan.errors.ParameterError` naming them and listing the valid
-    ones.  ``n_classes`` is required for classifiers and ignored by reconstruction models.
+    ones.  ``n_classes`` is required for classifiers and ignored by the other tasks.
     """
     builder = _builder(name)
     resolve_params(name, params)
     input_samples = v.positive_int("input_samples", input_samples)
     sr = v.positive_number("sr", sr)
     features = default_features(name) if features is None else features
-    if _TASKS[name] == "reconstruction":
+    if _TASKS[name] != "classification":
         return builder(input_samples=input_samples, sr=sr, features=features, **params)
     if n_classes is None:
         raise ParameterError(f"model {name!r} is a classifier: pass n_classes")

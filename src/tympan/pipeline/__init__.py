@@ -6,6 +6,8 @@ report = evaluate("runs/digits", test_dataset)
 predictions = predict("runs/digits", ["a.wav", "b.mp3"])
 ae = train_autoencoder("speech/", PipelineConfig(model={"name": "autoencoder"}), out="runs/ae")
 reconstruct_file("runs/ae", "in.mp3", "out.mp3")
+sep = train_separator(pairs="../shared/data/noizeus", out="runs/sep")
+separate_file("runs/sep", "mix.wav", "separated/")        # separated/speech.wav, noise.wav
 ```
 """
 
@@ -21,6 +23,7 @@ from tympan.pipeline.reconstruct import (
     reconstruct_file,
     train_autoencoder,
 )
+from tympan.pipeline.separate import evaluate_separation, separate, separate_file, train_separator
 from tympan.pipeline.train import train
 
 __all__ = [
@@ -37,12 +40,16 @@ __all__ = [
     "cross_validate",
     "evaluate",
     "evaluate_reconstruction",
+    "evaluate_separation",
     "load_artifact",
     "predict",
     "reconstruct",
     "reconstruct_file",
     "run_demo",
     "save_artifact",
+    "separate",
+    "separate_file",
     "train",
     "train_autoencoder",
+    "train_separator",
 ]

@@ -1,4 +1,5 @@
-"""The saved artifact: a folder with ``model.keras`` and ``pipeline.json`` (and history).
+"""The saved artifact: a folder with ``model.keras`` and ``pipeline.json`` (and history, and
+``curves.png`` / ``confusion.png`` when matplotlib is installed).
 
 ``model.keras`` takes raw waveforms (feature layers and fitted normalisation inside);
 ``pipeline.json`` holds the schema version, library versions, the whole recipe, the labels, the
@@ -13,11 +14,12 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tympan.errors import ArtifactError
+from tympan.errors import ArtifactError, MissingDependencyError
 from tympan.pipeline.config import PipelineConfig
 
 SCHEMA_VERSION = 1
@@ -36,7 +38,7 @@ class Artifact:
     history: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # versions, backend, creation time
     path: Path | None = None
-    task: str = "classification"  # or "reconstruction" (an autoencoder: audio in, audio out)
+    task: str = "classification"  # "reconstruction" (autoencoder), "separation" (labels: sources)
 
     def predict(self, source, **kwargs):
         """Shortcut for :func:`tympan.pipeline.predict`."""
@@ -88,7 +90,11 @@ def check_destination(path, *, overwrite: bool = False) -> Path:
 
 
 def save_artifact(artifact: Artifact, path, *, overwrite: bool = False) -> Path:
-    """Write ``artifact`` to the folder ``path`` atomically and return the path."""
+    """Write ``artifact`` to the folder ``path`` atomically and return the path.
+
+    With matplotlib installed the folder also gets ``curves.png`` (training curves) and, for a
+    classifier with a test set, ``confusion.png``.
+    """
     dest = check_destination(path, overwrite=overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
@@ -96,6 +102,7 @@ def save_artifact(artifact: Artifact, path, *, overwrite: bool = False) -> Path:
         artifact.model.save(tmp / MODEL_FILE)
         (tmp / PIPELINE_FILE).write_text(json.dumps(artifact.pipeline_json(), indent=2) + "\n")
         (tmp / HISTORY_FILE).write_text(json.dumps(artifact.history, indent=2) + "\n")
+        _write_figures(tmp, artifact)
         old = None
         if dest.exists():
             old = dest.parent / f".{dest.name}.old-{os.getpid()}"
@@ -108,6 +115,20 @@ def save_artifact(artifact: Artifact, path, *, overwrite: bool = False) -> Path:
         raise
     artifact.path = dest
     return dest
+
+
+def _write_figures(folder: Path, artifact: Artifact) -> None:
+    """``curves.png`` and ``confusion.png`` (:func:`tympan.plot.save_run_figures`) when
+    matplotlib is installed.  Drawing never fails a save: an error only warns."""
+    try:
+        from tympan.plot import save_run_figures
+
+        save_run_figures(folder, history=artifact.history, metrics=artifact.metrics)
+    except MissingDependencyError:
+        return
+    except Exception as exc:  # a figure is a convenience: never lose a trained model over it
+        warnings.warn(f"the training figures were not drawn ({type(exc).__name__}: {exc}); the "
+                      "artifact is saved without them", RuntimeWarning, stacklevel=3)
 
 
 def read_pipeline_json(path) -> dict[str, Any]:
@@ -158,7 +179,7 @@ def load_artifact(path) -> Artifact:
         history = json.loads((folder / HISTORY_FILE).read_text())
     info = {k: meta[k] for k in ("tympan_version", "keras_version", "backend", "created") if k in meta}
     task = meta.get("task", "classification")
-    if task not in ("classification", "reconstruction"):
+    if task not in ("classification", "reconstruction", "separation"):
         raise ArtifactError(f"{folder / PIPELINE_FILE} has an unknown task {task!r}")
     return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
                     metrics=meta.get("metrics", {}), split=meta.get("split", {}),

@@ -124,6 +124,9 @@ def predict(
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
+    if artifact.task == "separation":
+        raise ParameterError(f"{artifact.path or 'the artifact'} is a source separator (audio in, "
+                             "one audio per source out): use tympan.pipeline.separate (tympan separate)")
     if artifact.task != "classification":
         raise ParameterError(f"{artifact.path or 'the artifact'} is an autoencoder (audio in, audio "
                              "out): use tympan.pipeline.reconstruct (tympan autoencoder reconstruct)")

@@ -4,8 +4,8 @@ Training cuts every file into clips of the configured duration (half-overlapping
 zero-padded), holds out whole files for testing, and fits the ``autoencoder`` model with
 :func:`~tympan.models.autoencoder.snr_loss`.  Reconstruction works on any length: the input is
 cut into clip-long windows with a hop of half a clip, each window is reconstructed, and the
-outputs are overlap-added under a periodic Hann window (whose half-overlapping copies sum to
-one), so a long recording comes back whole and without seams.
+outputs are overlap-added under a periodic Hann window (``tympan.pipeline.windowing``), so a
+long recording comes back whole and without seams.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import numpy as np
 from tympan import _validate as v
 from tympan import io
 from tympan.dsp import metrics
-from tympan.dsp.filters import get_window
 from tympan.dsp.spectrum import spectrogram
 from tympan.errors import ArtifactError, DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.predict import _sources, _to_mono
+from tympan.pipeline.windowing import clips, overlap_add
 
 PHASES = ("input", "griffinlim")
 
@@ -40,21 +40,6 @@ def _load(data, rate, sr: int) -> np.ndarray:
         y = _to_mono(data).astype(np.float32, copy=False)
         return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
     return io.load(data, sr=sr, mono=True)[0]
-
-
-def clips(y: np.ndarray, n: int, *, hop: int | None = None) -> np.ndarray:
-    """``y`` cut into clips of ``n`` samples every ``hop`` (default ``n // 2``), the last one
-    zero-padded; a signal shorter than ``n`` gives one padded clip.  ``(count, n)``."""
-    n = v.positive_int("n", n)
-    hop = max(1, n // 2) if hop is None else v.positive_int("hop", hop)
-    starts = list(range(0, max(len(y) - n, 0) + 1, hop))
-    if starts[-1] + n < len(y):
-        starts.append(starts[-1] + hop)
-    out = np.zeros((len(starts), n), dtype=np.float32)
-    for i, s in enumerate(starts):
-        part = y[s : s + n]
-        out[i, : len(part)] = part
-    return out
 
 
 def _check_task(artifact: Artifact) -> Artifact:
@@ -87,24 +72,16 @@ def reconstruct_array(artifact: Artifact, y: np.ndarray, *, phase: str = "input"
                       batch_size: int = 32) -> np.ndarray:
     """Reconstruct the mono waveform ``y`` (at the artifact's sample rate), any length."""
     model = _model_for(_check_task(artifact), phase)
-    n = artifact.config.audio.samples
-    hop = n // 2
     y = np.asarray(y, dtype=np.float32)
-    # half a window of zeros each side: every sample lies under two windows whose weights sum to 1
-    padded = np.concatenate([np.zeros(hop, np.float32), y, np.zeros(n, np.float32)])
-    windows = clips(padded, n, hop=hop)
     if phase == "input":
-        out = np.asarray(model.predict(windows, batch_size=batch_size, verbose=0))
+        def process(windows):
+            return model.predict(windows, batch_size=batch_size, verbose=0)
     else:
-        out = _griffinlim_windows(artifact, model, windows, batch_size)
-    w = get_window("hann", n, dtype=np.float32)
-    total = np.zeros(hop * (len(windows) + 1), np.float32)
-    weight = np.zeros_like(total)
-    for i, piece in enumerate(out):
-        total[i * hop : i * hop + n] += w * piece
-        weight[i * hop : i * hop + n] += w
-    result = total / np.maximum(weight, 1e-3)
-    return result[hop : hop + len(y)]
+        def process(windows):
+            return _griffinlim_windows(artifact, model, windows, batch_size)
+    pieces = list(overlap_add(process, [y], n=artifact.config.audio.samples,
+                              batch_size=8 * batch_size))
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
 
 def _griffinlim_windows(artifact, model, windows, batch_size):

@@ -1,0 +1,126 @@
+"""The source separator: a mixture's waveform in, one waveform per source out.
+
+One registered model, ``separator`` (task ``"separation"``)::
+
+    waveform (batch, samples)
+      -> RMSNormalize                              the level is put back at the end
+      -> Spectrogram(mode="complex")               the mixture's STFT X
+      -> log magnitude -> PerExampleStandardize    per example, over frames and bins, and
+                                                   per bin over frames (``per_bin``)
+      -> parallel Conv1D branches over frames      one per kernel size, channels = bins
+      -> concatenated -> 1x1 Conv1D                one logit per bin and source
+      -> softmax over the sources                  masks that sum to one in every bin
+      -> MaskedInverseSTFT([masks, X])             mask_i * X, exact inverse STFT
+      -> (batch, samples, n_sources)               channels-last, in the order of ``sources``
+
+Because the masks sum to one and the inverse STFT is exact and linear, the sources add back to
+the mixture (to float rounding), whatever the weights.  The model is trained with
+:func:`si_sdr_loss`, the negative scale-invariant SDR averaged over the sources.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+from keras import ops
+
+from tympan import _validate as v
+from tympan.dsp.frames import n_frames
+from tympan.errors import ParameterError
+from tympan.layers import MaskedInverseSTFT, PerExampleStandardize, Spectrogram
+from tympan.models.autoencoder import RMSNormalize, _LogMagnitude
+from tympan.models.blocks import flag, positive_ints
+from tympan.models.registry import register_model
+
+DEFAULT_SOURCES = ("speech", "noise")
+MASKS = "masks"  # layer name: the (batch, frames, bins, n_sources) masks
+
+
+@keras.saving.register_keras_serializable(package="tympan")
+def si_sdr_loss(y_true, y_pred):
+    """``-SI-SDR`` in dB of each source, averaged over the sources: one value per example.
+
+    ``y_true`` and ``y_pred`` are ``(batch, samples, n_sources)`` (or ``(batch, samples)``, one
+    source).  Per source, ``a = <e, s> / <s, s>`` and ``SI-SDR = 10 log10(||a s||^2 /
+    ||e - a s||^2)``, as :func:`tympan.dsp.metrics.si_sdr` (no mean removal), with ``1e-8``
+    added to both energies so silent sources stay finite.
+    """
+    s = ops.cast(y_true, "float32")
+    e = ops.cast(y_pred, "float32")
+    if len(s.shape) == 2:
+        s, e = s[..., None], e[..., None]
+    eps = 1e-8
+    scale = ops.sum(s * e, axis=1, keepdims=True) / (ops.sum(s * s, axis=1, keepdims=True) + eps)
+    target = scale * s
+    ratio = (ops.sum(target * target, axis=1) + eps) / (ops.sum(ops.square(e - target), axis=1) + eps)
+    return -ops.mean(10.0 * ops.log10(ratio), axis=-1)
+
+
+def _sources(sources) -> tuple[str, ...]:
+    if isinstance(sources, str) or not isinstance(sources, Sequence) or len(sources) < 2:
+        raise ParameterError(f"sources must name at least two sources, got {sources!r}")
+    names = tuple(sources)
+    if not all(isinstance(s, str) and s.isidentifier() for s in names) or len(set(names)) != len(names):
+        raise ParameterError(f"sources must be distinct names made of letters, digits and _ "
+                             f"(they become file names), got {sources!r}")
+    return names
+
+
+@register_model("separator", features={"kind": "waveform"}, task="separation")
+def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=None,
+              hop_length=None, kernel_sizes=(3, 5, 9), filters=128, depth=2,
+              dilation=1, per_bin=True) -> keras.Model:
+    """Mask-based separator of ``sources`` (default ``("speech", "noise")``).
+
+    STFT with ``n_fft`` (default: the power of two nearest 32 ms, 256 at 8 kHz) and
+    ``hop_length`` (default ``n_fft // 4``); one branch per entry of ``kernel_sizes``, each
+    ``depth`` Conv1D layers of ``filters`` channels (ReLU) over the frames, the ``i``-th layer
+    dilated by ``dilation ** i`` (more context for the same cost); the branches concatenated and
+    mapped to the mask logits.  Output ``(batch, input_samples, len(sources))``.
+
+    The branches read the log magnitude standardised per example over all frames and bins and,
+    with ``per_bin`` (default), also per bin over the frames (each bin relative to its own
+    mean in the window: a stationary noise floor stands out); measured 0.4 dB better SI-SDRi at
+    0 dB input SNR (``benchmarks/separation.py``, ``docs/separation.md``).
+    """
+    sources = _sources(sources)
+    kernel_sizes = positive_ints("kernel_sizes", kernel_sizes)
+    filters, depth = v.positive_int("filters", filters), v.positive_int("depth", depth)
+    dilation = v.positive_int("dilation", dilation)
+    n_fft = (2 ** round(math.log2(0.032 * sr))) if n_fft is None else v.positive_int("n_fft", n_fft)
+    hop = n_fft // 4 if hop_length is None else v.positive_int("hop_length", hop_length)
+    if hop > n_fft // 2:
+        raise ParameterError(f"hop_length must be at most n_fft // 2 = {n_fft // 2} for an exact "
+                             f"inverse STFT, got {hop}")
+    bins, frames = n_fft // 2 + 1, n_frames(input_samples, n_fft=n_fft, hop_length=hop)
+    inputs = keras.Input((input_samples,), name="waveform")
+    x, rms = RMSNormalize(name="rms_normalize")(inputs)
+    spec = Spectrogram(n_fft=n_fft, hop_length=hop, mode="complex", name="stft")(x)
+    h = _LogMagnitude(name="log_magnitude")(spec)
+    if flag("per_bin", per_bin):
+        h = keras.layers.Concatenate(name="normalized")([
+            PerExampleStandardize(axis=(1, 2), name="standardize")(h),
+            PerExampleStandardize(axis=1, name="standardize_bins")(h)])
+    else:
+        h = PerExampleStandardize(axis=(1, 2), name="standardize")(h)
+    branches = []
+    for k in kernel_sizes:
+        b = h
+        for i in range(depth):
+            b = keras.layers.Conv1D(filters, k, padding="same", dilation_rate=dilation ** i,
+                                    activation="relu", name=f"branch_k{k}_{i + 1}")(b)
+        branches.append(b)
+    h = branches[0] if len(branches) == 1 else keras.layers.Concatenate(name="branches")(branches)
+    logits = keras.layers.Conv1D(bins * len(sources), 1, name="mask_logits")(h)
+    logits = keras.layers.Reshape((frames, bins, len(sources)), name="per_source")(logits)
+    masks = keras.layers.Softmax(axis=-1, name=MASKS)(logits)
+    out = MaskedInverseSTFT(n_fft=n_fft, hop_length=hop, length=input_samples,
+                            name="istft")([masks, spec])
+    rms = keras.layers.Reshape((1, 1), name="level")(rms)
+    out = keras.layers.Multiply(name="restore_level")([out, rms])
+    return keras.Model(inputs, out, name="separator")
+
+
+__all__ = ["DEFAULT_SOURCES", "MASKS", "separator", "si_sdr_loss"]

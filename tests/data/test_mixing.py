@@ -1,0 +1,104 @@
+"""Separation material: NOIZEUS pairs, held-out sentences, mixing at an SNR, the seeded sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tympan import io
+from tympan.data.mixing import (
+    HELD_OUT_SENTENCES,
+    NOIZEUS_NOISES,
+    MixtureSampler,
+    load_pair,
+    mix_at_snr,
+    noizeus_pairs,
+    sentence_id,
+)
+from tympan.errors import DatasetError, ParameterError
+
+
+@pytest.fixture(scope="module")
+def noizeus(shared_data):
+    return shared_data / "noizeus"
+
+
+def test_sentence_ids():
+    assert sentence_id("clean/sp07.wav") == "sp07"
+    assert sentence_id("noisy/car_5dB/sp27_car_sn5.wav") == "sp27"
+    assert sentence_id("0_george_3.wav") is None
+    assert sentence_id("wasp12.wav") is None  # inside a word: not a sentence id
+    assert HELD_OUT_SENTENCES == ("sp25", "sp26", "sp27", "sp28", "sp29", "sp30")
+
+
+def test_noizeus_pairs_hold_out_whole_sentences(noizeus):
+    every = noizeus_pairs(noizeus)
+    assert len(every) == 30 * 8 * 4
+    assert {p.noise for p in every} == set(NOIZEUS_NOISES)
+    assert {p.snr_db for p in every} == {0.0, 5.0, 10.0, 15.0}
+    train = noizeus_pairs(noizeus, exclude=HELD_OUT_SENTENCES)
+    assert len(train) == 24 * 32
+    assert not {p.sentence for p in train} & set(HELD_OUT_SENTENCES)
+    assert not any(sid in str(p.noisy) or sid in str(p.clean) for p in train
+                   for sid in HELD_OUT_SENTENCES)
+    test = noizeus_pairs(noizeus, only=["SP30"])
+    assert len(test) == 32 and {p.clean.name for p in test} == {"sp30.wav"}
+    assert all(p.noisy.name.startswith("sp30_") for p in test)
+
+
+def test_load_pair_noise_is_noisy_minus_clean(noizeus):
+    pair = noizeus_pairs(noizeus, only=["sp02"])[0]
+    clean, noise = load_pair(pair, sr=8000)
+    noisy = io.load(pair.noisy)[0]
+    assert clean.dtype == noise.dtype == np.float32 and len(clean) == len(noise)
+    np.testing.assert_allclose(clean + noise, noisy, atol=1e-7)
+    # NOIZEUS measures about 0.7 dB below the nominal SNR (../shared/data/README.md)
+    measured = 10 * np.log10(np.sum(clean**2) / np.sum(noise**2))
+    assert measured == pytest.approx(pair.snr_db - 0.7, abs=0.6)
+
+
+def test_mix_at_snr_known_answer(rng):
+    speech = rng.standard_normal(1000).astype("float32")
+    noise = 3 * rng.standard_normal(1000).astype("float32")
+    mixture, scaled = mix_at_snr(speech, noise, 6.0)
+    assert 10 * np.log10(np.sum(speech**2) / np.sum(scaled**2)) == pytest.approx(6.0, abs=1e-4)
+    np.testing.assert_allclose(mixture, speech + scaled)
+    _, silent = mix_at_snr(speech, np.zeros(1000, "float32"), 0.0)
+    assert not silent.any()
+    with pytest.raises(ParameterError, match="same shape"):
+        mix_at_snr(speech, noise[:10], 0.0)
+
+
+def test_sampler_is_seeded_sums_to_the_mixture_and_respects_the_snr(rng):
+    speech = [rng.standard_normal(n).astype("float32") * 0.1 for n in (3000, 500)]
+    noise = [rng.standard_normal(700).astype("float32")]
+    pairs = [(speech[0], noise[0].repeat(5)[:3000] * 0.1)]
+    sampler = MixtureSampler(samples=1000, pairs=pairs, speech=speech, noise=noise,
+                             snr_db=(3.0, 3.0), gain_db=(0.0, 0.0), seed=4)
+    mix, src = sampler.batch(8, epoch=2, index=5)
+    assert mix.shape == (8, 1000) and src.shape == (8, 1000, 2) and mix.dtype == np.float32
+    np.testing.assert_allclose(mix, src.sum(-1), atol=1e-7)
+    again = sampler.batch(8, epoch=2, index=5)
+    np.testing.assert_array_equal(again[0], mix)
+    assert not np.array_equal(sampler.batch(8, epoch=3, index=5)[0], mix)  # new epoch, new mixes
+    for s, n in zip(src[4:, :, 0], src[4:, :, 1], strict=True):  # the on-the-fly half: 3 dB
+        assert 10 * np.log10(np.sum(s**2) / np.sum(n**2)) == pytest.approx(3.0, abs=1e-3)
+        assert np.array_equal(s != 0, n != 0)  # a short clip and its noise, zero-padded
+    assert any(np.count_nonzero(s) == 500 for s in src[4:, :, 0])
+    assert np.abs(mix).max() <= 0.99 + 1e-6
+
+
+def test_sampler_errors():
+    with pytest.raises(DatasetError, match="both speech and noise"):
+        MixtureSampler(samples=100, speech=[np.ones(100, "float32")])
+    with pytest.raises(DatasetError, match="nothing to train on"):
+        MixtureSampler(samples=100)
+    with pytest.raises(ParameterError, match="snr_db"):
+        MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], snr_db=(10, -5))
+    with pytest.raises(ParameterError, match="pair_fraction"):
+        MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], pair_fraction=2)
+
+
+def test_a_folder_without_the_layout_is_refused(tmp_path):
+    with pytest.raises(DatasetError, match="NOIZEUS-style"):
+        noizeus_pairs(tmp_path)
