@@ -16,7 +16,7 @@ select_default_backend()
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("cli", "data", "dsp", "errors", "io", "layers", "models", "pipeline")
+_SUBMODULES = ("cli", "data", "dsp", "errors", "io", "layers", "models", "pipeline", "plot", "segment")
 
 
 def __getattr__(name: str):

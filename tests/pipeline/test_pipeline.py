@@ -15,7 +15,9 @@ from tympan.pipeline.artifact import PIPELINE_FILE, SCHEMA_VERSION
 
 def test_artifact_folder_holds_the_whole_pipeline(trained):
     _, out = trained
-    assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.keras", "pipeline.json"]
+    # the figures come with matplotlib (installed with the dev extras; see tests/plot)
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "curves.png", "history.json",
+                                                      "model.keras", "pipeline.json"]
     meta = json.loads((out / PIPELINE_FILE).read_text())
     assert meta["schema_version"] == SCHEMA_VERSION
     assert meta["labels"] == [str(d) for d in range(10)]

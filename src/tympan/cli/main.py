@@ -40,17 +40,21 @@ def cli() -> None:
       tympan predict runs/sounds recording.mp3
       tympan evaluate runs/sounds DATA
       tympan info recording.wav
+      tympan plot mel recording.wav -o mel.png
       tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
+      tympan separate runs/sep noisy.wav --out separated/
+      tympan segment speech.wav --method learned --keep vowels --out vowels.wav
     """
     import_keras_lean()
     enable_compilation_cache()
 
 
 def _register() -> None:
-    from tympan.cli import autoencoder, demo, evaluate, info, predict, train
+    from tympan.cli import autoencoder, demo, evaluate, info, plot, predict, segment, separate, train
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
-                    autoencoder.autoencoder):
+                    autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
+                    separate.separator):
         cli.add_command(command)
 
 
