@@ -223,3 +223,13 @@ def test_cross_validation_runs_only_the_folds_asked_for(digits_dir):
         with pytest.raises(ParameterError, match=r"only must name folds among 0\.\.2"):
             pipeline.cross_validate(digits_dir, cfg, discovery=discovery,
                                     method="leave_one_group_out", progress=False, only=bad)
+
+
+@pytest.mark.parametrize(("name", "trainer"), [("autoencoder", "train_autoencoder"),
+                                               ("separator", "train_separator")])
+def test_models_of_other_tasks_are_refused_by_the_classifier_trainers(digits_dir, name, trainer):
+    config = pipeline.PipelineConfig(model={"name": name})
+    with pytest.raises(ParameterError, match=f"model '{name}' is a .* model, not a classifier.*{trainer}"):
+        pipeline.train(digits_dir, config, discovery={"labels_from": "regex", "pattern": "fsdd"})
+    with pytest.raises(ParameterError, match=trainer):
+        pipeline.cross_validate(digits_dir, config, discovery={"labels_from": "regex", "pattern": "fsdd"})

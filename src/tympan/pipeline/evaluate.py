@@ -12,7 +12,7 @@ from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import as_dataset, fit_and_test, load_indexed, resolve_config
+from tympan.pipeline.train import as_dataset, classifier_config, fit_and_test, load_indexed
 
 
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
@@ -58,7 +58,7 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     "mean_accuracy", "std_accuracy", "mean_uar", "std_uar", "mean_macro_f1", "pooled"}``.
     """
     dataset = as_dataset(dataset, discovery)
-    config = resolve_config(config or PipelineConfig())
+    config = classifier_config(config)
     audio = config.audio
     folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
                                    seed=config.training.seed)

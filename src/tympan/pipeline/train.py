@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from tympan import data as tdata
-from tympan.errors import DatasetError
+from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
@@ -25,6 +25,23 @@ def resolve_config(config: PipelineConfig) -> PipelineConfig:
                                        sr=config.audio.sr)
     return dataclasses.replace(config, features=features,
                                model={"name": name, **params})
+
+
+_TRAINERS = {"reconstruction": "pipeline.train_autoencoder (tympan autoencoder train)",
+             "separation": "pipeline.train_separator (tympan separator train)"}
+
+
+def classifier_config(config: PipelineConfig | None) -> PipelineConfig:
+    """:func:`resolve_config` for the classifier trainers; a model of another task (the
+    autoencoder, the separator) is refused with the trainer to use instead."""
+    from tympan import models
+
+    config = config or PipelineConfig()
+    task = models.model_task(config.model["name"])
+    if task != "classification":
+        raise ParameterError(f"model {config.model['name']!r} is a {task} model, not a classifier: "
+                             f"train it with {_TRAINERS.get(task, 'its own trainer')}")
+    return resolve_config(config)
 
 
 def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
@@ -161,7 +178,7 @@ def train(
     ``overwrite=True``; anything else there is never touched).
     """
     dataset = as_dataset(dataset, discovery)
-    config = resolve_config(config or PipelineConfig())
+    config = classifier_config(config)
     if out is not None:
         check_destination(out, overwrite=overwrite)  # fail before hours of training
     if len(dataset) == 0:
