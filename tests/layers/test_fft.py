@@ -84,3 +84,5 @@ def test_errors():
         FFTMagnitude(sr=8000).build((None, 100, 2))
     with pytest.raises(ParameterError, match="fixed input length"):
         FFTMagnitude(sr=8000).build((None, None))
+    with pytest.raises(ParameterError, match="fixed input length"):
+        FFTMagnitude(sr=8000, n_fft=512).build((None, None))

@@ -179,3 +179,16 @@ def test_errors(sep_run, tmp_path, noizeus):
     (other / "model.keras").write_bytes((out / "model.keras").read_bytes())
     with pytest.raises(ArtifactError, match="is a reconstruction model; separating needs a separator"):
         pipeline.separate(other, np.zeros(100, "float32"), 8000)
+
+
+def test_overlap_add_refuses_a_hop_longer_than_the_window():
+    from tympan.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="hop=9 is longer than the window n=8"):
+        list(overlap_add(lambda w: w, [np.zeros(32, np.float32)], n=8, hop=9))
+
+
+def test_cli_sentence_lists_ignore_spaces():
+    from tympan.cli.separate import _names
+
+    assert _names("sp25, sp26 ,sp27") == ["sp25", "sp26", "sp27"] and _names(None) == []

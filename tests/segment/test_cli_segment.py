@@ -9,6 +9,7 @@ import pytest
 
 from tympan import io, segment
 from tympan.cli.main import main
+from tympan.errors import DatasetError
 
 from .conftest import SR, tone_and_silence
 
@@ -83,3 +84,29 @@ def test_bad_options(speech, capsys):
     assert "stay" in capsys.readouterr().err
     assert main(["segment", str(speech), "--method", "hmm", "--param", "nonsense"]) == 1
     assert "key=value" in capsys.readouterr().err
+
+
+def test_the_input_is_never_written_even_with_overwrite(speech, tmp_path, capsys):
+    before = speech.read_bytes()
+    for option in ("--out", "--export"):
+        assert main(["segment", str(speech), "--method", "fcm", option, str(speech), "--overwrite",
+                     "--quiet"]) == 1
+        assert "is the input file" in capsys.readouterr().err
+    same = tmp_path / "same.txt"
+    assert main(["segment", str(speech), "--method", "fcm", "--out", str(same), "--export", str(same),
+                 "--quiet"]) == 1
+    assert "same file" in capsys.readouterr().err
+    assert speech.read_bytes() == before and not same.exists()
+
+
+def test_segment_files_keep_their_labels_when_a_span_is_too_short(speech, tmp_path):
+    from tympan.segment.export import read_audacity_labels, write_segment_files
+
+    segs = [(0.5, 0.5 + 1e-6, "vowel"), (1.0, 1.2, "consonant"), (1.5, 1.6, "vowel")]
+    paths = write_segment_files(speech, tmp_path / "segs", segs)
+    assert [p.name.split("_")[1] for p in paths] == ["consonant", "vowel"]
+    assert paths[0].name.startswith("0002_") and io.info(paths[0]).frames == round(0.2 * 22050)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0.1\tx\tvowel\n")
+    with pytest.raises(DatasetError, match="cannot read the label line"):
+        read_audacity_labels(bad)

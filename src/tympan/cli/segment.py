@@ -26,7 +26,7 @@ from tympan.cli._options import parse_params
               help="Method parameter, repeatable (e.g. threshold_db=-35, stay=0.9).")
 @click.option("--block-sec", type=float, default=30.0, show_default=True,
               help="Seconds of audio read at a time (memory stays bounded whatever the length).")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs (even the input file).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (the input file is never written).")
 @click.option("--quiet", is_flag=True, help="Print nothing on stdout.")
 def segment(source, method, keep, out, export, export_dir, fmt, param, block_sec, overwrite, quiet):
     """Label SOURCE frame by frame as pause / consonant / vowel, print the segments, and

@@ -10,6 +10,10 @@ from tympan.cli._options import parse_params
 from tympan.errors import ParameterError
 
 
+def _names(text: str | None) -> list[str]:
+    """``"sp25, sp26"`` -> ``["sp25", "sp26"]`` (spaces around the commas ignored)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
 @click.command("separate")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
@@ -91,7 +95,7 @@ def train(pairs, speech, noise, held_out, snr, examples_per_epoch, model_param, 
                                       validation_size=validation_size))
     artifact = pipeline.train_separator(
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
-        held_out=[s for s in held_out.split(",") if s.strip()], snr_db=snr_range,
+        held_out=_names(held_out), snr_db=snr_range,
         examples_per_epoch=examples_per_epoch, out=out, overwrite=overwrite,
         verbose=0 if quiet else 2)
     if "test" in artifact.metrics:
@@ -119,7 +123,7 @@ def evaluate(run, pairs, sentences, speech, noise, snr, fmt):
     from tympan import pipeline
 
     result = pipeline.evaluate_separation(
-        run, pairs, sentences=sentences.split(",") if sentences else None, speech=speech,
+        run, pairs, sentences=_names(sentences) or None, speech=speech,
         noise=noise, snr_db=_floats(snr, "--snr"))
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))

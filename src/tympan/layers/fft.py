@@ -71,6 +71,9 @@ class FFTMagnitude(keras.layers.Layer):
         if self.framed:
             self.spectrogram.build(input_shape)
             return
+        if input_shape[1] is None and self.window is not None:
+            raise ParameterError("FFTMagnitude over the whole clip with a window needs a fixed input "
+                                 "length (the window spans the clip), got (batch, None)")
         n = self._n = self._length(input_shape[1])
         self.k = fft_bin_count(sr=self.sr, n_fft=n, n_bins=self.n_bins, fmax=self.fmax)
         self.segment = n if input_shape[1] is None else min(int(input_shape[1]), n)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan.dsp.filters import get_window
+from tympan.errors import ParameterError
 
 
 def clips(y: np.ndarray, n: int, *, hop: int | None = None) -> np.ndarray:
@@ -67,6 +68,8 @@ def overlap_add(process: Callable[[np.ndarray], np.ndarray], chunks: Iterable[np
     """
     n = v.positive_int("n", n)
     hop = max(1, n // 2) if hop is None else v.positive_int("hop", hop)
+    if hop > n:
+        raise ParameterError(f"hop={hop} is longer than the window n={n}: samples would be skipped")
     batch_size = v.positive_int("batch_size", batch_size)
     w = get_window("hann", n, dtype=np.float32)
     length = {"samples": 0, "known": False}

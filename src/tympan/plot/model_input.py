@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from tympan.errors import ParameterError
+from tympan.errors import ArtifactError, ParameterError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -26,7 +26,10 @@ def network_input(run: str | os.PathLike, file: str | os.PathLike):
     if recipe.get("kind") != "fft":
         raise ParameterError(f"the model in {run} takes feature kind {recipe.get('kind')!r}; the "
                              "spectrum of what a network gets is drawn for kind 'fft' only")
-    audio = AudioConfig(**meta["audio"])
+    try:
+        audio = AudioConfig(**meta["audio"])
+    except (KeyError, TypeError) as exc:
+        raise ArtifactError(f"{run}: pipeline.json has no valid 'audio' settings ({exc})") from None
     y, sr = io.load(file, sr=audio.sr, mono=True)
     return fit_length(y, audio.samples, pad=audio.pad, crop=audio.crop), sr, recipe
 
@@ -48,7 +51,8 @@ def plot_network_spectrum(run: str | os.PathLike, file: str | os.PathLike, *,
                         n_bins=recipe.get("n_bins"), fmax=recipe.get("fmax"), scale=scale,
                         db=recipe.get("scale", "db") == "db", top_db=recipe.get("top_db"),
                         normalize=recipe.get("normalize"), ax=ax,
-                        title=title or f"{os.path.basename(os.fspath(file))}: what the network gets")
+                        title=title if title is not None
+                        else f"{os.path.basename(os.fspath(file))}: what the network gets")
     return fig
 
 

@@ -19,7 +19,16 @@ from tympan import _validate as v
 from tympan import dsp
 from tympan.dsp import constantq, filters
 from tympan.plot import _axes
-from tympan.plot._common import audio, colorbar, figure_axes, frame_edges, set_title, stft_sizes, time_axis
+from tympan.plot._common import (
+    audio,
+    colorbar,
+    figure_axes,
+    frame_edges,
+    require_matplotlib,
+    set_title,
+    stft_sizes,
+    time_axis,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -97,6 +106,7 @@ def plot_mfcc(y: np.ndarray, sr: float, *, n_mfcc: int = 20, n_fft: int | None =
               fmax: float | None = None, cmap: str = "coolwarm", ax: Axes | None = None,
               title: str | None = None) -> Figure:
     """MFCCs (:func:`tympan.dsp.mfcc`), coefficient index on y; colour symmetric about 0."""
+    require_matplotlib()  # the install hint, before matplotlib's own import error
     from matplotlib import ticker
 
     y, sr = audio(y, sr)

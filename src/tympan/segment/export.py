@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tympan import io
-from tympan.errors import AudioIOError, ParameterError
+from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.segment import intervals as iv
 from tympan.segment.labelling import FrameLabels, kept_intervals, label_file
 
@@ -37,8 +37,12 @@ def read_audacity_labels(path) -> list[tuple[float, float, str]]:
     for line in Path(path).read_text().splitlines():
         if not line.strip() or line.startswith("\\"):
             continue
-        start, end, *label = line.split("\t")
-        out.append((float(start), float(end), label[0] if label else ""))
+        try:
+            start, end, *label = line.split("\t")
+            out.append((float(start), float(end), label[0] if label else ""))
+        except ValueError:
+            raise DatasetError(f"'{path}': cannot read the label line {line!r} (expected "
+                               "start<TAB>end<TAB>label)") from None
     return out
 
 
@@ -73,7 +77,12 @@ def write_text(path, text: str, *, overwrite: bool = False) -> Path:
     p = _free(Path(os.fspath(path)), overwrite, "output")
     if not p.parent.is_dir():
         raise AudioIOError(f"cannot write '{p}': the folder '{p.parent}' does not exist")
-    p.write_text(text)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:  # atomic: an existing file is replaced only by a complete one
+        tmp.write_text(text)
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
     return p
 
 
@@ -81,35 +90,49 @@ def _pieces(src, spans, *, sr: int | None = None):
     """``(index, samples)`` of each interval of ``spans`` (seconds, sorted, disjoint) read from
     ``src`` in blocks, so the file is never held whole."""
     rate = io.info(src).sr if sr is None else sr
-    todo = iv.to_samples(spans, sr=rate, n_samples=np.iinfo(np.int64).max)
+    # keep each span's own index, so that spans too short for one sample (dropped by
+    # to_samples) do not shift the ones after them
+    todo = []
+    for k, span in enumerate(spans):
+        got = iv.to_samples([span], sr=rate, n_samples=np.iinfo(np.int64).max)
+        if got:
+            todo.append((k, *got[0]))
     block = round(_BLOCK_SEC * rate)
     current, parts, k = 0, [], 0
     for data in io.stream(src, block_length=block, mono=False):
         end = current + data.shape[-1]
-        while k < len(todo) and todo[k][0] < end:
-            a, b = todo[k]
+        while k < len(todo) and todo[k][1] < end:
+            index, a, b = todo[k]
             parts.append(data[..., max(a, current) - current : min(b, end) - current])
             if b > end:
                 break
-            yield k, np.concatenate(parts, axis=-1)
+            yield index, np.concatenate(parts, axis=-1)
             parts, k = [], k + 1
         current = end
     if parts:
-        yield k, np.concatenate(parts, axis=-1)
+        yield todo[k][0], np.concatenate(parts, axis=-1)
 
 
 def write_kept(src, dst, spans, *, overwrite: bool = False, subtype: str | None = None) -> float:
     """Write the parts of ``src`` inside ``spans`` (seconds), joined, to ``dst`` at the file's
-    own rate and channels; returns the seconds written.  ``dst`` may be ``src`` with
-    ``overwrite=True`` (everything is read before the atomic write)."""
+    own rate, channels and (for the same format) sample encoding; returns the seconds written.
+    Nothing kept is an error, not an empty file."""
     dst = _free(Path(os.fspath(dst)), overwrite, "output")
-    rate = io.info(src).sr
-    pieces = [piece for _, piece in _pieces(src, spans, sr=rate)]
-    channels = io.info(src).channels
-    y = (np.concatenate(pieces, axis=-1) if pieces
-         else np.zeros((channels, 0) if channels > 1 else 0, np.float32))
-    io.save(dst, y, rate, subtype=subtype, clip=True)
-    return y.shape[-1] / rate
+    info = io.info(src)
+    pieces = [piece for _, piece in _pieces(src, spans, sr=info.sr)]
+    if not pieces or sum(p.shape[-1] for p in pieces) == 0:
+        raise ParameterError(f"nothing of '{src}' is kept ({len(spans)} interval(s), none at least "
+                             f"one sample long); '{dst}' was not written")
+    y = np.concatenate(pieces, axis=-1)
+    io.save(dst, y, info.sr, subtype=subtype or _same_subtype(info, dst), clip=True)
+    return y.shape[-1] / info.sr
+
+
+def _same_subtype(info, dst) -> str | None:
+    """The source's sample encoding when ``dst`` is of the same format (24-bit or float stays
+    so); otherwise the format's default."""
+    same = Path(os.fspath(dst)).suffix.lower() == Path(os.fspath(info.path)).suffix.lower()
+    return info.subtype if same else None
 
 
 def write_segment_files(src, folder, segments, *, overwrite: bool = False,
@@ -125,12 +148,12 @@ def write_segment_files(src, folder, segments, *, overwrite: bool = False,
     if ext not in io.FORMATS:
         ext = ".wav"
     segments = sorted(segments)
-    rate = io.info(src).sr
+    info = io.info(src)
     written = []
-    for k, piece in _pieces(src, [(a, b) for a, b, _ in segments], sr=rate):
+    for k, piece in _pieces(src, [(a, b) for a, b, _ in segments], sr=info.sr):
         a, b, label = segments[k]
         path = folder / f"{k + 1:04d}_{label}_{a:.3f}-{b:.3f}{ext}"
-        io.save(path, piece, rate, clip=True)
+        io.save(path, piece, info.sr, subtype=_same_subtype(info, path), clip=True)
         written.append(path)
     return written
 
@@ -145,10 +168,11 @@ def segment_file(src, *, method: str = "learned", keep: str | None = None, out=N
     src = Path(os.fspath(src))
     targets = [Path(os.fspath(p)) for p in (out, export) if p is not None]
     for p in targets:  # fail before the work
-        if p.resolve() == src.resolve() and not overwrite:
-            raise ParameterError(f"output '{p}' is the input file; pass overwrite=True (--overwrite) "
-                                 "to replace it")
+        if p.resolve() == src.resolve():  # never, not even with overwrite: the input is kept
+            raise ParameterError(f"output '{p}' is the input file; write to another file")
         _free(p, overwrite, "output")
+    if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
+        raise ParameterError(f"out and export are the same file '{targets[0]}'; give two files")
     labels = label_file(src, method=method, block_sec=block_sec, **params)
     keep = keep or "speech"
     spans = kept_intervals(labels, keep)

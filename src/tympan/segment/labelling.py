@@ -122,6 +122,7 @@ def label_frames(y: np.ndarray, sr: float, *, method: str = "learned", frame_sec
     consonant / vowel (``method="energy"``: pause / speech).  Frames of ``frame_sec`` every
     ``hop_sec`` (rounded to samples at 16 kHz), frame ``i`` centred at ``i * hop_sec``."""
     v.choice("method", method, METHODS)
+    y = v.valid_audio(y)
     feats = frame_features(y, sr, frame_sec=frame_sec, hop_sec=hop_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR
     return label_features(feats, duration=y.shape[-1] / float(sr), method=method, hop_sec=hop,

@@ -94,6 +94,7 @@ def pause_intervals(pause_mask, *, hop_sec: float, duration: float,
 
 def _energy_db(y, sr, frame_sec, hop_sec) -> tuple[np.ndarray, float]:
     frame_length, hop_length, _ = frame_settings(frame_sec, hop_sec)
+    y = v.valid_audio(y)
     y16 = mono16(y, sr)
     rms = dsp.rms(y16, frame_length=frame_length, hop_length=hop_length)[0].astype(np.float64)
     return 10 * np.log10(np.maximum(rms**2, 1e-10)), y.shape[-1] / float(sr)
