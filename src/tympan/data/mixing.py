@@ -29,7 +29,7 @@ from tympan import io
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = ["HELD_OUT_SENTENCES", "NOIZEUS_NOISES", "MixtureSampler", "NoisyPair", "load_pair",
-           "mix_at_snr", "noizeus_pairs", "sentence_id"]
+           "mix_at_snr", "noizeus_pairs", "random_segment", "sentence_id"]
 
 #: The eight NOIZEUS noises, each at 0, 5, 10 and 15 dB nominal SNR.
 NOIZEUS_NOISES = ("airport", "babble", "car", "exhibition", "restaurant", "station", "street",
@@ -118,7 +118,7 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np
     return speech + scaled, scaled
 
 
-def _segment(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def random_segment(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """A random ``n``-sample segment of ``y``; a shorter ``y`` is repeated (noise) from a
     random start."""
     if len(y) >= n:
@@ -178,7 +178,7 @@ class MixtureSampler:
         speech = self.speech[int(rng.integers(len(self.speech)))]
         start, stop = _window(speech, self.samples, rng)
         speech = speech[start:stop]
-        noise = _segment(self.noise[int(rng.integers(len(self.noise)))], len(speech), rng)
+        noise = random_segment(self.noise[int(rng.integers(len(self.noise)))], len(speech), rng)
         _, noise = mix_at_snr(speech, noise, float(rng.uniform(*self.snr_db)))
         return speech, noise
 

@@ -27,6 +27,7 @@ from tympan.data.mixing import (
     load_pair,
     mix_at_snr,
     noizeus_pairs,
+    random_segment,
     sentence_id,
 )
 from tympan.dsp import metrics
@@ -149,9 +150,7 @@ def _mixture_items(pairs, sentences, speech, noise, snrs, sr: int, seed: int):
         clean = _load(f, None, sr)
         for snr in snrs:
             name, n = noises[int(rng.integers(len(noises)))]
-            start = int(rng.integers(0, max(len(n) - len(clean), 0) + 1))
-            seg = np.resize(n[start:], len(clean))  # repeats a noise shorter than the speech
-            _, seg = mix_at_snr(clean, seg, float(snr))
+            _, seg = mix_at_snr(clean, random_segment(n, len(clean), rng), float(snr))
             yield (f"{Path(f).name}+{name}@{snr:g}dB", name, float(snr), clean, seg)
 
 
