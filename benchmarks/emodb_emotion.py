@@ -53,6 +53,14 @@ def main(argv=None) -> int:
     p.add_argument("--duration", type=float, default=2.0, help="the shared copies are 2.0 s long")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--no-class-weight", action="store_true")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--validation-size", type=float, default=0.15,
+                   help="0: no validation part, no early stopping, every epoch is run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--feature-norm", choices=["dataset", "group"], default="dataset",
+                   help="group: each speaker normalised by their own statistics; each test "
+                   "speaker is adapted on their own (unlabelled) clips")
     p.add_argument("--reference", action="store_true",
                    help="only the reference: logistic regression on MFCC statistics (scikit-learn)")
     p.add_argument("--json", type=Path)
@@ -64,7 +72,11 @@ def main(argv=None) -> int:
         audio=pipeline.AudioConfig(sr=args.sr, duration=args.duration),
         features={"kind": args.features, **_params(args.feature_param)},
         model={"name": args.model, **_params(args.model_param)},
-        training=pipeline.TrainConfig(epochs=args.epochs, class_weight=not args.no_class_weight))
+        training=pipeline.TrainConfig(epochs=args.epochs, class_weight=not args.no_class_weight,
+                                      learning_rate=args.learning_rate, seed=args.seed,
+                                      batch_size=args.batch_size,
+                                      validation_size=args.validation_size,
+                                      feature_norm=args.feature_norm))
     only = None if args.only_folds is None else [int(k) for k in args.only_folds.split(",")]
     command = "python benchmarks/emodb_emotion.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"# EMO-DB emotions: {len(dataset)} utterances, {len(dataset.labels)} emotions; {command}")

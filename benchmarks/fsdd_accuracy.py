@@ -40,10 +40,15 @@ def main(argv=None) -> int:
     p.add_argument("--model-param", action="append", metavar="KEY=JSON")
     p.add_argument("--features", default=None)
     p.add_argument("--speakers", default=None, help="LOSO on these speakers only, e.g. george,nicolas")
+    p.add_argument("--feature-norm", choices=["dataset", "group"], default="dataset",
+                   help="group: each speaker normalised by their own statistics; the held-out "
+                   "speaker is adapted on their own (unlabelled) test clips")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     dataset = data.from_regex(FSDD, data.FSDD_PATTERN)
-    training = pipeline.TrainConfig() if args.epochs is None else pipeline.TrainConfig(epochs=args.epochs)
+    training = pipeline.TrainConfig(feature_norm=args.feature_norm, seed=args.seed,
+                                    **({} if args.epochs is None else {"epochs": args.epochs}))
     config = pipeline.PipelineConfig(
         features={"kind": args.features} if args.features else {},
         model={"name": args.model, **_params(args.model_param)}, training=training)
@@ -69,13 +74,16 @@ def main(argv=None) -> int:
         if args.speakers:
             speakers = sorted({item.group for item in dataset.items})
             only = [speakers.index(s) for s in args.speakers.split(",")]
-        cv = pipeline.cross_validate(dataset, config, method="leave_one_group_out", only=only)
-        results["loso"] = cv | {"seconds": time.perf_counter() - t0}
         print("\n| held-out speaker | accuracy | macro-F1 | epochs | train s |\n|---|---:|---:|---:|---:|")
-        for fold in cv["folds"]:
+
+        def row(fold):
             speaker = ",".join(fold["split"]["params"].get("test_groups", [])) or fold["fold"]
             print(f"| {speaker} | {fold['accuracy']:.4f} | {fold['macro_f1']:.4f} | "
-                  f"{fold['epochs_run']} | {fold['train_seconds']:.0f} |")
+                  f"{fold['epochs_run']} | {fold['train_seconds']:.0f} |", flush=True)
+
+        cv = pipeline.cross_validate(dataset, config, method="leave_one_group_out", only=only,
+                                     on_fold=row, progress=False)
+        results["loso"] = cv | {"seconds": time.perf_counter() - t0}
         print(f"| **mean** | **{cv['mean_accuracy']:.4f}** (std {cv['std_accuracy']:.4f}) | | | |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

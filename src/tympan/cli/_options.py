@@ -50,7 +50,7 @@ def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
 
 #: The keyword arguments that :func:`recipe_options` adds to a command.
 RECIPE_PARAMS = ("model_name", "model_param", "features", "feature_param", "sr", "duration", "epochs",
-                 "batch_size", "learning_rate", "seed", "class_weight")
+                 "batch_size", "learning_rate", "seed", "class_weight", "feature_norm")
 
 
 def recipe_options(f):
@@ -77,6 +77,11 @@ def recipe_options(f):
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--class-weight", is_flag=True,
                      help="Weight the loss by inverse class frequency (unbalanced classes)."),
+        click.option("--feature-norm", type=click.Choice(["dataset", "group"]), default="dataset",
+                     show_default=True,
+                     help="group: normalise each speaker's features by that speaker's own "
+                     "statistics; test speakers are adapted on their own clips, and a new "
+                     "speaker needs `tympan adapt` before predicting."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -84,7 +89,7 @@ def recipe_options(f):
 
 
 def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
-                  batch_size, learning_rate, seed, class_weight):
+                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset"):
     """The PipelineConfig of the :func:`recipe_options` values."""
     from tympan import pipeline
 
@@ -97,7 +102,7 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
         model={"name": model_name, **parse_params(model_param, "--model-param")},
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
                                       learning_rate=learning_rate, seed=seed,
-                                      class_weight=class_weight),
+                                      class_weight=class_weight, feature_norm=feature_norm),
     )
 
 

@@ -35,8 +35,12 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
 @click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--per-group/--no-per-group", "per_group", default=None,
+              help="With RUN: adapt the model to each group (speaker) of DATA from that group's "
+              "own clips before testing it.  Default: on for a RUN trained with --feature-norm "
+              "group (and not adapted already) when DATA has groups.")
 def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, only_folds,
-             on_error, fmt, **recipe):
+             on_error, fmt, per_group, **recipe):
     """Accuracy, macro-F1, UAR, per-class precision/recall and confusion matrix of the artifact
     in RUN on the recordings in DATA; or, with --cv, of the recipe given by the training options
     (as for tympan train), trained and tested once per fold of DATA.
@@ -48,6 +52,9 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, 
       tympan evaluate --cv leave-one-group-out emodb/wav --pattern emodb \\
           --model conv1d_lstm --features mfcc --sr 16000 --duration 2.0 --class-weight
       tympan evaluate --cv group-kfold --folds 5 --only-folds 0,3 fsdd/recordings --pattern fsdd
+      tympan evaluate --cv group-kfold emodb/wav --pattern emodb --model mlp \
+          --model-param hidden_units=[] --model-param pooling=stats --features mfcc+delta \
+          --feature-norm group --sr 16000 --duration 2.0 --class-weight
     """
     from tympan import pipeline
 
@@ -59,11 +66,15 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, 
             raise click.UsageError(f"{', '.join(misplaced)} only with --cv (a saved RUN has its recipe)")
         if len(paths) != 2:
             raise click.UsageError("give RUN and DATA (or --cv METHOD and DATA only)")
-        report = pipeline.evaluate(paths[0], paths[1], discovery=found, on_error=on_error)
+        report = pipeline.evaluate(paths[0], paths[1], discovery=found, on_error=on_error,
+                                   adapt_per_group=per_group)
         click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
         return
     if len(paths) != 1:
         raise click.UsageError("with --cv give DATA only: the recipe comes from the options")
+    if per_group is not None:
+        raise click.UsageError("--per-group is for a saved RUN; with --cv, --feature-norm group "
+                               "adapts each test speaker")
     if CV_METHODS[cv] in ("leave_one_group_out", "fold") and given(ctx, ("n_folds",)):
         raise click.UsageError(f"--folds is for --cv group-kfold and kfold, not {cv}")
     table = fmt == "table"

@@ -40,6 +40,7 @@ def cli() -> None:
       tympan train DATA --labels-from folders --out runs/sounds
       tympan predict runs/sounds recording.mp3
       tympan evaluate runs/sounds DATA
+      tympan adapt runs/emotions speaker_clips/ --out runs/emotions-anna
       tympan info recording.wav
       tympan plot mel recording.wav -o mel.png
       tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
@@ -51,11 +52,22 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from tympan.cli import autoencoder, demo, evaluate, info, plot, predict, segment, separate, train
+    from tympan.cli import (
+        adapt,
+        autoencoder,
+        demo,
+        evaluate,
+        info,
+        plot,
+        predict,
+        segment,
+        separate,
+        train,
+    )
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
                     autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
-                    separate.separator):
+                    separate.separator, adapt.adapt):
         cli.add_command(command)
 
 

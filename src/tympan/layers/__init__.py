@@ -16,11 +16,12 @@ from tympan.layers.fft import FFTMagnitude
 from tympan.layers.inverse import GriffinLim, InverseSTFT
 from tympan.layers.masking import MaskedInverseSTFT
 from tympan.layers.normalization import PerExampleStandardize
+from tympan.layers.pooling import FrameStatistics
 from tympan.layers.spectral import MFCC, Delta, MelSpectrogram, PowerToDb, Spectrogram
 from tympan.layers.tonal import CQT, Chroma
 from tympan.layers.wavelet import Scalogram
 
-__all__ = ["CQT", "MFCC", "Chroma", "Delta", "FFTMagnitude", "GriffinLim", "InverseSTFT",
+__all__ = ["CQT", "MFCC", "Chroma", "Delta", "FFTMagnitude", "FrameStatistics", "GriffinLim", "InverseSTFT",
            "MaskedInverseSTFT", "MelSpectrogram",
            "PerExampleStandardize", "PowerToDb", "RandomGain", "RandomNoise", "RandomStretch",
            "RandomTimeShift", "Scalogram", "SpecAugment", "Spectrogram"]

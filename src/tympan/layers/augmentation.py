@@ -243,4 +243,8 @@ class RandomStretch(_RandomLayer):
         return {**super().get_config(), "max_fraction": self.max_fraction, "axis": self.axis}
 
 
-__all__ = ["RandomGain", "RandomNoise", "RandomStretch", "RandomTimeShift", "SpecAugment"]
+#: every training-only random layer above
+AUGMENTATION_LAYERS = (RandomGain, RandomNoise, RandomStretch, RandomTimeShift, SpecAugment)
+
+__all__ = ["AUGMENTATION_LAYERS", "RandomGain", "RandomNoise", "RandomStretch", "RandomTimeShift",
+           "SpecAugment"]

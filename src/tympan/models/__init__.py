@@ -16,7 +16,13 @@ from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers 
 from tympan.models import classifiers as _classifiers  # noqa: F401
 from tympan.models import separator as _separator  # noqa: F401
 from tympan.models import sequence as _sequence  # noqa: F401
-from tympan.models.blocks import FEATURE_NORM, adapt_normalization
+from tympan.models.blocks import (
+    FEATURE_NORM,
+    adapt_normalization,
+    feature_model,
+    feature_statistics,
+    set_normalization,
+)
 from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features
 from tympan.models.registry import (
     available_models,
@@ -30,5 +36,5 @@ from tympan.models.registry import (
 
 __all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
-           "model_defaults", "model_task", "register_model", "resolve_features",
-           "resolve_params"]
+           "feature_model", "feature_statistics", "model_defaults", "model_task",
+           "register_model", "resolve_features", "resolve_params", "set_normalization"]

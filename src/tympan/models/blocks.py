@@ -117,7 +117,8 @@ def waveform_augmentation(x, *, gain_db: float = 0.0, time_shift: float = 0.0,
 
 
 def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = False,
-                  time_stretch: float = 0.0, freq_warp: float = 0.0, seed: int | None = None):
+                  time_stretch: float = 0.0, freq_warp: float = 0.0, seed: int | None = None,
+                  pool: keras.layers.Layer | None = None):
     """Front end, training-only stretches of the features, optional per-example
     standardisation, then the (un-adapted) ``feature_norm``.
 
@@ -129,6 +130,9 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     ``freq_warp`` the bands of a mel or linear spectrogram by ``1 ± freq_warp`` (vocal tract
     length; ignored for MFCC kinds, which have no frequency axis); both only in training, and
     before the normalisations so that these see the result.
+
+    ``pool`` (a layer such as :class:`~tympan.layers.FrameStatistics`) turns the frames into
+    one vector per clip before ``feature_norm``, which then normalises that vector.
     """
     kind = features.get("kind", "mel")
     for layer in build_frontend(features, sr=sr):
@@ -159,11 +163,18 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
                                  f"frames) needs dB features, kind 'mel' or 'spectrogram', got {kind!r}")
         active_db = v.positive_number("per_example_norm", per_example_norm)
     elif not flag("per_example_norm", per_example_norm):
-        return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
-    if len(x.shape) != 3:
-        raise ParameterError("per_example_norm needs frame-wise features (batch, frames, feature), "
-                             f"got kind {kind!r} with shape {tuple(x.shape)}")
-    x = PerExampleStandardize(axis=1, scale=scale, active_db=active_db, name="per_example_norm")(x)
+        per_example_norm = False
+    if per_example_norm is not False:
+        if len(x.shape) != 3:
+            raise ParameterError("per_example_norm needs frame-wise features (batch, frames, "
+                                 f"feature), got kind {kind!r} with shape {tuple(x.shape)}")
+        x = PerExampleStandardize(axis=1, scale=scale, active_db=active_db,
+                                  name="per_example_norm")(x)
+    if pool is not None:
+        if len(x.shape) != 3:
+            raise ParameterError(f"{pool.name} pools frames and needs frame-wise features, got "
+                                 f"kind {kind!r} with shape {tuple(x.shape)}")
+        x = pool(x)
     return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
 
 
@@ -212,29 +223,26 @@ def conv_block(x, filters: int, kernel_size: int, *, strides: int = 1, batch_nor
     return x
 
 
-def classifier_head(x, n_classes: int):
+def l2_regularizer(l2: Any):
+    """``keras.regularizers.L2(l2)`` for a weight decay ``l2 > 0``, else None."""
+    l2 = v.non_negative_number("l2", l2)
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def classifier_head(x, n_classes: int, *, l2: float = 0.0):
+    """``Dense(n_classes, softmax)`` named ``probabilities``, with an optional L2 penalty
+    ``l2 * sum(w**2)`` on its kernel."""
     n_classes = v.positive_int("n_classes", n_classes)
     if n_classes < 2:
         raise ParameterError(f"n_classes must be at least 2, got {n_classes}")
     return keras.layers.Dense(n_classes, activation="softmax", dtype="float32",
-                              name="probabilities")(x)
+                              kernel_regularizer=l2_regularizer(l2), name="probabilities")(x)
 
 
 # ------------------------------------------------------------------------------ adapt
-def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
-                        layer_name: str = FEATURE_NORM) -> keras.layers.Normalization:
-    """Fit ``model``'s ``feature_norm`` layer to the features of ``waveforms`` and return it.
-
-    The features are what the model feeds that layer at inference (augmentation off), computed
-    ``batch_size`` waveforms at a time by a sub-model from the input to the layer's input.  The
-    per-feature mean and variance over examples and frames are accumulated batch by batch in
-    float64 (Chan's parallel update), so memory does not grow with the dataset, and handed to
-    the layer through its public ``adapt``.  (Keras's own streaming ``adapt`` of an iterable
-    needs TensorFlow installed.)  Call it before training or predicting; the model's compiled
-    train/predict functions are dropped so they pick up the new statistics.
-    """
-    waveforms = np.asarray(waveforms, dtype="float32")
-    batch_size = v.positive_int("batch_size", batch_size)
+def normalization_layer(model: keras.Model, layer_name: str = FEATURE_NORM
+                        ) -> keras.layers.Normalization:
+    """``model``'s dataset normalisation layer, checked to be a ``Normalization(axis=-1)``."""
     try:
         layer = model.get_layer(layer_name)
     except ValueError as exc:
@@ -242,9 +250,29 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
     if not isinstance(layer, keras.layers.Normalization) or tuple(layer.axis) != (-1,):
         raise ParameterError(f"layer {layer_name!r} must be a Normalization(axis=-1), "
                              f"got {type(layer).__name__}")
+    return layer
+
+
+def feature_model(model: keras.Model, layer_name: str = FEATURE_NORM) -> keras.Model:
+    """The sub-model from ``model``'s waveform input to the input of its ``feature_norm``: the
+    features that layer normalises (sharing the layers, so no copy of any weight)."""
+    layer = normalization_layer(model, layer_name)
+    return keras.Model(model.input, layer.input, name=f"{model.name}_features")
+
+
+def feature_statistics(features: keras.Model, waveforms, *, batch_size: int = 256
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and (population) standard deviation, over examples and frames, of what
+    the sub-model ``features`` (:func:`feature_model`) gives for ``waveforms`` at inference
+    (augmentation off).
+
+    Computed ``batch_size`` waveforms at a time and accumulated in float64 (Chan's parallel
+    update), so memory does not grow with the number of waveforms.
+    """
+    waveforms = np.asarray(waveforms, dtype="float32")
+    batch_size = v.positive_int("batch_size", batch_size)
     if len(waveforms) == 0:
-        raise ParameterError("adapt_normalization needs at least one waveform, got none")
-    features = keras.Model(model.input, layer.input, name=f"{model.name}_features")
+        raise ParameterError("feature statistics need at least one waveform, got none")
     count, mean, m2 = 0, 0.0, 0.0
     for start in range(0, len(waveforms), batch_size):
         batch = np.asarray(features.predict_on_batch(waveforms[start : start + batch_size]),
@@ -257,7 +285,15 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
         mean = mean + delta * (n / total)
         m2 = m2 + b_m2 + delta**2 * (count * n / total)
         count = total
-    std = np.sqrt(m2 / count)
+    return mean, np.sqrt(m2 / count)
+
+
+def set_normalization(model: keras.Model, mean, std, *, layer_name: str = FEATURE_NORM
+                      ) -> keras.layers.Normalization:
+    """Give ``model``'s ``feature_norm`` this per-feature ``mean`` and ``std`` (through the
+    layer's public ``adapt``) and drop the model's compiled functions so they pick them up."""
+    layer = normalization_layer(model, layer_name)
+    mean, std = np.asarray(mean, dtype="float64"), np.asarray(std, dtype="float64")
     # Two rows with exactly this mean and (population) variance per feature.
     layer.adapt(np.stack([mean - std, mean + std]).reshape((2,) + (1,) * (len(layer.input.shape) - 2)
                                                             + mean.shape))
@@ -267,6 +303,25 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
     return layer
 
 
+def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
+                        layer_name: str = FEATURE_NORM) -> keras.layers.Normalization:
+    """Fit ``model``'s ``feature_norm`` layer to the features of ``waveforms`` and return it.
+
+    The features are what the model feeds that layer at inference (augmentation off); their
+    per-feature mean and variance over examples and frames (:func:`feature_statistics`) go to
+    the layer through :func:`set_normalization`.  (Keras's own streaming ``adapt`` of an
+    iterable needs TensorFlow installed.)  Call it before training or predicting, or again on a
+    new speaker's clips to adapt a trained model to that speaker (:func:`tympan.pipeline.adapt`).
+    """
+    normalization_layer(model, layer_name)
+    if len(waveforms) == 0:
+        raise ParameterError("adapt_normalization needs at least one waveform, got none")
+    mean, std = feature_statistics(feature_model(model, layer_name), waveforms,
+                                   batch_size=batch_size)
+    return set_normalization(model, mean, std, layer_name=layer_name)
+
+
 __all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_kind",
-           "feature_stage", "framewise_input_stage", "spec_augment", "waveform_augmentation",
-           "waveform_input"]
+           "feature_model", "feature_stage", "feature_statistics", "framewise_input_stage",
+           "l2_regularizer", "normalization_layer", "set_normalization", "spec_augment",
+           "waveform_augmentation", "waveform_input"]

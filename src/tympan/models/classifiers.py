@@ -12,8 +12,10 @@ from __future__ import annotations
 import keras
 
 from tympan import _validate as v
+from tympan.errors import ParameterError
+from tympan.layers import FrameStatistics
 from tympan.models import blocks
-from tympan.models.frontend import FRAMEWISE_KINDS
+from tympan.models.frontend import FRAMEWISE_KINDS, resolve_features
 from tympan.models.registry import register_model
 
 
@@ -72,17 +74,28 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
 
 @register_model("mlp", features={"kind": "mean_mfcc"})
 def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), dropout=0.5,
-        augment=False, gain_db=6.0, time_shift=0.1, noise_snr_db=None, seed=None) -> keras.Model:
+        pooling="mean", stats=("mean", "std", "p10", "p90"), l2=0.0, augment=False, gain_db=6.0,
+        time_shift=0.1, noise_snr_db=None, seed=None) -> keras.Model:
     """The UrbanSound8K tutorial's network: mean of 40 MFCCs over frames -> ``[Dense(u, relu) ->
     Dropout]`` per entry of ``hidden_units`` -> softmax.
 
-    Frame-wise feature kinds are averaged over frames first; ``{"kind": "fft"}`` (the magnitude
-    of the whole clip's FFT) is the seed's "give every neuron a y value".  ``augment`` adds the waveform
-    augmentations (gain, shift, noise) described in :func:`conv1d`.
+    Frame-wise feature kinds are pooled over frames: their mean after the dataset normalisation
+    (``pooling="mean"``) or, with ``pooling="stats"``, the per-feature statistics ``stats``
+    (:class:`~tympan.layers.FrameStatistics`: mean, standard deviation, 10th and 90th
+    percentile by default), the utterance statistics of speech emotion work, which
+    ``feature_norm`` then normalises (per speaker with ``feature_norm="group"`` training).  An empty
+    ``hidden_units`` gives a linear classifier (softmax regression) on the pooled vector.
+    ``l2`` adds the weight decay ``l2 * sum(w**2)`` of every Dense kernel to the loss (for a
+    linear model, scikit-learn's ``C`` is ``1 / (2 * l2 * n_train)``).
+    ``{"kind": "fft"}`` (the magnitude of the whole clip's FFT) is the seed's "give every
+    neuron a y value".  ``augment`` adds the waveform augmentations (gain, shift, noise)
+    described in :func:`conv1d`.
     """
     blocks.feature_kind("mlp", features, sr, ("mean_mfcc", "fft", *FRAMEWISE_KINDS))
-    hidden_units = blocks.positive_ints("hidden_units", hidden_units)
+    hidden_units = () if hidden_units in ((), []) else blocks.positive_ints("hidden_units",
+                                                                             hidden_units)
     dropout = blocks.rate("dropout", dropout)
+    v.choice("pooling", pooling, ("mean", "stats"))
     seed = blocks.optional_seed(seed)
 
     inputs = blocks.waveform_input(input_samples)
@@ -90,14 +103,24 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     if blocks.flag("augment", augment):
         x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
                                          noise_snr_db=noise_snr_db, seed=seed)
-    x = blocks.feature_stage(x, features=features, sr=sr)
-    if len(x.shape) == 3:
-        x = keras.layers.GlobalAveragePooling1D(name="mean_over_frames")(x)
+    if pooling == "stats":
+        resolved = resolve_features(features, sr=sr)
+        if resolved["kind"] == "mean_mfcc" or (resolved["kind"] == "fft" and not resolved["framed"]):
+            raise ParameterError("pooling='stats' needs frame-wise features (such as 'mfcc'); "
+                                 f"kind {resolved['kind']!r} gives one vector per clip")
+        # statistics of the raw frames, then feature_norm on the statistics themselves
+        x = blocks.feature_stage(x, features=features, sr=sr,
+                                 pool=FrameStatistics(stats, name="frame_statistics"))
+    else:
+        x = blocks.feature_stage(x, features=features, sr=sr)
+        if len(x.shape) == 3:
+            x = keras.layers.GlobalAveragePooling1D(name="mean_over_frames")(x)
     for i, units in enumerate(hidden_units):
-        x = keras.layers.Dense(units, activation="relu", name=f"dense{i + 1}")(x)
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=blocks.l2_regularizer(l2),
+                               name=f"dense{i + 1}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, seed=seed, name=f"dropout{i + 1}")(x)
-    return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="mlp")
+    return keras.Model(inputs, blocks.classifier_head(x, n_classes, l2=l2), name="mlp")
 
 
 @register_model("waveform", features={"kind": "waveform"})

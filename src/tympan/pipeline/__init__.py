@@ -8,9 +8,11 @@ ae = train_autoencoder("speech/", PipelineConfig(model={"name": "autoencoder"}),
 reconstruct_file("runs/ae", "in.mp3", "out.mp3")
 sep = train_separator(pairs="../shared/data/noizeus", out="runs/sep")
 separate_file("runs/sep", "mix.wav", "separated/")        # separated/speech.wav, noise.wav
+adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_norm="group" models
 ```
 """
 
+from tympan.pipeline.adaptation import adapt
 from tympan.pipeline.artifact import SCHEMA_VERSION, Artifact, load_artifact, save_artifact
 from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig, WindowConfig
 from tympan.pipeline.demo import DemoResult, run_demo
@@ -37,6 +39,7 @@ __all__ = [
     "Segment",
     "TrainConfig",
     "WindowConfig",
+    "adapt",
     "cross_validate",
     "evaluate",
     "evaluate_reconstruction",

@@ -39,6 +39,7 @@ class Artifact:
     info: dict = field(default_factory=dict)  # versions, backend, creation time
     path: Path | None = None
     task: str = "classification"  # "reconstruction" (autoencoder), "separation" (labels: sources)
+    adaptation: dict = field(default_factory=dict)  # set by pipeline.adapt: the speaker's clips
 
     def predict(self, source, **kwargs):
         """Shortcut for :func:`tympan.pipeline.predict`."""
@@ -62,6 +63,7 @@ class Artifact:
             "labels": list(self.labels),
             "split": self.split,
             "metrics": self.metrics,
+            **({"adaptation": self.adaptation} if self.adaptation else {}),
         }
 
 
@@ -183,4 +185,5 @@ def load_artifact(path) -> Artifact:
         raise ArtifactError(f"{folder / PIPELINE_FILE} has an unknown task {task!r}")
     return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
                     metrics=meta.get("metrics", {}), split=meta.get("split", {}),
-                    history=history, info=info, path=folder, task=task)
+                    history=history, info=info, path=folder, task=task,
+                    adaptation=meta.get("adaptation", {}))

@@ -83,6 +83,9 @@ class TrainConfig:
     validation: str = "stratified"  # how validation is carved from training: "stratified" | "group"
     class_weight: bool = False
     seed: int = 0
+    # "dataset": one feature normalisation for every clip; "group": each group (speaker) by its
+    # own statistics, and models adapted to a new speaker (see tympan.pipeline.adaptation)
+    feature_norm: str = "dataset"
 
     def __post_init__(self):
         v.positive_int("epochs", self.epochs)
@@ -92,6 +95,7 @@ class TrainConfig:
         if self.early_stopping is not None:
             v.positive_int("early_stopping", self.early_stopping)
         v.choice("validation", self.validation, ("stratified", "group"))
+        v.choice("feature_norm", self.feature_norm, ("dataset", "group"))
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
 

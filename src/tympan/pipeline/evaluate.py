@@ -16,10 +16,17 @@ from tympan.pipeline.train import as_dataset, classifier_config, fit_and_test, l
 
 
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
-             progress: bool = True, batch_size: int = 128) -> Report:
+             progress: bool = True, batch_size: int = 128,
+             adapt_per_group: bool | None = None) -> Report:
     """Accuracy, macro-F1, per-class precision/recall and the confusion matrix of ``artifact``
     (an :class:`Artifact` or its folder) on ``dataset`` (a Dataset, or a path found with
-    ``discovery`` options), clips fitted to the training duration as in training."""
+    ``discovery`` options), clips fitted to the training duration as in training.
+
+    ``adapt_per_group``: set the model's feature normalisation to each group's (speaker's) own
+    statistics before predicting that group's clips (:mod:`tympan.pipeline.adaptation`).  By
+    default (None) this is done for models trained with ``feature_norm="group"`` that have not
+    been adapted to a speaker already, when the dataset has groups.
+    """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
     dataset = as_dataset(dataset, discovery)
@@ -29,12 +36,24 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     if unknown:
         raise DatasetError(f"the dataset has labels the model was not trained on: {unknown}; "
                            f"the model knows {list(artifact.labels)}")
+    groups = dataset.groups()
+    if adapt_per_group is None:
+        adapt_per_group = (artifact.config.training.feature_norm == "group"
+                           and not artifact.adaptation and groups is not None)
+    elif adapt_per_group and groups is None:
+        raise DatasetError("adapt_per_group needs the dataset's groups (speakers), and it has "
+                           "none: use a dataset with groups (e.g. --pattern fsdd)")
     audio = artifact.config.audio
     X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)
     index = {label: i for i, label in enumerate(artifact.labels)}
     y_true = np.array([index[dataset.items[i].label] for i in kept])
-    probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
+    if adapt_per_group:
+        from tympan.pipeline.adaptation import predict_per_group
+
+        probs = predict_per_group(artifact.model, X, np.asarray(groups)[kept], batch_size=batch_size)
+    else:
+        probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
     return Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
 
 

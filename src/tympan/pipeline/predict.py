@@ -8,6 +8,7 @@ into one file-level decision.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,6 +131,12 @@ def predict(
     if artifact.task != "classification":
         raise ParameterError(f"{artifact.path or 'the artifact'} is an autoencoder (audio in, audio "
                              "out): use tympan.pipeline.reconstruct (tympan autoencoder reconstruct)")
+    if artifact.config.training.feature_norm == "group" and not artifact.adaptation:
+        warnings.warn(f"{artifact.path or 'this model'} was trained with every speaker "
+                      "normalised by their own statistics and is not adapted to a speaker yet; "
+                      "it predicts with the training speakers' pooled statistics. Adapt it "
+                      "first: tympan adapt RUN CLIPS... --out RUN_SPEAKER (pipeline.adapt)",
+                      UserWarning, stacklevel=2)
     audio = artifact.config.audio
     base = artifact.config.windows
     window = WindowConfig(window_sec if window_sec is not None else base.window_sec,

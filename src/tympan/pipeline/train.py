@@ -78,14 +78,17 @@ def make_optimizer(name: str, learning_rate):
 
 
 def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_val=None, *,
-               verbose=1):
+               groups_train=None, groups_val=None, verbose=1):
     """Build, adapt and fit the model of ``config`` (already resolved) on arrays.
 
-    Returns ``(model, history_dict)``.
+    With ``config.training.feature_norm == "group"`` the groups (speakers) of the training and
+    validation clips are needed: each group's features are normalised by its own statistics
+    (:mod:`tympan.pipeline.adaptation`).  Returns ``(model, history_dict)``.
     """
     import keras
 
     from tympan import models
+    from tympan.pipeline import adaptation
 
     t = config.training
     keras.utils.set_random_seed(t.seed)
@@ -93,9 +96,8 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     model = models.build_model(config.model["name"], input_samples=config.audio.samples,
                                sr=config.audio.sr, n_classes=len(labels),
                                features=config.features, **params)
-    models.adapt_normalization(model, X_train)
-    model.compile(optimizer=make_optimizer(t.optimizer, t.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    compile_args = {"optimizer": make_optimizer(t.optimizer, t.learning_rate),
+                    "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
     has_val = X_val is not None and len(X_val) > 0
     callbacks = []
     if has_val and t.early_stopping:
@@ -105,6 +107,19 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     if t.class_weight:
         counts = np.bincount(y_train, minlength=len(labels)).astype(float)
         class_weight = {i: float(len(y_train) / (len(labels) * c)) for i, c in enumerate(counts) if c}
+    if t.feature_norm == "group":
+        if groups_train is None or any(g is None for g in groups_train):
+            raise DatasetError("feature_norm='group' normalises each speaker by their own "
+                               "statistics, so every clip needs a group (speaker): use a dataset "
+                               "with groups (e.g. --pattern fsdd, a group column in the CSV)")
+        history = adaptation.fit_group_normalized(
+            model, compile_args, X_train, y_train, np.asarray(groups_train),
+            X_val if has_val else None, y_val, None if not has_val else np.asarray(groups_val),
+            epochs=t.epochs, batch_size=t.batch_size, seed=t.seed, callbacks=callbacks,
+            class_weight=class_weight, verbose=verbose)
+        return model, history
+    models.adapt_normalization(model, X_train)
+    model.compile(**compile_args)
     hist = model.fit(X_train, y_train, validation_data=(X_val, y_val) if has_val else None,
                      epochs=t.epochs, batch_size=t.batch_size, shuffle=True, callbacks=callbacks,
                      class_weight=class_weight, verbose=verbose)
@@ -141,14 +156,26 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     if len(train_ids) == 0:
         raise DatasetError("no training items left after the split (and skipped files)")
     targets = dataset.targets()
-    model, history = fit_arrays(config, dataset.labels, X[row[train_ids]], targets[train_ids],
-                                X[row[val_ids]], targets[val_ids], verbose=verbose)
+    groups = dataset.groups()
+    groups = None if groups is None else np.asarray(groups, dtype=object)
+    by_group = t.feature_norm == "group"
+    model, history = fit_arrays(
+        config, dataset.labels, X[row[train_ids]], targets[train_ids], X[row[val_ids]],
+        targets[val_ids], groups_train=None if groups is None else groups[train_ids],
+        groups_val=None if groups is None else groups[val_ids], verbose=verbose)
     report = None
     if len(test_ids):
-        probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
+        if by_group:  # each test speaker adapted on their own (unlabelled) test clips
+            from tympan.pipeline.adaptation import predict_per_group
+
+            probs = predict_per_group(model, X[row[test_ids]], groups[test_ids])
+        else:
+            probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
         report = Report.from_predictions(targets[test_ids], probs.argmax(axis=1), dataset.labels)
     counts = {"n_train": len(train_ids), "n_val": len(val_ids), "n_test": len(test_ids),
               "epochs_run": len(history.get("loss", []))}
+    if by_group:
+        counts["test_normalization"] = "per test group, from its own clips"
     return model, history, report, counts
 
 

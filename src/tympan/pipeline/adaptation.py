@@ -1,0 +1,233 @@
+"""Speaker (group) normalisation: train with every speaker's features normalised by that
+speaker's own statistics, and adapt a trained model to a new speaker from their clips.
+
+Every tympan model normalises its features with one ``feature_norm`` layer (a per-feature
+mean and standard deviation).  By default (``TrainConfig.feature_norm="dataset"``) it holds the
+statistics of all training clips together.  With ``feature_norm="group"``:
+
+* in training, each group's (speaker's) features are standardised with that group's own mean
+  and standard deviation, so the network learns what varies *within* a speaker (emotion, the
+  word) rather than what tells speakers apart (vocal tract, microphone, habitual loudness);
+* to predict for a new speaker, the ``feature_norm`` is first set to that speaker's statistics,
+  taken from a few of their recordings, labels not needed: :func:`adapt` writes a copy of the
+  artifact adapted to them (``tympan adapt RUN CLIPS... --out RUN_SPEAKER``).  Evaluation and
+  cross-validation adapt to each test speaker the same way, from the test speaker's own clips.
+
+This is the per-speaker feature normalisation of the speech emotion literature.  It needs
+unlabelled audio of the speaker before predicting (an enrolment), which is a different, easier
+protocol than a model that has never heard the speaker: results say which one they used.
+
+Training precomputes the features when the layers before ``feature_norm`` are deterministic,
+and otherwise (waveform augmentation, time stretch, mel warp) computes them batch by batch in
+training mode, so augmentation is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+import numpy as np
+
+from tympan import data as tdata
+from tympan.errors import ParameterError
+from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, save_artifact
+
+FEATURE_NORMS = ("dataset", "group")
+
+
+def _standardize(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """What ``keras.layers.Normalization`` computes: ``(x - mean) / max(std, epsilon)``."""
+    import keras
+
+    return ((features - mean) / np.maximum(std, keras.config.epsilon())).astype("float32")
+
+
+def group_statistics(features, waveforms, groups, *, batch_size: int = 256) -> dict:
+    """``{group: (mean, std)}``: the per-feature statistics of each group's clips under the
+    feature sub-model ``features`` (:func:`tympan.models.feature_model`)."""
+    from tympan import models
+
+    groups = np.asarray(groups)
+    return {g: models.feature_statistics(features, waveforms[groups == g], batch_size=batch_size)
+            for g in np.unique(groups)}
+
+
+def _has_augmentation(features) -> bool:
+    from tympan.layers.augmentation import AUGMENTATION_LAYERS
+
+    return any(isinstance(layer, AUGMENTATION_LAYERS) for layer in features.layers)
+
+
+def _training_mode(features):
+    """A model that runs ``features`` in training mode (augmentation on) through the compiled
+    ``predict_on_batch`` path: calling the layers eagerly, op by op, is about 100 times slower
+    on jax.  The random layers' seed state advances from call to call."""
+    import keras
+
+    class TrainingMode(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, inputs):
+            return self.inner(inputs, training=True)
+
+    inputs = keras.Input(features.input.shape[1:], name="waveform")
+    return keras.Model(inputs, TrainingMode(features)(inputs), name="features_training_mode")
+
+
+def _batches(features, X, y, groups, stats, *, batch_size: int, seed: int, class_weight):
+    """A ``keras.utils.PyDataset`` of group-normalised features computed in training mode
+    (augmentation on), reshuffled every epoch."""
+    import keras
+
+    augmenting = _training_mode(features)
+    mean = np.stack([stats[g][0] for g in groups])
+    std = np.stack([stats[g][1] for g in groups])
+
+    class GroupNormalizedBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(X))
+
+        def __len__(self):
+            return math.ceil(len(X) / batch_size)
+
+        def __getitem__(self, i):
+            sel = self.order[i * batch_size : (i + 1) * batch_size]
+            f = np.asarray(augmenting.predict_on_batch(X[sel]))
+            shape = (len(sel),) + (1,) * (f.ndim - 2) + (f.shape[-1],)
+            out = (_standardize(f, mean[sel].reshape(shape), std[sel].reshape(shape)), y[sel])
+            if class_weight:
+                out = (*out, np.array([class_weight[int(c)] for c in y[sel]], dtype="float32"))
+            return out
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(X))
+
+    return GroupNormalizedBatches()
+
+
+def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X_val=None,
+                         y_val=None, g_val=None, *, epochs: int, batch_size: int, seed: int,
+                         callbacks=(), class_weight=None, verbose=1) -> dict:
+    """Fit ``model`` with every group's features standardised by that group's statistics.
+
+    The layers after ``feature_norm`` are trained as a sub-model on normalised features (they
+    share their weights with ``model``).  A group's statistics come from all its clips in the
+    training and validation parts (labels are not used).  Afterwards ``model``'s
+    ``feature_norm`` holds the statistics of all those clips together, the starting point
+    that :func:`adapt` replaces with a speaker's own.  Returns the Keras history dict.
+    """
+    import keras
+
+    from tympan import models
+
+    features = models.feature_model(model)
+    layer = models.blocks.normalization_layer(model)
+    body = keras.Model(layer.output, model.output, name=f"{model.name}_after_norm")
+    has_val = X_val is not None and len(X_val) > 0
+    X_all = np.concatenate([X_train, X_val]) if has_val else X_train
+    g_all = np.concatenate([g_train, g_val]) if has_val else np.asarray(g_train)
+    stats = group_statistics(features, X_all, g_all)
+
+    def normalized(X, groups):
+        F = np.asarray(features.predict(X, batch_size=256, verbose=0))
+        out = np.empty(F.shape, dtype="float32")
+        for g in np.unique(groups):
+            sel = np.asarray(groups) == g
+            out[sel] = _standardize(F[sel], *stats[g])
+        return out
+
+    body.compile(**compile_args)
+    validation = (normalized(X_val, g_val), y_val) if has_val else None
+    if _has_augmentation(features):
+        train_data = _batches(features, X_train, y_train, np.asarray(g_train), stats,
+                              batch_size=batch_size, seed=seed, class_weight=class_weight)
+        hist = body.fit(train_data, validation_data=validation, epochs=epochs,
+                        callbacks=list(callbacks), verbose=verbose)
+    else:
+        hist = body.fit(normalized(X_train, g_train), y_train, validation_data=validation,
+                        epochs=epochs, batch_size=batch_size, shuffle=True,
+                        callbacks=list(callbacks), class_weight=class_weight, verbose=verbose)
+    models.set_normalization(model, *models.feature_statistics(features, X_all))
+    return {k: [float(x) for x in vals] for k, vals in hist.history.items()}
+
+
+def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
+    """``model``'s outputs for ``X`` with its ``feature_norm`` set, group by group, to the
+    statistics of that group's clips in ``X`` (each test speaker adapted on their own clips).
+    The model's normalisation is restored afterwards."""
+    from tympan import models
+
+    layer = models.blocks.normalization_layer(model)
+    # (the layer computes with its finalised mean/variance, not its raw weights, so restoring
+    # goes through set_normalization too)
+    saved = (np.asarray(layer.mean, dtype="float64").ravel(),
+             np.sqrt(np.asarray(layer.variance, dtype="float64").ravel()))
+    features = models.feature_model(model)
+    groups = np.asarray(groups)
+    out = None
+    try:
+        for g, (mean, std) in group_statistics(features, X, groups).items():
+            sel = groups == g
+            models.set_normalization(model, mean, std)
+            probs = np.asarray(model.predict(X[sel], batch_size=batch_size, verbose=0))
+            if out is None:
+                out = np.empty((len(X), *probs.shape[1:]), dtype=probs.dtype)
+            out[sel] = probs
+    finally:
+        models.set_normalization(model, *saved)
+    return out
+
+
+def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str = "raise",
+          progress: bool = False) -> Artifact:
+    """A copy of ``artifact`` adapted to one speaker: its ``feature_norm`` set to the feature
+    statistics of ``source`` (a file, a folder, a list of paths), that speaker's recordings,
+    no labels needed.
+
+    The clips are read and fitted to the training duration as in training.  Meant for models
+    trained with ``feature_norm="group"``; on others it is test-time feature normalisation,
+    which may or may not help (evaluate it).  A dozen clips or more give stable statistics.
+    The original artifact is never changed; with ``out`` the adapted one is saved there
+    (atomically; an existing artifact is replaced only with ``overwrite``).  Adapting an
+    adapted artifact starts again from the new clips (the statistics are replaced, not mixed).
+    """
+    import keras
+
+    from tympan import models
+    from tympan.pipeline.predict import _sources
+
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    if artifact.task != "classification":
+        raise ParameterError(f"adapt works on classifiers; this artifact is a {artifact.task} model")
+    if out is not None:
+        check_destination(out, overwrite=overwrite)
+    if isinstance(source, np.ndarray) or (isinstance(source, tuple) and source
+                                          and isinstance(source[0], np.ndarray)):
+        raise ParameterError("adapt reads the speaker's recordings from files: pass a file, a "
+                             "folder or a list of paths")
+    files = [path for _, path, _ in _sources(source, None)]
+    audio = artifact.config.audio
+    X, kept = tdata.load_clips(files, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    model = keras.models.clone_model(artifact.model)
+    model.set_weights(artifact.model.get_weights())
+    models.adapt_normalization(model, X)
+    adaptation = {"clips": len(kept), "files": [Path(files[i]).name for i in kept[:50]],
+                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    adapted = Artifact(model=model, config=artifact.config, labels=artifact.labels,
+                       metrics=artifact.metrics, split=artifact.split, history=artifact.history,
+                       info=artifact.info, task=artifact.task, adaptation=adaptation)
+    if out is not None:
+        save_artifact(adapted, out, overwrite=overwrite)
+    return adapted
+
+
+__all__ = ["FEATURE_NORMS", "adapt", "fit_group_normalized", "group_statistics",
+           "predict_per_group"]
