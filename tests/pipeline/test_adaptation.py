@@ -143,17 +143,22 @@ def test_adapt_refuses_what_it_cannot_do(group_trained, digits_dir, tmp_path):
         pipeline.adapt(out, tmp_path)
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio")
-    with pytest.raises(DatasetError, match="all 1 clips failed to load.*bad.wav"):
+    with pytest.raises(DatasetError, match=r"all 1 clips failed to load.*bad\.wav"):
         pipeline.adapt(out, [bad], on_error="skip")
     with pytest.warns(data.DatasetWarning, match="bad.wav"):
         assert pipeline.adapt(out, [bad, files[0]], on_error="skip").adaptation["clips"] == 1
 
 
-def test_group_norm_needs_groups(digits_dir, tmp_path):
+def test_group_norm_needs_groups(group_trained, digits_dir, tmp_path):
     folder = tmp_path / "by_label"
     for f in sorted(digits_dir.glob("*_jackson_*.wav"))[:20]:
         (folder / f.name[0]).mkdir(parents=True, exist_ok=True)
         shutil.copy(f, folder / f.name[0] / f.name)
+    _, out = group_trained
+    with pytest.warns(UserWarning, match="no groups .* pooled statistics"):
+        pipeline.evaluate(out, folder, progress=False)
+    with pytest.raises(DatasetError, match="adapt_per_group needs the dataset's groups"):
+        pipeline.evaluate(out, folder, progress=False, adapt_per_group=True)
     config = pipeline.PipelineConfig(model=LINEAR, training=pipeline.TrainConfig(
         epochs=1, feature_norm="group"))
     with pytest.raises(DatasetError, match="needs a group"):
@@ -180,7 +185,7 @@ def test_group_training_keeps_augmentation_and_cross_validates(digits_dir):
 
 
 def test_stats_pooling_mlp_takes_waveforms_and_reloads(digits_dir, tmp_path):
-    y, sr = io.load(sorted(digits_dir.glob("*.wav"))[0])
+    y, _ = io.load(sorted(digits_dir.glob("*.wav"))[0])
     model = models.build_model("mlp", input_samples=8000, sr=8000, n_classes=10,
                                features={"kind": "mfcc+delta"}, hidden_units=[], pooling="stats",
                                l2=1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -38,8 +39,12 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
                            f"the model knows {list(artifact.labels)}")
     groups = dataset.groups()
     if adapt_per_group is None:
-        adapt_per_group = (artifact.config.training.feature_norm == "group"
-                           and not artifact.adaptation and groups is not None)
+        grouped = artifact.config.training.feature_norm == "group" and not artifact.adaptation
+        adapt_per_group = grouped and groups is not None
+        if grouped and groups is None:
+            warnings.warn("the model normalises each speaker by their own statistics, but the "
+                          "dataset has no groups (speakers) to adapt to: it is tested with the "
+                          "training speakers' pooled statistics", UserWarning, stacklevel=2)
     elif adapt_per_group and groups is None:
         raise DatasetError("adapt_per_group needs the dataset's groups (speakers), and it has "
                            "none: use a dataset with groups (e.g. --pattern fsdd)")
