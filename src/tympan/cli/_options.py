@@ -50,7 +50,7 @@ def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
 
 #: The keyword arguments that :func:`recipe_options` adds to a command.
 RECIPE_PARAMS = ("model_name", "model_param", "features", "feature_param", "sr", "duration", "epochs",
-                 "batch_size", "learning_rate", "seed", "class_weight", "feature_norm")
+                 "batch_size", "learning_rate", "seed", "class_weight", "feature_norm", "ensemble")
 
 
 def recipe_options(f):
@@ -82,6 +82,9 @@ def recipe_options(f):
                      help="group: normalise each speaker's features by that speaker's own "
                      "statistics; test speakers are adapted on their own clips, and a new "
                      "speaker needs `tympan adapt` before predicting."),
+        click.option("--ensemble", type=int, default=1, show_default=True,
+                     help="Train N models (seeds seed..seed+N-1) and save one model that averages "
+                     "their probabilities: better accuracy, N times the training and model time."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -89,7 +92,7 @@ def recipe_options(f):
 
 
 def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
-                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset"):
+                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset", ensemble=1):
     """The PipelineConfig of the :func:`recipe_options` values."""
     from tympan import pipeline
 
@@ -102,7 +105,8 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
         model={"name": model_name, **parse_params(model_param, "--model-param")},
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
                                       learning_rate=learning_rate, seed=seed,
-                                      class_weight=class_weight, feature_norm=feature_norm),
+                                      class_weight=class_weight, feature_norm=feature_norm,
+                                      ensemble=ensemble),
     )
 
 

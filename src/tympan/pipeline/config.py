@@ -86,6 +86,9 @@ class TrainConfig:
     # "dataset": one feature normalisation for every clip; "group": each group (speaker) by its
     # own statistics, and models adapted to a new speaker (see tympan.pipeline.adaptation)
     feature_norm: str = "dataset"
+    # >1: that many models trained with seeds seed, seed+1, ... and saved as one model that
+    # averages their probabilities (see tympan.pipeline.train.ensemble_model)
+    ensemble: int = 1
 
     def __post_init__(self):
         v.positive_int("epochs", self.epochs)
@@ -96,6 +99,10 @@ class TrainConfig:
             v.positive_int("early_stopping", self.early_stopping)
         v.choice("validation", self.validation, ("stratified", "group"))
         v.choice("feature_norm", self.feature_norm, ("dataset", "group"))
+        v.positive_int("ensemble", self.ensemble)
+        if self.ensemble > 1 and self.feature_norm == "group":
+            raise ParameterError("ensemble > 1 cannot be combined with feature_norm='group' yet: "
+                                 "an ensemble has one feature normalisation per member")
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
 

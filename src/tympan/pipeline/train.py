@@ -127,6 +127,20 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     return model, history
 
 
+def ensemble_model(members, input_samples: int):
+    """One model that averages the probabilities of ``members`` (each a waveform classifier,
+    nested under the name ``member<k>``): what ``TrainConfig.ensemble`` saves."""
+    import keras
+
+    inputs = keras.Input((input_samples,), name="waveform")
+    outputs = []
+    for k, member in enumerate(members):
+        member.name = f"member{k}"
+        outputs.append(member(inputs))
+    averaged = keras.layers.Average(dtype="float32", name="probabilities")(outputs)
+    return keras.Model(inputs, averaged, name=f"ensemble_of_{len(members)}")
+
+
 def as_dataset(dataset, discovery: dict | None = None) -> tdata.Dataset:
     """``dataset`` itself, or the dataset found at a path by :func:`tympan.data.discover`
     with ``discovery`` (``labels_from``, ``pattern``, ``csv``, ``label_pattern``)."""
@@ -147,22 +161,36 @@ def load_indexed(dataset, audio, *, on_error: str, progress: bool):
 
 def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *, verbose=1):
     """One training run on item indices: drop skipped items, carve the validation part, fit,
-    and test.  Returns ``(model, history, report or None, counts)``."""
+    and test.  Returns ``(model, history, report or None, counts)``.
+
+    With ``config.training.ensemble = n > 1`` the model is trained ``n`` times, member ``k``
+    with the seed ``seed + k`` and its own validation part (so the members see slightly
+    different data), and they are combined by :func:`ensemble_model`; the history is the first
+    member's."""
     train_ids, test_ids = (np.asarray(i, dtype=int) for i in (train_ids, test_ids))
     train_ids, test_ids = train_ids[row[train_ids] >= 0], test_ids[row[test_ids] >= 0]
     t = config.training
-    train_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size, t.seed,
-                                          t.validation)
-    if len(train_ids) == 0:
-        raise DatasetError("no training items left after the split (and skipped files)")
     targets = dataset.targets()
     groups = dataset.groups()
     groups = None if groups is None else np.asarray(groups, dtype=object)
     by_group = t.feature_norm == "group"
-    model, history = fit_arrays(
-        config, dataset.labels, X[row[train_ids]], targets[train_ids], X[row[val_ids]],
-        targets[val_ids], groups_train=None if groups is None else groups[train_ids],
-        groups_val=None if groups is None else groups[val_ids], verbose=verbose)
+    members, member_epochs, history = [], [], {}
+    for k in range(t.ensemble):
+        member = config if t.ensemble == 1 else dataclasses.replace(
+            config, training=dataclasses.replace(t, seed=t.seed + k, ensemble=1))
+        fit_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size,
+                                            member.training.seed, t.validation)
+        if len(fit_ids) == 0:
+            raise DatasetError("no training items left after the split (and skipped files)")
+        model, hist = fit_arrays(
+            member, dataset.labels, X[row[fit_ids]], targets[fit_ids], X[row[val_ids]],
+            targets[val_ids], groups_train=None if groups is None else groups[fit_ids],
+            groups_val=None if groups is None else groups[val_ids], verbose=verbose)
+        members.append(model)
+        member_epochs.append(len(hist.get("loss", [])))
+        history = history or hist
+    if t.ensemble > 1:
+        model = ensemble_model(members, X.shape[1])
     report = None
     if len(test_ids):
         if by_group:  # each test speaker adapted on their own (unlabelled) test clips
@@ -172,8 +200,10 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         else:
             probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
         report = Report.from_predictions(targets[test_ids], probs.argmax(axis=1), dataset.labels)
-    counts = {"n_train": len(train_ids), "n_val": len(val_ids), "n_test": len(test_ids),
-              "epochs_run": len(history.get("loss", []))}
+    counts = {"n_train": len(fit_ids), "n_val": len(val_ids), "n_test": len(test_ids),
+              "epochs_run": member_epochs[0]}
+    if t.ensemble > 1:
+        counts["members_epochs"] = member_epochs
     if by_group:
         counts["test_normalization"] = "per test group, from its own clips"
     return model, history, report, counts
