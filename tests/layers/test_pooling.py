@@ -62,7 +62,8 @@ def test_output_shape_and_config_round_trip():
 
 
 @pytest.mark.parametrize("stats, match", [((), "at least one"), (("mean", "var"), "'var'"),
-                                          (("p100",), "'p100'"), (("mean", "mean"), "twice")])
+                                          (("p100",), "'p100'"), (("mean", "mean"), "twice"),
+                                          (("p5", "p05"), "twice")])
 def test_bad_stats_are_refused(stats, match):
     with pytest.raises(ParameterError, match=match):
         FrameStatistics(stats)

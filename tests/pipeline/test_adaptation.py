@@ -135,12 +135,24 @@ def test_predicting_with_an_unadapted_group_model_warns(group_trained, digits_di
 def test_adapt_refuses_what_it_cannot_do(group_trained, digits_dir, tmp_path):
     _, out = group_trained
     files = sorted(digits_dir.glob("*_george_*.wav"))[:3]
+    pipeline.adapt(out, files, out=tmp_path / "first")
     with pytest.raises(ArtifactError, match="already holds an artifact"):
-        pipeline.adapt(out, files, out=out)
+        pipeline.adapt(out, files, out=tmp_path / "first")
     with pytest.raises(ParameterError, match="from files"):
         pipeline.adapt(out, np.zeros(8000, dtype="float32"))
     with pytest.raises(ParameterError, match="no audio files"):
         pipeline.adapt(out, tmp_path)
+    with pytest.raises(ParameterError, match="is the artifact being adapted"):
+        pipeline.adapt(out, files, out=out, overwrite=True)
+    assert "adaptation" not in json.loads((out / PIPELINE_FILE).read_text())
+    with pytest.raises(ParameterError, match="from files"):
+        pipeline.adapt(out, [files[0], np.zeros(8000, dtype="float32")])
+    with pytest.raises(ParameterError, match="one group per clip"):
+        adaptation.predict_per_group(pipeline.load_artifact(out).model,
+                                     np.zeros((3, 8000), "float32"), ["a", "b"])
+    with pytest.raises(ParameterError, match="some have None"):
+        adaptation.predict_per_group(pipeline.load_artifact(out).model,
+                                     np.zeros((2, 8000), "float32"), ["a", None])
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio")
     with pytest.raises(DatasetError, match=r"all 1 clips failed to load.*bad\.wav"):
@@ -203,3 +215,34 @@ def test_stats_pooling_mlp_takes_waveforms_and_reloads(digits_dir, tmp_path):
     with pytest.raises(ParameterError, match="pooling"):
         models.build_model("mlp", input_samples=8000, sr=8000, n_classes=10,
                            features={"kind": "mfcc"}, pooling="median")
+
+
+def test_one_vector_per_clip_needs_two_clips_to_adapt(digits_dir, tmp_path):
+    """Statistics pooled per clip have no spread over one clip: refused, not divided by 0."""
+    config = pipeline.PipelineConfig(
+        model={**LINEAR, "pooling": "stats"}, features={"kind": "mfcc"},
+        training=pipeline.TrainConfig(epochs=1, feature_norm="group"))
+    art = pipeline.train(digits_dir, config, discovery=FSDD, split="group",
+                         split_options={"test_groups": ["george"]}, out=tmp_path / "stats",
+                         verbose=0, progress=False)
+    files, X = _clips(digits_dir, "george")
+    with pytest.raises(ParameterError, match="at least 2 clips"):
+        pipeline.adapt(art, files[:1])
+    with pytest.raises(ParameterError, match=r"'b'.* fewer than 2 clips"):
+        adaptation.predict_per_group(art.model, X[:3], ["a", "a", "b"])
+    assert pipeline.adapt(art, files[:2]).adaptation["clips"] == 2
+
+
+def test_datasets_with_some_groups_missing_still_train_with_dataset_norm(digits_dir, tmp_path):
+    rows = ["path,label,group"]
+    for i, f in enumerate(sorted(digits_dir.glob("*_jackson_*.wav"))[:40]):
+        rows.append(f"{f},{f.name[0]},{'jackson' if i % 2 else ''}")
+    (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
+    dataset = data.from_csv(tmp_path / "list.csv", root=tmp_path)
+    with pytest.raises(DatasetError, match="have no group"):
+        dataset.groups()
+    config = pipeline.PipelineConfig(model=LINEAR, training=pipeline.TrainConfig(epochs=1))
+    art = pipeline.train(dataset, config, split="stratified", split_options={"test_size": 0.5},
+                         verbose=0, progress=False)
+    assert art.metrics["n_test"] == 20
+    assert pipeline.evaluate(art, dataset, progress=False).confusion.sum() == 40

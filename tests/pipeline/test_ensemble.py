@@ -34,6 +34,8 @@ def test_ensemble_averages_its_members_and_round_trips(digits_dir, tmp_path):
     np.testing.assert_allclose(reloaded.model.predict(X, verbose=0), probs, atol=1e-6)
     one = pipeline.predict(tmp_path / "ens", X[0], sr=8000)[0]
     assert one.label == art.labels[int(probs[0].argmax())]
+    with pytest.raises(ParameterError, match="ensembles, --ensemble N, cannot be adapted"):
+        pipeline.adapt(tmp_path / "ens", sorted(digits_dir.glob("*_george_*.wav"))[:3])
 
 
 def test_ensemble_settings_are_checked(digits_dir, capsys):

@@ -52,8 +52,8 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, 
       tympan evaluate --cv leave-one-group-out emodb/wav --pattern emodb \\
           --model conv1d_lstm --features mfcc --sr 16000 --duration 2.0 --class-weight
       tympan evaluate --cv group-kfold --folds 5 --only-folds 0,3 fsdd/recordings --pattern fsdd
-      tympan evaluate --cv group-kfold emodb/wav --pattern emodb --model mlp \
-          --model-param hidden_units=[] --model-param pooling=stats --features mfcc+delta \
+      tympan evaluate --cv group-kfold emodb/wav --pattern emodb --model mlp \\
+          --model-param hidden_units=[] --model-param pooling=stats --features mfcc+delta \\
           --feature-norm group --sr 16000 --duration 2.0 --class-weight
     """
     from tympan import pipeline

@@ -41,7 +41,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size,
           --test-pattern '_[0-4]\\.wav$' --out runs/digits-standard
       tympan train emodb/wav --pattern emodb --model conv1d_lstm --features mfcc \\
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
-      tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \
+      tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \\
           --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
     """
     from tympan import pipeline

@@ -29,6 +29,7 @@ def _check_stats(stats) -> tuple[str, ...]:
         if not isinstance(s, str) or not _STAT.match(s):
             raise ParameterError(f"unknown statistic {s!r} in stats; use mean, std, min, max, "
                                  "median or pNN (a percentile from p0 to p99, e.g. p10)")
+    stats = tuple(f"p{int(s[1:])}" if s[0] == "p" else s for s in stats)  # "p05" is "p5"
     if len(set(stats)) != len(stats):
         raise ParameterError(f"stats names a statistic twice: {list(stats)!r}")
     return stats

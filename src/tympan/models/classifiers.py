@@ -92,8 +92,8 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     described in :func:`conv1d`.
     """
     blocks.feature_kind("mlp", features, sr, ("mean_mfcc", "fft", *FRAMEWISE_KINDS))
-    hidden_units = () if hidden_units in ((), []) else blocks.positive_ints("hidden_units",
-                                                                             hidden_units)
+    empty = isinstance(hidden_units, (list, tuple)) and len(hidden_units) == 0
+    hidden_units = () if empty else blocks.positive_ints("hidden_units", hidden_units)
     dropout = blocks.rate("dropout", dropout)
     v.choice("pooling", pooling, ("mean", "stats"))
     seed = blocks.optional_seed(seed)

@@ -157,19 +157,55 @@ def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X
     return {k: [float(x) for x in vals] for k, vals in hist.history.items()}
 
 
+#: fewest clips to adapt a model whose normalised features are one vector per clip (with one
+#: clip every standard deviation is 0 and every other clip would be divided by epsilon)
+MIN_CLIPS_PER_VECTOR = 2
+
+
+def adaptable_layer(model):
+    """``model``'s ``feature_norm`` layer, or a clear error for models that have none at the top
+    (ensembles, whose members each have their own)."""
+    from tympan import models
+
+    try:
+        return models.blocks.normalization_layer(model)
+    except ParameterError:
+        raise ParameterError(f"model {model.name!r} has no feature_norm layer of its own to adapt "
+                             "(ensembles, --ensemble N, cannot be adapted to a speaker yet)"
+                             ) from None
+
+
+def _check_groups(groups, n: int) -> np.ndarray:
+    groups = np.asarray(groups, dtype=object)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ParameterError(f"groups must give one group per clip: {n} clips, got groups of "
+                             f"shape {groups.shape}")
+    if any(g is None for g in groups):
+        raise ParameterError("every clip needs a group (speaker) to be adapted per group; "
+                             "some have None")
+    return groups.astype(str)
+
+
 def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
     """``model``'s outputs for ``X`` with its ``feature_norm`` set, group by group, to the
     statistics of that group's clips in ``X`` (each test speaker adapted on their own clips).
     The model's normalisation is restored afterwards."""
     from tympan import models
 
-    layer = models.blocks.normalization_layer(model)
+    layer = adaptable_layer(model)
+    groups = _check_groups(groups, len(X))
     # (the layer computes with its finalised mean/variance, not its raw weights, so restoring
     # goes through set_normalization too)
     saved = (np.asarray(layer.mean, dtype="float64").ravel(),
              np.sqrt(np.asarray(layer.variance, dtype="float64").ravel()))
     features = models.feature_model(model)
-    groups = np.asarray(groups)
+    if len(features.output.shape) == 2:  # one vector per clip: a spread needs several clips
+        sizes = {g: int(np.sum(groups == g)) for g in np.unique(groups)}
+        small = sorted(g for g, n in sizes.items() if n < MIN_CLIPS_PER_VECTOR)
+        if small:
+            raise ParameterError(f"group(s) {', '.join(map(repr, small))} have fewer than "
+                                 f"{MIN_CLIPS_PER_VECTOR} clips: this model's features are one "
+                                 "vector per clip, whose spread needs several clips")
     out = None
     try:
         for g, (mean, std) in group_statistics(features, X, groups).items():
@@ -206,16 +242,25 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
         artifact = load_artifact(artifact)
     if artifact.task != "classification":
         raise ParameterError(f"adapt works on classifiers; this artifact is a {artifact.task} model")
+    adaptable_layer(artifact.model)
     if out is not None:
+        if artifact.path is not None and Path(out).resolve() == Path(artifact.path).resolve():
+            raise ParameterError(f"--out {out} is the artifact being adapted: write the adapted "
+                                 "copy to another folder (the original keeps the training "
+                                 "speakers' statistics)")
         check_destination(out, overwrite=overwrite)
-    if isinstance(source, np.ndarray) or (isinstance(source, tuple) and source
-                                          and isinstance(source[0], np.ndarray)):
+    items = source if isinstance(source, (list, tuple)) else [source]
+    if any(isinstance(x, np.ndarray) for x in items):
         raise ParameterError("adapt reads the speaker's recordings from files: pass a file, a "
                              "folder or a list of paths")
     files = [path for _, path, _ in _sources(source, None)]
     audio = artifact.config.audio
     X, kept = tdata.load_clips(files, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)
+    if (len(kept) < MIN_CLIPS_PER_VECTOR
+            and len(models.feature_model(artifact.model).output.shape) == 2):
+        raise ParameterError(f"adapting this model needs at least {MIN_CLIPS_PER_VECTOR} clips "
+                             f"(its features are one vector per clip), got {len(kept)}")
     model = keras.models.clone_model(artifact.model)
     model.set_weights(artifact.model.get_weights())
     models.adapt_normalization(model, X)
@@ -229,5 +274,5 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     return adapted
 
 
-__all__ = ["FEATURE_NORMS", "adapt", "fit_group_normalized", "group_statistics",
-           "predict_per_group"]
+__all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_layer",
+           "fit_group_normalized", "group_statistics", "predict_per_group"]

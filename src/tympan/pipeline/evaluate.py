@@ -37,9 +37,11 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     if unknown:
         raise DatasetError(f"the dataset has labels the model was not trained on: {unknown}; "
                            f"the model knows {list(artifact.labels)}")
-    groups = dataset.groups()
+    grouped = artifact.config.training.feature_norm == "group" and not artifact.adaptation
+    # (only asked when needed: groups() refuses datasets where some clips lack one)
+    groups = dataset.groups() if (adapt_per_group or (adapt_per_group is None and grouped)) \
+        else None
     if adapt_per_group is None:
-        grouped = artifact.config.training.feature_norm == "group" and not artifact.adaptation
         adapt_per_group = grouped and groups is not None
         if grouped and groups is None:
             warnings.warn("the model normalises each speaker by their own statistics, but the "
@@ -48,6 +50,10 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     elif adapt_per_group and groups is None:
         raise DatasetError("adapt_per_group needs the dataset's groups (speakers), and it has "
                            "none: use a dataset with groups (e.g. --pattern fsdd)")
+    if adapt_per_group:
+        from tympan.pipeline.adaptation import adaptable_layer
+
+        adaptable_layer(artifact.model)  # before loading every clip
     audio = artifact.config.audio
     X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)

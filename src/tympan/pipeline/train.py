@@ -171,10 +171,11 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     train_ids, test_ids = train_ids[row[train_ids] >= 0], test_ids[row[test_ids] >= 0]
     t = config.training
     targets = dataset.targets()
-    groups = dataset.groups()
-    groups = None if groups is None else np.asarray(groups, dtype=object)
     by_group = t.feature_norm == "group"
-    members, member_epochs, history = [], [], {}
+    # (only when needed: groups() refuses datasets where some clips lack one)
+    groups = dataset.groups() if by_group else None
+    groups = None if groups is None else np.asarray(groups, dtype=object)
+    members, member_epochs, history, sizes = [], [], {}, None
     for k in range(t.ensemble):
         member = config if t.ensemble == 1 else dataclasses.replace(
             config, training=dataclasses.replace(t, seed=t.seed + k, ensemble=1))
@@ -189,6 +190,7 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         members.append(model)
         member_epochs.append(len(hist.get("loss", [])))
         history = history or hist
+        sizes = sizes or (len(fit_ids), len(val_ids))
     if t.ensemble > 1:
         model = ensemble_model(members, X.shape[1])
     report = None
@@ -200,7 +202,8 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         else:
             probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
         report = Report.from_predictions(targets[test_ids], probs.argmax(axis=1), dataset.labels)
-    counts = {"n_train": len(fit_ids), "n_val": len(val_ids), "n_test": len(test_ids),
+    # the first member's figures (like the history); each member draws its own validation part
+    counts = {"n_train": sizes[0], "n_val": sizes[1], "n_test": len(test_ids),
               "epochs_run": member_epochs[0]}
     if t.ensemble > 1:
         counts["members_epochs"] = member_epochs
