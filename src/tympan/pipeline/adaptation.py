@@ -44,6 +44,14 @@ def _standardize(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.
     return ((features - mean) / np.maximum(std, keras.config.epsilon())).astype("float32")
 
 
+def _statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and (population) standard deviation over examples and frames, in
+    float64, of features already computed (:func:`tympan.models.feature_statistics` computes
+    the same batch by batch from waveforms)."""
+    flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
+    return flat.mean(axis=0), flat.std(axis=0)
+
+
 def group_statistics(features, waveforms, groups, *, batch_size: int = 256) -> dict:
     """``{group: (mean, std)}``: the per-feature statistics of each group's clips under the
     feature sub-model ``features`` (:func:`tympan.models.feature_model`)."""
@@ -132,28 +140,26 @@ def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X
     has_val = X_val is not None and len(X_val) > 0
     X_all = np.concatenate([X_train, X_val]) if has_val else X_train
     g_all = np.concatenate([g_train, g_val]) if has_val else np.asarray(g_train)
-    stats = group_statistics(features, X_all, g_all)
-
-    def normalized(X, groups):
-        F = np.asarray(features.predict(X, batch_size=256, verbose=0))
-        out = np.empty(F.shape, dtype="float32")
-        for g in np.unique(groups):
-            sel = np.asarray(groups) == g
-            out[sel] = _standardize(F[sel], *stats[g])
-        return out
+    # the features of every clip, computed once: the statistics and the inputs come from them
+    F = np.asarray(features.predict(X_all, batch_size=256, verbose=0))
+    stats = {g: _statistics(F[g_all == g]) for g in np.unique(g_all)}
+    normalized = np.empty(F.shape, dtype="float32")
+    for g, (mean, std) in stats.items():
+        normalized[g_all == g] = _standardize(F[g_all == g], mean, std)
+    n = len(X_train)
 
     body.compile(**compile_args)
-    validation = (normalized(X_val, g_val), y_val) if has_val else None
+    validation = (normalized[n:], y_val) if has_val else None
     if _has_augmentation(features):
         train_data = _batches(features, X_train, y_train, np.asarray(g_train), stats,
                               batch_size=batch_size, seed=seed, class_weight=class_weight)
         hist = body.fit(train_data, validation_data=validation, epochs=epochs,
                         callbacks=list(callbacks), verbose=verbose)
     else:
-        hist = body.fit(normalized(X_train, g_train), y_train, validation_data=validation,
+        hist = body.fit(normalized[:n], y_train, validation_data=validation,
                         epochs=epochs, batch_size=batch_size, shuffle=True,
                         callbacks=list(callbacks), class_weight=class_weight, verbose=verbose)
-    models.set_normalization(model, *models.feature_statistics(features, X_all))
+    models.set_normalization(model, *_statistics(F))
     return {k: [float(x) for x in vals] for k, vals in hist.history.items()}
 
 
