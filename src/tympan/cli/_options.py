@@ -50,7 +50,8 @@ def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
 
 #: The keyword arguments that :func:`recipe_options` adds to a command.
 RECIPE_PARAMS = ("model_name", "model_param", "features", "feature_param", "sr", "duration", "epochs",
-                 "batch_size", "learning_rate", "seed", "class_weight", "feature_norm", "ensemble")
+                 "batch_size", "learning_rate", "seed", "class_weight", "feature_norm", "ensemble",
+                 "validation_size")
 
 
 def recipe_options(f):
@@ -82,6 +83,9 @@ def recipe_options(f):
                      help="group: normalise each speaker's features by that speaker's own "
                      "statistics; test speakers are adapted on their own clips, and a new "
                      "speaker needs `tympan adapt` before predicting."),
+        click.option("--validation-size", type=float, default=0.15, show_default=True,
+                     help="Part of the training clips kept for early stopping; 0: none, every "
+                     "epoch is run (for models trained to convergence)."),
         click.option("--ensemble", type=int, default=1, show_default=True,
                      help="Train N models (seeds seed..seed+N-1) and save one model that averages "
                      "their probabilities: better accuracy, N times the training and model time."),
@@ -92,7 +96,8 @@ def recipe_options(f):
 
 
 def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
-                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset", ensemble=1):
+                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset", ensemble=1,
+                  validation_size=0.15):
     """The PipelineConfig of the :func:`recipe_options` values."""
     from tympan import pipeline
 
@@ -106,7 +111,7 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
                                       learning_rate=learning_rate, seed=seed,
                                       class_weight=class_weight, feature_norm=feature_norm,
-                                      ensemble=ensemble),
+                                      ensemble=ensemble, validation_size=validation_size),
     )
 
 
