@@ -52,14 +52,16 @@ def _statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat.mean(axis=0), flat.std(axis=0)
 
 
-def group_statistics(features, waveforms, groups, *, batch_size: int = 256) -> dict:
-    """``{group: (mean, std)}``: the per-feature statistics of each group's clips under the
-    feature sub-model ``features`` (:func:`tympan.models.feature_model`)."""
+def _split(model):
+    """``(features, body)``: the sub-models before and after ``model``'s ``feature_norm``
+    (sharing its layers), so features can be normalised outside the model."""
+    import keras
+
     from tympan import models
 
-    groups = np.asarray(groups)
-    return {g: models.feature_statistics(features, waveforms[groups == g], batch_size=batch_size)
-            for g in np.unique(groups)}
+    layer = models.blocks.normalization_layer(model)
+    return (models.feature_model(model),
+            keras.Model(layer.output, model.output, name=f"{model.name}_after_norm"))
 
 
 def _has_augmentation(features) -> bool:
@@ -130,13 +132,10 @@ def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X
     ``feature_norm`` holds the statistics of all those clips together, the starting point
     that :func:`adapt` replaces with a speaker's own.  Returns the Keras history dict.
     """
-    import keras
 
     from tympan import models
 
-    features = models.feature_model(model)
-    layer = models.blocks.normalization_layer(model)
-    body = keras.Model(layer.output, model.output, name=f"{model.name}_after_norm")
+    features, body = _split(model)
     has_val = X_val is not None and len(X_val) > 0
     X_all = np.concatenate([X_train, X_val]) if has_val else X_train
     g_all = np.concatenate([g_train, g_val]) if has_val else np.asarray(g_train)
@@ -193,18 +192,12 @@ def _check_groups(groups, n: int) -> np.ndarray:
 
 
 def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
-    """``model``'s outputs for ``X`` with its ``feature_norm`` set, group by group, to the
+    """``model``'s outputs for ``X`` with the features of each group's clips normalised by the
     statistics of that group's clips in ``X`` (each test speaker adapted on their own clips).
-    The model's normalisation is restored afterwards."""
-    from tympan import models
-
-    layer = adaptable_layer(model)
+    The features are computed once; the model itself is not changed."""
+    adaptable_layer(model)
     groups = _check_groups(groups, len(X))
-    # (the layer computes with its finalised mean/variance, not its raw weights, so restoring
-    # goes through set_normalization too)
-    saved = (np.asarray(layer.mean, dtype="float64").ravel(),
-             np.sqrt(np.asarray(layer.variance, dtype="float64").ravel()))
-    features = models.feature_model(model)
+    features, body = _split(model)
     if len(features.output.shape) == 2:  # one vector per clip: a spread needs several clips
         sizes = {g: int(np.sum(groups == g)) for g in np.unique(groups)}
         small = sorted(g for g, n in sizes.items() if n < MIN_CLIPS_PER_VECTOR)
@@ -212,18 +205,11 @@ def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
             raise ParameterError(f"group(s) {', '.join(map(repr, small))} have fewer than "
                                  f"{MIN_CLIPS_PER_VECTOR} clips: this model's features are one "
                                  "vector per clip, whose spread needs several clips")
-    out = None
-    try:
-        for g, (mean, std) in group_statistics(features, X, groups).items():
-            sel = groups == g
-            models.set_normalization(model, mean, std)
-            probs = np.asarray(model.predict(X[sel], batch_size=batch_size, verbose=0))
-            if out is None:
-                out = np.empty((len(X), *probs.shape[1:]), dtype=probs.dtype)
-            out[sel] = probs
-    finally:
-        models.set_normalization(model, *saved)
-    return out
+    F = np.asarray(features.predict(X, batch_size=batch_size, verbose=0))
+    normalized = np.empty(F.shape, dtype="float32")
+    for g in np.unique(groups):
+        normalized[groups == g] = _standardize(F[groups == g], *_statistics(F[groups == g]))
+    return np.asarray(body.predict(normalized, batch_size=batch_size, verbose=0))
 
 
 def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str = "raise",
@@ -281,4 +267,4 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
 
 
 __all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_layer",
-           "fit_group_normalized", "group_statistics", "predict_per_group"]
+           "fit_group_normalized", "predict_per_group"]
