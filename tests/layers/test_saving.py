@@ -142,3 +142,34 @@ def test_constant_matrices_are_non_trainable_weights_equal_to_dsp_filters(waves)
     # training cannot move them
     for layer in model.layers:
         assert layer.trainable_weights == []
+
+
+def test_loading_without_running_initializers_gives_the_saved_weights(tmp_path, waves):
+    """``load_artifact`` rebuilds the model with zeros instead of running the initialisers (a
+    cold-start saving on jax): every weight, trained, BatchNorm statistics and the tympan
+    layers' constant matrices alike, must still come from the file, on every backend; and the
+    initialisers run again once the loading is over."""
+    from tympan.pipeline.artifact import _zeros_instead_of_initializers
+
+    wave = keras.Input((N,))
+    x = MelSpectrogram(sr=8000, n_fft=256, hop_length=100, n_mels=32, name="mel")(wave)
+    x = keras.layers.Conv1D(8, 3, name="conv")(x)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.GRU(4, name="gru")(x)
+    model = keras.Model(wave, keras.layers.Dense(3, name="dense")(x))
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(np.full(8, 0.5, "float32"))
+    bn.moving_variance.assign(np.full(8, 2.0, "float32"))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    with _zeros_instead_of_initializers():
+        fresh = keras.layers.Dense(3)
+        fresh.build((None, 4))
+        assert not np.any(to_np(fresh.kernel))
+        reloaded = keras.models.load_model(path, safe_mode=True, compile=False)
+    for a, b in zip(model.weights, reloaded.weights, strict=True):
+        np.testing.assert_array_equal(to_np(b.value), to_np(a.value), err_msg=a.path)
+    np.testing.assert_array_equal(to_np(reloaded(waves)), to_np(model(waves)))
+    after = keras.layers.Dense(3)
+    after.build((None, 4))
+    assert np.any(to_np(after.kernel))

@@ -65,6 +65,25 @@ def test_batch_equals_items_one_by_one(model, mixtures):
                                    atol=1e-6)
 
 
+def test_recurrent_context_keeps_the_sum_and_sees_the_whole_window(mixtures):
+    """With ``recurrent`` a bidirectional GRU reads every frame: the sources still add back to
+    the mixture, a batch equals its items, and a frame reaches earlier and later ones."""
+    rec = models.build_model("separator", input_samples=N, sr=8000, recurrent=[4, 4], **SMALL)
+    assert [layer.name for layer in rec.layers if layer.name.startswith("recurrent")] == \
+        ["recurrent_1", "recurrent_2"]
+    out = rec.predict(mixtures, verbose=0)
+    np.testing.assert_allclose(out.sum(-1), mixtures, atol=1e-5 * np.abs(mixtures).max())
+    np.testing.assert_allclose(out[1], rec.predict(mixtures[1:2], verbose=0)[0], atol=1e-6)
+    gru = rec.get_layer("recurrent_1")  # both directions: a later frame reaches an earlier one
+    x = np.random.default_rng(0).standard_normal((1, 63, gru.input.shape[-1])).astype("float32")
+    y = keras.ops.convert_to_numpy(gru(x))
+    x[0, 20] += 1.0
+    z = keras.ops.convert_to_numpy(gru(x))
+    assert np.abs(z[0, 10] - y[0, 10]).max() > 1e-4 and np.abs(z[0, 30] - y[0, 30]).max() > 1e-4
+    none = models.build_model("separator", input_samples=N, sr=8000, recurrent=0, **SMALL)
+    assert not [layer for layer in none.layers if layer.name.startswith("recurrent")]
+
+
 def test_si_sdr_loss_equals_the_numpy_metric(mixtures, rng):
     ref = np.stack([mixtures[:2], rng.standard_normal((2, N)).astype("float32")], -1)
     est = ref * np.float32(0.7) + 0.3 * rng.standard_normal(ref.shape).astype("float32")
@@ -95,5 +114,7 @@ def test_errors():
         models.build_model("separator", input_samples=N, sr=8000, kernel_sizes=[])
     with pytest.raises(ParameterError, match="per_bin must be True or False"):
         models.build_model("separator", input_samples=N, sr=8000, per_bin="yes")
+    with pytest.raises(ParameterError, match="recurrent must be a positive integer"):
+        models.build_model("separator", input_samples=N, sr=8000, recurrent=[64, -1])
     with pytest.raises(ParameterError, match="unknown parameter"):
         models.build_model("separator", input_samples=N, sr=8000, width=3)

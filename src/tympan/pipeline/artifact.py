@@ -9,6 +9,7 @@ refuses unknown schema versions and uses Keras safe mode.  No pickle anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -156,6 +157,39 @@ def read_pipeline_json(path) -> dict[str, Any]:
     return meta
 
 
+@contextlib.contextmanager
+def _zeros_instead_of_initializers():
+    """While ``load_model`` rebuilds a saved model, create its variables as zeros instead of
+    running their initialisers: every value is then replaced by the one in the file.
+
+    On jax each initialiser (glorot, orthogonal, ...) is a jit-compiled random op, and lowering
+    them cost about 0.5 s of a cold ``tympan predict`` (``benchmarks/predict_latency.py``).
+    This reaches into Keras internals (the backend ``Variable._initialize_with_initializer``);
+    if those change, or a dtype has no numpy zeros, the initialiser runs as before.  Keras
+    itself refuses a file whose weights do not match the rebuilt model, so no zero survives.
+    """
+    try:
+        from keras.src.backend import Variable
+        original = Variable._initialize_with_initializer
+    except (ImportError, AttributeError):  # pragma: no cover - another Keras layout
+        yield
+        return
+    import numpy as np
+
+    def zeros(self, initializer):
+        try:
+            value = np.zeros(self._shape, dtype=self._dtype)
+        except TypeError:  # e.g. bfloat16: no numpy dtype
+            return original(self, initializer)
+        self._initialize(self._convert_to_tensor(value))
+
+    Variable._initialize_with_initializer = zeros
+    try:
+        yield
+    finally:
+        Variable._initialize_with_initializer = original
+
+
 def load_artifact(path) -> Artifact:
     """Load an artifact folder written by :func:`save_artifact` (Keras safe mode)."""
     meta = read_pipeline_json(path)
@@ -170,7 +204,8 @@ def load_artifact(path) -> Artifact:
     try:
         # compile=False: predicting needs no optimizer, and the saved compile settings of one
         # backend (jit_compile under jax) would make another backend compile (torch.compile).
-        model = keras.models.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+        with _zeros_instead_of_initializers():
+            model = keras.models.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
         raise ArtifactError(f"cannot load {folder / MODEL_FILE}: {exc}") from exc
     config = PipelineConfig.from_dict({k: meta[k] for k in
