@@ -167,17 +167,25 @@ def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X
 MIN_CLIPS_PER_VECTOR = 2
 
 
-def adaptable_layer(model):
-    """``model``'s ``feature_norm`` layer, or a clear error for models that have none at the top
-    (ensembles, whose members each have their own)."""
+def adaptable_models(model) -> list:
+    """The models whose ``feature_norm`` is adapted: each member of an ensemble
+    (``TrainConfig.ensemble``, members nested as ``member0``, ``member1``, ...), else ``model``
+    itself; a clear error when one of them has no ``feature_norm`` layer (the autoencoder, the
+    separator)."""
+    import keras
+
     from tympan import models
 
-    try:
-        return models.blocks.normalization_layer(model)
-    except ParameterError:
-        raise ParameterError(f"model {model.name!r} has no feature_norm layer of its own to adapt "
-                             "(ensembles, --ensemble N, cannot be adapted to a speaker yet)"
-                             ) from None
+    members = [layer for layer in model.layers
+               if isinstance(layer, keras.Model) and layer.name.startswith("member")]
+    targets = members or [model]
+    for target in targets:
+        try:
+            models.blocks.normalization_layer(target)
+        except ParameterError:
+            raise ParameterError(f"model {target.name!r} has no feature_norm layer to adapt to "
+                                 "a speaker") from None
+    return targets
 
 
 def _check_groups(groups, n: int) -> np.ndarray:
@@ -194,9 +202,17 @@ def _check_groups(groups, n: int) -> np.ndarray:
 def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
     """``model``'s outputs for ``X`` with the features of each group's clips normalised by the
     statistics of that group's clips in ``X`` (each test speaker adapted on their own clips).
-    The features are computed once; the model itself is not changed."""
-    adaptable_layer(model)
+    The features are computed once per model; the model itself is not changed.  For an
+    ensemble, each member is adapted this way and their probabilities averaged (as the
+    ensemble's own ``Average`` does)."""
+    members = adaptable_models(model)
     groups = _check_groups(groups, len(X))
+    if len(members) > 1:
+        return np.mean([_predict_per_group(m, X, groups, batch_size) for m in members], axis=0)
+    return _predict_per_group(model, X, groups, batch_size)
+
+
+def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndarray:
     features, body = _split(model)
     if len(features.output.shape) == 2:  # one vector per clip: a spread needs several clips
         sizes = {g: int(np.sum(groups == g)) for g in np.unique(groups)}
@@ -234,7 +250,7 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
         artifact = load_artifact(artifact)
     if artifact.task != "classification":
         raise ParameterError(f"adapt works on classifiers; this artifact is a {artifact.task} model")
-    adaptable_layer(artifact.model)
+    targets = adaptable_models(artifact.model)
     if out is not None:
         if artifact.path is not None and Path(out).resolve() == Path(artifact.path).resolve():
             raise ParameterError(f"--out {out} is the artifact being adapted: write the adapted "
@@ -250,12 +266,13 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     X, kept = tdata.load_clips(files, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)
     if (len(kept) < MIN_CLIPS_PER_VECTOR
-            and len(models.feature_model(artifact.model).output.shape) == 2):
+            and len(models.feature_model(targets[0]).output.shape) == 2):
         raise ParameterError(f"adapting this model needs at least {MIN_CLIPS_PER_VECTOR} clips "
                              f"(its features are one vector per clip), got {len(kept)}")
     model = keras.models.clone_model(artifact.model)
     model.set_weights(artifact.model.get_weights())
-    models.adapt_normalization(model, X)
+    for target in adaptable_models(model):  # each member of an ensemble
+        models.adapt_normalization(target, X)
     adaptation = {"clips": len(kept), "files": [Path(files[i]).name for i in kept[:50]],
                   "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     adapted = Artifact(model=model, config=artifact.config, labels=artifact.labels,
@@ -266,5 +283,5 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     return adapted
 
 
-__all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_layer",
+__all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_models",
            "fit_group_normalized", "predict_per_group"]

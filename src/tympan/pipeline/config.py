@@ -100,9 +100,6 @@ class TrainConfig:
         v.choice("validation", self.validation, ("stratified", "group"))
         v.choice("feature_norm", self.feature_norm, ("dataset", "group"))
         v.positive_int("ensemble", self.ensemble)
-        if self.ensemble > 1 and self.feature_norm == "group":
-            raise ParameterError("ensemble > 1 cannot be combined with feature_norm='group' yet: "
-                                 "an ensemble has one feature normalisation per member")
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
 

@@ -51,9 +51,9 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
         raise DatasetError("adapt_per_group needs the dataset's groups (speakers), and it has "
                            "none: use a dataset with groups (e.g. --pattern fsdd)")
     if adapt_per_group:
-        from tympan.pipeline.adaptation import adaptable_layer
+        from tympan.pipeline.adaptation import adaptable_models
 
-        adaptable_layer(artifact.model)  # before loading every clip
+        adaptable_models(artifact.model)  # before loading every clip
     audio = artifact.config.audio
     X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)
