@@ -46,11 +46,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ensemble", type=int, default=1,
                    help="train N models (seeds seed..seed+N-1) and average their probabilities")
+    p.add_argument("--self-training", type=int, default=0, metavar="ROUNDS",
+                   help="with --feature-norm group: self-train on the unlabelled test clips")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     dataset = data.from_regex(FSDD, data.FSDD_PATTERN)
     training = pipeline.TrainConfig(feature_norm=args.feature_norm, seed=args.seed,
-                                    ensemble=args.ensemble,
+                                    ensemble=args.ensemble, self_training=args.self_training,
                                     **({} if args.epochs is None else {"epochs": args.epochs}))
     config = pipeline.PipelineConfig(
         features={"kind": args.features} if args.features else {},

@@ -51,7 +51,7 @@ def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
 #: The keyword arguments that :func:`recipe_options` adds to a command.
 RECIPE_PARAMS = ("model_name", "model_param", "features", "feature_param", "sr", "duration", "epochs",
                  "batch_size", "learning_rate", "seed", "class_weight", "feature_norm", "ensemble",
-                 "validation_size")
+                 "validation_size", "self_training")
 
 
 def recipe_options(f):
@@ -89,6 +89,10 @@ def recipe_options(f):
         click.option("--ensemble", type=int, default=1, show_default=True,
                      help="Train N models (seeds seed..seed+N-1) and save one model that averages "
                      "their probabilities: better accuracy, N times the training and model time."),
+        click.option("--self-training", type=int, default=0, show_default=True, metavar="ROUNDS",
+                     help="With --feature-norm group: after training, fine-tune on the test "
+                     "clips the model is sure of (probability >= 0.9), labelled with its own "
+                     "predictions, ROUNDS times; the test labels are never used."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -97,7 +101,7 @@ def recipe_options(f):
 
 def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
                   batch_size, learning_rate, seed, class_weight, feature_norm="dataset", ensemble=1,
-                  validation_size=0.15):
+                  validation_size=0.15, self_training=0):
     """The PipelineConfig of the :func:`recipe_options` values."""
     from tympan import pipeline
 
@@ -111,7 +115,8 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
                                       learning_rate=learning_rate, seed=seed,
                                       class_weight=class_weight, feature_norm=feature_norm,
-                                      ensemble=ensemble, validation_size=validation_size),
+                                      ensemble=ensemble, validation_size=validation_size,
+                                      self_training=self_training),
     )
 
 

@@ -52,6 +52,14 @@ def _statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat.mean(axis=0), flat.std(axis=0)
 
 
+def _normalize_per_group(features: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``features`` with each group's rows standardised by that group's own statistics."""
+    normalized = np.empty(features.shape, dtype="float32")
+    for g in np.unique(groups):
+        normalized[groups == g] = _standardize(features[groups == g], *_statistics(features[groups == g]))
+    return normalized
+
+
 def _split(model):
     """``(features, body)``: the sub-models before and after ``model``'s ``feature_norm``
     (sharing its layers), so features can be normalised outside the model."""
@@ -222,9 +230,7 @@ def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndar
                                  f"{MIN_CLIPS_PER_VECTOR} clips: this model's features are one "
                                  "vector per clip, whose spread needs several clips")
     F = np.asarray(features.predict(X, batch_size=batch_size, verbose=0))
-    normalized = np.empty(F.shape, dtype="float32")
-    for g in np.unique(groups):
-        normalized[groups == g] = _standardize(F[groups == g], *_statistics(F[groups == g]))
+    normalized = _normalize_per_group(F, groups)
     return np.asarray(body.predict(normalized, batch_size=batch_size, verbose=0))
 
 

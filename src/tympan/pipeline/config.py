@@ -89,6 +89,10 @@ class TrainConfig:
     # >1: that many models trained with seeds seed, seed+1, ... and saved as one model that
     # averages their probabilities (see tympan.pipeline.train.ensemble_model)
     ensemble: int = 1
+    # >0 (with feature_norm="group"): that many rounds of self-training on the unlabelled test
+    # clips, those predicted with at least pseudo_label_threshold (tympan.pipeline.self_training)
+    self_training: int = 0
+    pseudo_label_threshold: float = 0.9
 
     def __post_init__(self):
         v.positive_int("epochs", self.epochs)
@@ -100,6 +104,15 @@ class TrainConfig:
         v.choice("validation", self.validation, ("stratified", "group"))
         v.choice("feature_norm", self.feature_norm, ("dataset", "group"))
         v.positive_int("ensemble", self.ensemble)
+        if self.self_training != 0:
+            v.positive_int("self_training", self.self_training)
+            if self.feature_norm != "group":
+                raise ParameterError("self_training fine-tunes on the test speakers' own clips, "
+                                     "each normalised by their statistics: it needs "
+                                     "feature_norm='group' (--feature-norm group)")
+        if not 0 < v.positive_number("pseudo_label_threshold", self.pseudo_label_threshold) <= 1:
+            raise ParameterError("pseudo_label_threshold is a probability in (0, 1], got "
+                                 f"{self.pseudo_label_threshold!r}")
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
 

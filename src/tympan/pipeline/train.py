@@ -166,7 +166,8 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     With ``config.training.ensemble = n > 1`` the model is trained ``n`` times, member ``k``
     with the seed ``seed + k`` and its own validation part (so the members see slightly
     different data), and they are combined by :func:`ensemble_model`; the history is the first
-    member's."""
+    member's.  With ``config.training.self_training`` each (member) model is then self-trained
+    on the unlabelled test clips (:mod:`tympan.pipeline.self_training`) before it is tested."""
     train_ids, test_ids = (np.asarray(i, dtype=int) for i in (train_ids, test_ids))
     train_ids, test_ids = train_ids[row[train_ids] >= 0], test_ids[row[test_ids] >= 0]
     t = config.training
@@ -175,7 +176,7 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     # (only when needed: groups() refuses datasets where some clips lack one)
     groups = dataset.groups() if by_group else None
     groups = None if groups is None else np.asarray(groups, dtype=object)
-    members, member_epochs, history, sizes = [], [], {}, None
+    members, member_epochs, history, sizes, self_trained = [], [], {}, None, []
     for k in range(t.ensemble):
         member = config if t.ensemble == 1 else dataclasses.replace(
             config, training=dataclasses.replace(t, seed=t.seed + k, ensemble=1))
@@ -187,6 +188,14 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
             member, dataset.labels, X[row[fit_ids]], targets[fit_ids], X[row[val_ids]],
             targets[val_ids], groups_train=None if groups is None else groups[fit_ids],
             groups_val=None if groups is None else groups[val_ids], verbose=verbose)
+        if t.self_training and len(test_ids):  # on the unlabelled test clips (enrolment)
+            from tympan.pipeline.self_training import self_train
+
+            labelled = np.concatenate([fit_ids, val_ids])
+            self_trained.append(self_train(
+                model, X[row[labelled]], targets[labelled], groups[labelled], X[row[test_ids]],
+                groups[test_ids], rounds=t.self_training, threshold=t.pseudo_label_threshold,
+                seed=member.training.seed))
         members.append(model)
         member_epochs.append(len(hist.get("loss", [])))
         history = history or hist
@@ -209,6 +218,8 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         counts["members_epochs"] = member_epochs
     if by_group:
         counts["test_normalization"] = "per test group, from its own clips"
+    if self_trained:  # pseudo-labelled test clips per round (of each member)
+        counts["self_training"] = self_trained[0] if len(self_trained) == 1 else self_trained
     return model, history, report, counts
 
 
