@@ -4,13 +4,14 @@ what it changes, what it leaves alone, what it records, and its errors."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from tympan import data, models, pipeline
 from tympan.cli.main import main
-from tympan.errors import ParameterError
+from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.adaptation import _split, predict_per_group
 from tympan.pipeline.self_training import self_train
 
@@ -111,3 +112,48 @@ def test_self_training_errors(clips, capsys, digits_dir):
     err = capsys.readouterr().err
     assert "needs feature_norm='group'" in err and "Traceback" not in err
     assert not (digits_dir.parent / "never").exists()
+
+
+def test_adapt_with_self_training(digits_dir, tmp_path):
+    """``adapt --self-training``: the copy is fine-tuned on the training data plus the new
+    speaker's clips and normalised by that speaker; the original artifact is not changed."""
+    run = tmp_path / "grouped"
+    art = pipeline.train(digits_dir, _config(pseudo_label_threshold=0.3), discovery=FSDD,
+                         split="group", split_options={"test_groups": ["george"]}, out=run,
+                         verbose=0, progress=False)
+    george = sorted(digits_dir.glob("*_george_*.wav"))
+    adapted = pipeline.adapt(run, george, out=tmp_path / "george", self_training=1,
+                             training_data=digits_dir, discovery=FSDD)
+    record = adapted.adaptation["self_training"]
+    assert record["rounds"] == 1 and 0 < record["pseudo_labelled"][0] <= len(george)
+    meta = json.loads((tmp_path / "george" / "pipeline.json").read_text())
+    assert meta["adaptation"]["self_training"] == record
+    only_normalised = pipeline.adapt(run, george)
+    X, _ = data.load_clips(george, sr=8000, duration=1.0, progress=False)
+    assert not np.allclose(adapted.model.predict(X, verbose=0),
+                           only_normalised.model.predict(X, verbose=0), atol=1e-4)
+    np.testing.assert_allclose(  # the same feature_norm: the speaker's statistics
+        adapted.model.get_layer(models.FEATURE_NORM).get_weights()[0],
+        only_normalised.model.get_layer(models.FEATURE_NORM).get_weights()[0], rtol=1e-5)
+    for a, b in zip(art.model.get_weights(), pipeline.load_artifact(run).model.get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(b, a)
+    with pytest.raises(ParameterError, match="pass training_data"):
+        pipeline.adapt(run, george, self_training=1)
+    plain = pipeline.train(digits_dir, pipeline.PipelineConfig(
+        model=LINEAR, features={"kind": "mel"}, training=pipeline.TrainConfig(epochs=1)),
+        discovery=FSDD, split="group", split_options={"test_groups": ["george"]},
+        out=tmp_path / "plain", verbose=0, progress=False)
+    assert plain.config.training.feature_norm == "dataset"
+    with pytest.raises(ParameterError, match="adapts models trained with --feature-norm group"):
+        pipeline.adapt(tmp_path / "plain", george, self_training=1, training_data=digits_dir,
+                       discovery=FSDD)
+    other = tmp_path / "other" / "cat"
+    other.mkdir(parents=True)
+    shutil.copy(george[0], other / "meow.wav")
+    with pytest.raises(DatasetError, match=r"labels the model does not know: \['cat'\]"):
+        pipeline.adapt(run, george, self_training=1, training_data=other.parent,
+                       discovery={"labels_from": "folders"})
+    assert main(["adapt", str(run), str(george[0]), str(george[1]), "--out", str(tmp_path / "g2"),
+                 "--self-training", "1", "--training-data", str(digits_dir), "--pattern", "fsdd"]) == 0
+    assert (tmp_path / "g2" / "model.keras").is_file()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tympan.cli._options import dataset_options, discovery
+
 
 @click.command("adapt")
 @click.argument("run", type=click.Path())
@@ -12,7 +14,16 @@ import click
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
               help="skip: unreadable files are skipped with a warning naming each.")
-def adapt(run, clips, out, overwrite, on_error):
+@click.option("--self-training", type=int, default=0, show_default=True, metavar="ROUNDS",
+              help="Also fine-tune the model, ROUNDS times, on --training-data plus the CLIPS it "
+              "labels with probability >= its pseudo_label_threshold (models trained with "
+              "--feature-norm group).")
+@click.option("--training-data", type=click.Path(), default=None,
+              help="The labelled training clips, for --self-training (found with the dataset "
+              "options below, as in `tympan train`; they need groups).")
+@dataset_options
+def adapt(run, clips, out, overwrite, on_error, self_training, training_data, labels_from,
+          pattern, csv_path, label_pattern):
     """Write a copy of the artifact RUN adapted to one speaker: its feature normalisation set to
     the statistics of CLIPS (files or folders of that speaker's recordings; no labels needed).
 
@@ -26,8 +37,15 @@ def adapt(run, clips, out, overwrite, on_error):
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
       tympan adapt runs/emotions anna/*.wav --out runs/emotions-anna
       tympan predict runs/emotions-anna anna/new.wav
+      tympan adapt runs/digits nicolas/ --out runs/digits-nicolas --self-training 2 \\
+          --training-data fsdd/recordings --pattern fsdd
     """
     from tympan import pipeline
 
-    adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite, on_error=on_error)
-    click.echo(f"adapted to {adapted.adaptation['clips']} clips; saved {adapted.path}")
+    adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite, on_error=on_error,
+                             self_training=self_training, training_data=training_data,
+                             discovery=discovery(labels_from, pattern, csv_path, label_pattern))
+    record = adapted.adaptation.get("self_training")
+    trained = (f", self-trained {record['rounds']} rounds ({record['pseudo_labelled']} clips "
+               "pseudo-labelled per round)" if record else "")
+    click.echo(f"adapted to {adapted.adaptation['clips']} clips{trained}; saved {adapted.path}")

@@ -235,7 +235,8 @@ def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndar
 
 
 def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str = "raise",
-          progress: bool = False) -> Artifact:
+          progress: bool = False, self_training: int = 0, training_data=None,
+          discovery: dict | None = None) -> Artifact:
     """A copy of ``artifact`` adapted to one speaker: its ``feature_norm`` set to the feature
     statistics of ``source`` (a file, a folder, a list of paths), that speaker's recordings,
     no labels needed.
@@ -246,6 +247,12 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     The original artifact is never changed; with ``out`` the adapted one is saved there
     (atomically; an existing artifact is replaced only with ``overwrite``).  Adapting an
     adapted artifact starts again from the new clips (the statistics are replaced, not mixed).
+
+    With ``self_training=N`` (models trained with ``feature_norm="group"``) the layers after
+    ``feature_norm`` are also fine-tuned, N rounds, on the labelled ``training_data`` (a
+    dataset, or a folder found with ``discovery`` as in :func:`tympan.pipeline.train`; its
+    clips need groups) plus the speaker's clips the model labels with a probability of at
+    least the artifact's ``pseudo_label_threshold`` (:mod:`tympan.pipeline.self_training`).
     """
     import keras
 
@@ -257,6 +264,17 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     if artifact.task != "classification":
         raise ParameterError(f"adapt works on classifiers; this artifact is a {artifact.task} model")
     targets = adaptable_models(artifact.model)
+    if self_training:
+        from tympan import _validate as v
+
+        v.positive_int("self_training", self_training)
+        if artifact.config.training.feature_norm != "group":
+            raise ParameterError("self-training adapts models trained with --feature-norm group "
+                                 "(each speaker normalised by their own statistics); this one "
+                                 f"was trained with feature_norm={artifact.config.training.feature_norm!r}")
+        if training_data is None:
+            raise ParameterError("self-training fine-tunes on the labelled training clips as well "
+                                 "as the speaker's: pass training_data (--training-data DATA)")
     if out is not None:
         if artifact.path is not None and Path(out).resolve() == Path(artifact.path).resolve():
             raise ParameterError(f"--out {out} is the artifact being adapted: write the adapted "
@@ -277,16 +295,49 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
                              f"(its features are one vector per clip), got {len(kept)}")
     model = keras.models.clone_model(artifact.model)
     model.set_weights(artifact.model.get_weights())
-    for target in adaptable_models(model):  # each member of an ensemble
-        models.adapt_normalization(target, X)
     adaptation = {"clips": len(kept), "files": [Path(files[i]).name for i in kept[:50]],
                   "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    if self_training:
+        adaptation["self_training"] = _self_train_on(model, artifact, X, self_training,
+                                                     training_data, discovery, on_error, progress)
+    for target in adaptable_models(model):  # each member of an ensemble
+        models.adapt_normalization(target, X)
     adapted = Artifact(model=model, config=artifact.config, labels=artifact.labels,
                        metrics=artifact.metrics, split=artifact.split, history=artifact.history,
                        info=artifact.info, task=artifact.task, adaptation=adaptation)
     if out is not None:
         save_artifact(adapted, out, overwrite=overwrite)
     return adapted
+
+
+def _self_train_on(model, artifact, X_new, rounds, training_data, discovery, on_error, progress):
+    """Self-train every adaptable (member) model of ``model`` on ``training_data`` plus the new
+    speaker's clips ``X_new``; returns the first member's record."""
+    from tympan.errors import DatasetError
+    from tympan.pipeline.self_training import self_train
+    from tympan.pipeline.train import as_dataset
+
+    dataset = as_dataset(training_data, discovery)
+    unknown = sorted(set(dataset.labels) - set(artifact.labels))
+    if unknown:
+        raise DatasetError(f"the training data has labels the model does not know: {unknown[:5]} "
+                           f"(it knows {list(artifact.labels)[:10]})")
+    groups = dataset.groups()
+    if groups is None:
+        raise DatasetError("self-training normalises each training speaker by their own "
+                           "statistics, so the training data needs groups (e.g. --pattern fsdd)")
+    audio = artifact.config.audio
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    index = {label: i for i, label in enumerate(artifact.labels)}
+    y = np.array([index[dataset.items[i].label] for i in kept])
+    g = np.asarray(groups, dtype=object)[kept]
+    new = np.full(len(X_new), "new speaker", dtype=object)  # normalised apart from training
+    threshold = artifact.config.training.pseudo_label_threshold
+    records = [self_train(target, X, y, g, X_new, new, rounds=rounds, threshold=threshold,
+                          seed=artifact.config.training.seed)
+               for target in adaptable_models(model)]
+    return records[0]
 
 
 __all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_models",
