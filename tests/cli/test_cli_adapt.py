@@ -52,3 +52,16 @@ def test_per_group_is_for_a_run_only(speakers, capsys):
     assert main(["evaluate", "--cv", "leave-one-group-out", str(speakers), "--pattern", "fsdd",
                  "--per-group"]) == 2
     assert "--per-group is for a saved RUN" in capsys.readouterr().err
+
+
+def test_train_with_self_training_prints_it(speakers, tmp_path, capsys):
+    assert main(["train", str(speakers), "--pattern", "fsdd", "--split", "group",
+                 "--test-groups", "theo", "--model", "mlp", "--model-param", "hidden_units=[]",
+                 "--features", "mel", "--feature-norm", "group", "--self-training", "2",
+                 "--epochs", "3", "--quiet", "--out", str(tmp_path / "st")]) == 0
+    out = capsys.readouterr().out
+    assert "normalised per test group" in out
+    assert "self-trained on the unlabelled test clips: 2 rounds" in out
+    meta = json.loads((tmp_path / "st" / "pipeline.json").read_text())
+    assert meta["training"]["self_training"] == 2
+    assert len(meta["metrics"]["self_training"]["pseudo_labelled"]) == 2

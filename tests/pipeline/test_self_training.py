@@ -90,6 +90,16 @@ def test_training_with_self_training_records_it(digits_dir, tmp_path):
     assert pipeline.load_artifact(tmp_path / "st").config.training.self_training == 2
 
 
+def test_cross_validation_self_trains_each_fold_on_its_test_speaker(digits_dir):
+    cv = pipeline.cross_validate(digits_dir, _config(self_training=1, pseudo_label_threshold=0.3),
+                                 discovery=FSDD, method="leave_one_group_out", only=[0, 2],
+                                 progress=False)
+    assert [f["fold"] for f in cv["folds"]] == [0, 2]
+    for fold in cv["folds"]:
+        assert fold["self_training"]["rounds"] == 1
+        assert 0 < fold["self_training"]["pseudo_labelled"][0] <= fold["n"]
+
+
 def test_self_training_errors(clips, capsys, digits_dir):
     with pytest.raises(ParameterError, match=r"self_training .* needs feature_norm='group'"):
         pipeline.TrainConfig(self_training=2)

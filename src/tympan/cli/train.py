@@ -59,6 +59,13 @@ def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size,
                               split_options=split_options, out=out, overwrite=overwrite,
                               on_error=on_error, verbose=0 if quiet else 2)
     test = artifact.metrics.get("test")
+    if "test_normalization" in artifact.metrics:
+        click.echo(f"test clips normalised {artifact.metrics['test_normalization']}")
+    if "self_training" in artifact.metrics:
+        record = artifact.metrics["self_training"]
+        record = record if isinstance(record, dict) else record[0]  # an ensemble's first member
+        click.echo(f"self-trained on the unlabelled test clips: {record['rounds']} rounds, "
+                   f"{record['pseudo_labelled']} clips pseudo-labelled per round")
     if test:
         click.echo(pipeline.Report.from_dict(test).format())
     click.echo(f"saved {artifact.path}")

@@ -106,7 +106,9 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
                                             verbose=verbose)
         results.append({"fold": picked[k] if only is not None else k, "split": fold.to_json(),
                         "train_seconds": time.perf_counter() - t0,
-                        "epochs_run": counts["epochs_run"], **report.to_dict()})
+                        "epochs_run": counts["epochs_run"], **report.to_dict(),
+                        **({"self_training": counts["self_training"]}
+                           if "self_training" in counts else {})})
         pooled += report.confusion
         if on_fold is not None:
             on_fold(results[-1])
