@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -156,19 +158,37 @@ def test_loading_without_running_initializers_gives_the_saved_weights(tmp_path, 
     x = keras.layers.Conv1D(8, 3, name="conv")(x)
     x = keras.layers.BatchNormalization(name="bn")(x)
     x = keras.layers.GRU(4, name="gru")(x)
+    x = keras.layers.Dropout(0.5, seed=5, name="dropout")(x)
     model = keras.Model(wave, keras.layers.Dense(3, name="dense")(x))
     bn = model.get_layer("bn")
     bn.moving_mean.assign(np.full(8, 0.5, "float32"))
     bn.moving_variance.assign(np.full(8, 2.0, "float32"))
     path = tmp_path / "m.keras"
     model.save(path)
+    elsewhere = []
+
+    def build_in_another_thread():
+        layer = keras.layers.Dense(3)
+        layer.build((None, 4))
+        elsewhere.append(to_np(layer.kernel))
+
     with _zeros_instead_of_initializers():
         fresh = keras.layers.Dense(3)
         fresh.build((None, 4))
         assert not np.any(to_np(fresh.kernel))
+        thread = threading.Thread(target=build_in_another_thread)
+        thread.start()
+        thread.join()
         reloaded = keras.models.load_model(path, safe_mode=True, compile=False)
+    assert np.any(elsewhere[0])  # only the loading thread gets zeros
     for a, b in zip(model.weights, reloaded.weights, strict=True):
         np.testing.assert_array_equal(to_np(b.value), to_np(a.value), err_msg=a.path)
+    # the seed generators' state (not stored in the file) is initialised as without the patch
+    plain = keras.models.load_model(path, safe_mode=True, compile=False)
+    seed_state = to_np(reloaded.get_layer("dropout").seed_generator.state.value)
+    assert np.any(seed_state)
+    np.testing.assert_array_equal(seed_state,
+                                  to_np(plain.get_layer("dropout").seed_generator.state.value))
     np.testing.assert_array_equal(to_np(reloaded(waves)), to_np(model(waves)))
     after = keras.layers.Dense(3)
     after.build((None, 4))

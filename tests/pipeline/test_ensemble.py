@@ -62,8 +62,10 @@ def test_group_normalised_ensemble_adapts_every_member(digits_dir, tmp_path):
     np.testing.assert_allclose(adapted.model.predict(X, verbose=0), per_group, atol=1e-4)
     np.testing.assert_allclose(pipeline.load_artifact(tmp_path / "ens-george").model.predict(
         X, verbose=0), per_group, atol=1e-4)
-    after = [models.blocks.normalization_layer(m).get_weights() for m in members]
-    for b, a in zip(before, after, strict=True):  # the trained model is not changed
+    saved = pipeline.load_artifact(tmp_path / "ens").model  # the trained artifact is not changed
+    after = [models.blocks.normalization_layer(saved.get_layer(f"member{k}")).get_weights()
+             for k in range(2)]
+    for b, a in zip(before, after, strict=True):
         for wb, wa in zip(b, a, strict=True):
             np.testing.assert_array_equal(wa, wb)
     with pytest.raises(ParameterError, match="has no feature_norm layer to adapt"):

@@ -73,7 +73,7 @@ def test_self_training_never_reads_the_test_labels(clips):
     assert runs[0].metrics["self_training"] == runs[1].metrics["self_training"]
     for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights(), strict=True):
         np.testing.assert_allclose(b, a, atol=1e-6)
-    assert runs[0].metrics["test"]["accuracy"] != runs[1].metrics["test"]["accuracy"]
+    assert runs[0].metrics["test"]["confusion_matrix"] != runs[1].metrics["test"]["confusion_matrix"]
 
 
 def test_training_with_self_training_records_it(digits_dir, tmp_path):
@@ -136,6 +136,9 @@ def test_adapt_with_self_training(digits_dir, tmp_path):
                              training_data=digits_dir, discovery=FSDD)
     record = adapted.adaptation["self_training"]
     assert record["rounds"] == 1 and 0 < record["pseudo_labelled"][0] <= len(george)
+    # george's own (labelled) clips are in digits_dir: left out of the training data
+    assert record["left_out_own_clips"] == len(george)
+    assert record["training_clips"] == len(list(digits_dir.glob("*.wav"))) - len(george)
     meta = json.loads((tmp_path / "george" / "pipeline.json").read_text())
     assert meta["adaptation"]["self_training"] == record
     only_normalised = pipeline.adapt(run, george)
@@ -150,6 +153,15 @@ def test_adapt_with_self_training(digits_dir, tmp_path):
         np.testing.assert_array_equal(b, a)
     with pytest.raises(ParameterError, match="pass training_data"):
         pipeline.adapt(run, george, self_training=1)
+    with pytest.raises(ParameterError, match="only used for self-training"):
+        pipeline.adapt(run, george, training_data=digits_dir, discovery=FSDD)
+    with pytest.raises(ParameterError, match="already self-trained"):
+        pipeline.adapt(tmp_path / "george", george, self_training=1, training_data=digits_dir,
+                       discovery=FSDD)
+    with pytest.raises(DatasetError, match="only the speaker's own clips"):
+        pipeline.adapt(run, george, self_training=1, training_data=george[0].parent,
+                       discovery={"labels_from": "regex",
+                                  "pattern": r"(?P<label>\d)_(?P<group>george)_\d+\.wav"})
     plain = pipeline.train(digits_dir, pipeline.PipelineConfig(
         model=LINEAR, features={"kind": "mel"}, training=pipeline.TrainConfig(epochs=1)),
         discovery=FSDD, split="group", split_options={"test_groups": ["george"]},

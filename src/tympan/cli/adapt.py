@@ -37,7 +37,7 @@ def adapt(run, clips, out, overwrite, on_error, self_training, training_data, la
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
       tympan adapt runs/emotions anna/*.wav --out runs/emotions-anna
       tympan predict runs/emotions-anna anna/new.wav
-      tympan adapt runs/digits nicolas/ --out runs/digits-nicolas --self-training 2 \\
+      tympan adapt runs/digits my_voice/ --out runs/digits-me --self-training 2 \\
           --training-data fsdd/recordings --pattern fsdd
     """
     from tympan import pipeline
@@ -47,5 +47,7 @@ def adapt(run, clips, out, overwrite, on_error, self_training, training_data, la
                              discovery=discovery(labels_from, pattern, csv_path, label_pattern))
     record = adapted.adaptation.get("self_training")
     trained = (f", self-trained {record['rounds']} rounds ({record['pseudo_labelled']} clips "
-               "pseudo-labelled per round)" if record else "")
+               f"pseudo-labelled per round) with {record['training_clips']} training clips"
+               + (f" ({record['left_out_own_clips']} of the speaker's own left out)"
+                  if record["left_out_own_clips"] else "") if record else "")
     click.echo(f"adapted to {adapted.adaptation['clips']} clips{trained}; saved {adapted.path}")

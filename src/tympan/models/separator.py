@@ -88,7 +88,8 @@ def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=Non
 
     ``recurrent`` (units, one int or a list, default none) adds one bidirectional GRU per entry
     over the frames after the branches, so every frame's mask sees the whole window (the
-    branches see at most ``(max(kernel_sizes) - 1) * depth + 1`` frames); the mask logits then
+    branches see ``1 + (max(kernel_sizes) - 1) * sum(dilation ** i for i in range(depth))``
+    frames); the mask logits then
     read the branches and the last GRU together.
     """
     sources = _sources(sources)

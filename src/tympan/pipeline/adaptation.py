@@ -220,8 +220,8 @@ def predict_per_group(model, X, groups, *, batch_size: int = 128) -> np.ndarray:
     return _predict_per_group(model, X, groups, batch_size)
 
 
-def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndarray:
-    features, body = _split(model)
+def _check_group_sizes(features, groups: np.ndarray) -> None:
+    """Refuse groups too small to normalise when the features are one vector per clip."""
     if len(features.output.shape) == 2:  # one vector per clip: a spread needs several clips
         sizes = {g: int(np.sum(groups == g)) for g in np.unique(groups)}
         small = sorted(g for g, n in sizes.items() if n < MIN_CLIPS_PER_VECTOR)
@@ -229,6 +229,11 @@ def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndar
             raise ParameterError(f"group(s) {', '.join(map(repr, small))} have fewer than "
                                  f"{MIN_CLIPS_PER_VECTOR} clips: this model's features are one "
                                  "vector per clip, whose spread needs several clips")
+
+
+def _predict_per_group(model, X, groups: np.ndarray, batch_size: int) -> np.ndarray:
+    features, body = _split(model)
+    _check_group_sizes(features, groups)
     F = np.asarray(features.predict(X, batch_size=batch_size, verbose=0))
     normalized = _normalize_per_group(F, groups)
     return np.asarray(body.predict(normalized, batch_size=batch_size, verbose=0))
@@ -251,8 +256,10 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     With ``self_training=N`` (models trained with ``feature_norm="group"``) the layers after
     ``feature_norm`` are also fine-tuned, N rounds, on the labelled ``training_data`` (a
     dataset, or a folder found with ``discovery`` as in :func:`tympan.pipeline.train`; its
-    clips need groups) plus the speaker's clips the model labels with a probability of at
-    least the artifact's ``pseudo_label_threshold`` (:mod:`tympan.pipeline.self_training`).
+    clips need groups; the speaker's own clips are left out of it) plus the speaker's clips the
+    model labels with a probability of at least the artifact's ``pseudo_label_threshold``
+    (:func:`tympan.pipeline.self_training.self_train_on_dataset`).  Those weights do not go
+    back: a self-trained artifact is not self-trained again (adapt the original instead).
     """
     import keras
 
@@ -265,16 +272,12 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
         raise ParameterError(f"adapt works on classifiers; this artifact is a {artifact.task} model")
     targets = adaptable_models(artifact.model)
     if self_training:
-        from tympan import _validate as v
+        from tympan.pipeline.self_training import check_self_training
 
-        v.positive_int("self_training", self_training)
-        if artifact.config.training.feature_norm != "group":
-            raise ParameterError("self-training adapts models trained with --feature-norm group "
-                                 "(each speaker normalised by their own statistics); this one "
-                                 f"was trained with feature_norm={artifact.config.training.feature_norm!r}")
-        if training_data is None:
-            raise ParameterError("self-training fine-tunes on the labelled training clips as well "
-                                 "as the speaker's: pass training_data (--training-data DATA)")
+        check_self_training(artifact, self_training, training_data)
+    elif training_data is not None:
+        raise ParameterError("training_data (--training-data) is only used for self-training: "
+                             "give self_training=N (--self-training N) as well, or leave it out")
     if out is not None:
         if artifact.path is not None and Path(out).resolve() == Path(artifact.path).resolve():
             raise ParameterError(f"--out {out} is the artifact being adapted: write the adapted "
@@ -298,8 +301,12 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     adaptation = {"clips": len(kept), "files": [Path(files[i]).name for i in kept[:50]],
                   "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     if self_training:
-        adaptation["self_training"] = _self_train_on(model, artifact, X, self_training,
-                                                     training_data, discovery, on_error, progress)
+        from tympan.pipeline.self_training import self_train_on_dataset
+
+        adaptation["self_training"] = self_train_on_dataset(
+            adaptable_models(model), artifact, X, [files[i] for i in kept], rounds=self_training,
+            training_data=training_data, discovery=discovery, on_error=on_error,
+            progress=progress)
     for target in adaptable_models(model):  # each member of an ensemble
         models.adapt_normalization(target, X)
     adapted = Artifact(model=model, config=artifact.config, labels=artifact.labels,
@@ -308,36 +315,6 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     if out is not None:
         save_artifact(adapted, out, overwrite=overwrite)
     return adapted
-
-
-def _self_train_on(model, artifact, X_new, rounds, training_data, discovery, on_error, progress):
-    """Self-train every adaptable (member) model of ``model`` on ``training_data`` plus the new
-    speaker's clips ``X_new``; returns the first member's record."""
-    from tympan.errors import DatasetError
-    from tympan.pipeline.self_training import self_train
-    from tympan.pipeline.train import as_dataset
-
-    dataset = as_dataset(training_data, discovery)
-    unknown = sorted(set(dataset.labels) - set(artifact.labels))
-    if unknown:
-        raise DatasetError(f"the training data has labels the model does not know: {unknown[:5]} "
-                           f"(it knows {list(artifact.labels)[:10]})")
-    groups = dataset.groups()
-    if groups is None:
-        raise DatasetError("self-training normalises each training speaker by their own "
-                           "statistics, so the training data needs groups (e.g. --pattern fsdd)")
-    audio = artifact.config.audio
-    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                               crop=audio.crop, on_error=on_error, progress=progress)
-    index = {label: i for i, label in enumerate(artifact.labels)}
-    y = np.array([index[dataset.items[i].label] for i in kept])
-    g = np.asarray(groups, dtype=object)[kept]
-    new = np.full(len(X_new), "new speaker", dtype=object)  # normalised apart from training
-    threshold = artifact.config.training.pseudo_label_threshold
-    records = [self_train(target, X, y, g, X_new, new, rounds=rounds, threshold=threshold,
-                          seed=artifact.config.training.seed)
-               for target in adaptable_models(model)]
-    return records[0]
 
 
 __all__ = ["FEATURE_NORMS", "MIN_CLIPS_PER_VECTOR", "adapt", "adaptable_models",

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,37 +158,63 @@ def read_pipeline_json(path) -> dict[str, Any]:
     return meta
 
 
+_LOADING = threading.local()  # .depth > 0 while this thread runs load_model
+_PATCH_LOCK = threading.Lock()
+_PATCHED = False
+
+
+def _install_zero_initialization() -> bool:
+    """Wrap the Keras backend's ``Variable._initialize_with_initializer`` once: while the
+    calling thread is inside :func:`_zeros_instead_of_initializers`, floating-point variables
+    are created as zeros; otherwise, and for every other dtype (the seed generators' integer
+    state, which a ``.keras`` file does not store), the initialiser runs as before.  Returns
+    False when this Keras has no such method (then nothing is changed)."""
+    global _PATCHED
+    with _PATCH_LOCK:
+        if _PATCHED:
+            return True
+        try:
+            from keras.src.backend import Variable
+            original = Variable._initialize_with_initializer
+        except (ImportError, AttributeError):  # pragma: no cover - another Keras layout
+            return False
+        import numpy as np
+
+        def initialize(self, initializer):
+            if getattr(_LOADING, "depth", 0) > 0:
+                try:
+                    dtype = np.dtype(self._dtype)
+                except TypeError:  # e.g. bfloat16: no numpy dtype
+                    dtype = None
+                if dtype is not None and dtype.kind == "f":
+                    return self._initialize(self._convert_to_tensor(np.zeros(self._shape, dtype)))
+            return original(self, initializer)
+
+        Variable._initialize_with_initializer = initialize
+        _PATCHED = True
+        return True
+
+
 @contextlib.contextmanager
 def _zeros_instead_of_initializers():
-    """While ``load_model`` rebuilds a saved model, create its variables as zeros instead of
-    running their initialisers: every value is then replaced by the one in the file.
+    """While ``load_model`` rebuilds a saved model in this thread, create its floating-point
+    variables as zeros instead of running their initialisers: the file's values replace them.
 
     On jax each initialiser (glorot, orthogonal, ...) is a jit-compiled random op, and lowering
-    them cost about 0.5 s of a cold ``tympan predict`` (``benchmarks/predict_latency.py``).
-    This reaches into Keras internals (the backend ``Variable._initialize_with_initializer``);
-    if those change, or a dtype has no numpy zeros, the initialiser runs as before.  Keras
-    itself refuses a file whose weights do not match the rebuilt model, so no zero survives.
+    them cost about 0.4 s of a cold ``tympan predict`` (``benchmarks/predict_latency.py``).
+    This reaches into Keras internals (:func:`_install_zero_initialization`); if they change,
+    the initialisers run as before.  Only this thread is affected, and only floating-point
+    weights, all of which a ``.keras`` file stores (Keras refuses a file whose weights do not
+    match the rebuilt model); the seed generators' state is initialised as usual.
     """
-    try:
-        from keras.src.backend import Variable
-        original = Variable._initialize_with_initializer
-    except (ImportError, AttributeError):  # pragma: no cover - another Keras layout
+    if not _install_zero_initialization():  # pragma: no cover - another Keras layout
         yield
         return
-    import numpy as np
-
-    def zeros(self, initializer):
-        try:
-            value = np.zeros(self._shape, dtype=self._dtype)
-        except TypeError:  # e.g. bfloat16: no numpy dtype
-            return original(self, initializer)
-        self._initialize(self._convert_to_tensor(value))
-
-    Variable._initialize_with_initializer = zeros
+    _LOADING.depth = getattr(_LOADING, "depth", 0) + 1
     try:
         yield
     finally:
-        Variable._initialize_with_initializer = original
+        _LOADING.depth -= 1
 
 
 def load_artifact(path) -> Artifact:

@@ -24,7 +24,8 @@ from tympan.errors import ParameterError
 
 def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 2,
                threshold: float = 0.9, epochs: int = 5, learning_rate: float = 2e-4,
-               batch_size: int = 32, seed: int = 0, verbose: int = 0) -> dict:
+               batch_size: int = 32, class_weight: bool = False, seed: int = 0,
+               verbose: int = 0) -> dict:
     """Fine-tune ``model`` (trained with ``feature_norm="group"``) on its training clips plus
     the clips of ``X_new`` it labels with a probability of at least ``threshold``.
 
@@ -32,14 +33,20 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
     indices and groups; ``X_new`` / ``g_new``: the unlabelled waveforms of the new groups.
     Every group's features are standardised by that group's own statistics.  ``rounds`` times:
     predict ``X_new``, keep the sure clips, fine-tune the layers after ``feature_norm`` for
-    ``epochs`` epochs (Adam at ``learning_rate``, a fresh optimiser).  ``model`` is changed in
-    place (its layers after ``feature_norm``; the feature layers and ``feature_norm`` are not).
+    ``epochs`` epochs (Adam at ``learning_rate``, a fresh optimiser), with the loss weighted by
+    inverse class frequency if ``class_weight``.  ``model`` is changed in place (its layers
+    after ``feature_norm``; the feature layers and ``feature_norm`` are not).
     Returns ``{"rounds", "threshold", "pseudo_labelled": [count per round]}``.
     """
     import keras
 
     from tympan import _validate as v
-    from tympan.pipeline.adaptation import _check_groups, _normalize_per_group, _split
+    from tympan.pipeline.adaptation import (
+        _check_group_sizes,
+        _check_groups,
+        _normalize_per_group,
+        _split,
+    )
 
     rounds, epochs = v.positive_int("rounds", rounds), v.positive_int("epochs", epochs)
     threshold = v.positive_number("threshold", threshold)
@@ -47,6 +54,7 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
         raise ParameterError(f"threshold is a probability in (0, 1], got {threshold!r}")
     g_train, g_new = _check_groups(g_train, len(X_train)), _check_groups(g_new, len(X_new))
     features, body = _split(model)
+    _check_group_sizes(features, g_new)
     N_train = _normalize_per_group(np.asarray(features.predict(X_train, batch_size=256, verbose=0)),
                                    g_train)
     N_new = _normalize_per_group(np.asarray(features.predict(X_new, batch_size=256, verbose=0)),
@@ -60,10 +68,78 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
         probs = np.asarray(body.predict(N_new, batch_size=256, verbose=0))
         sure = probs.max(axis=1) >= threshold
         counts.append(int(sure.sum()))
-        body.fit(np.concatenate([N_train, N_new[sure]]),
-                 np.concatenate([y_train, probs.argmax(axis=1)[sure]]),
-                 epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
+        labels = np.concatenate([y_train, probs.argmax(axis=1)[sure]])
+        weights = None
+        if class_weight:  # as in training: n / (classes * count) over the clips fitted on
+            found = np.bincount(labels, minlength=probs.shape[1])
+            weights = {c: float(len(labels) / (probs.shape[1] * k)) for c, k in enumerate(found) if k}
+        body.fit(np.concatenate([N_train, N_new[sure]]), labels, epochs=epochs,
+                 batch_size=batch_size, shuffle=True, class_weight=weights, verbose=verbose)
     return {"rounds": rounds, "threshold": threshold, "pseudo_labelled": counts}
 
 
-__all__ = ["self_train"]
+def check_self_training(artifact, rounds, training_data) -> None:
+    """Refuse self-training an artifact that cannot take it, before anything is loaded."""
+    from tympan import _validate as v
+
+    v.positive_int("self_training", rounds)
+    norm = artifact.config.training.feature_norm
+    if norm != "group":
+        raise ParameterError("self-training adapts models trained with --feature-norm group "
+                             "(each speaker normalised by their own statistics); this one was "
+                             f"trained with feature_norm={norm!r}")
+    if artifact.adaptation.get("self_training"):
+        raise ParameterError("this artifact was already self-trained on a speaker's clips "
+                             f"(adapted {artifact.adaptation.get('created', '')}): adapt the "
+                             "original artifact instead")
+    if training_data is None:
+        raise ParameterError("self-training fine-tunes on the labelled training clips as well "
+                             "as the speaker's: pass training_data (--training-data DATA)")
+
+
+def self_train_on_dataset(targets, artifact, X_new, new_files, *, rounds: int, training_data,
+                          discovery=None, on_error: str = "raise", progress: bool = False) -> dict:
+    """:func:`self_train` each of ``targets`` (the model, or an ensemble's members) on the
+    clips of ``training_data`` (found with ``discovery``) plus the new speaker's waveforms
+    ``X_new`` read from ``new_files``; training clips that are among ``new_files`` are left
+    out (the speaker's own labelled clips would make it supervised).  Settings (threshold,
+    class weights, seed) come from the artifact's training config.  Returns the record of
+    the first target, with the training data used."""
+    from pathlib import Path
+
+    from tympan import data as tdata
+    from tympan.errors import DatasetError
+    from tympan.pipeline.train import as_dataset
+
+    dataset = as_dataset(training_data, discovery)
+    unknown = sorted(set(dataset.labels) - set(artifact.labels))
+    if unknown:
+        raise DatasetError(f"the training data has labels the model does not know: {unknown[:5]} "
+                           f"(it knows {list(artifact.labels)[:10]})")
+    new = {Path(f).resolve() for f in new_files}
+    own = [i for i, it in enumerate(dataset.items) if Path(it.path).resolve() in new]
+    if own:
+        dataset = dataset.subset(sorted(set(range(len(dataset))) - set(own)))
+    if len(dataset) == 0:
+        raise DatasetError("the training data holds only the speaker's own clips: self-training "
+                           "needs other speakers' labelled clips")
+    groups = dataset.groups()
+    if groups is None:
+        raise DatasetError("self-training normalises each training speaker by their own "
+                           "statistics, so the training data needs groups (e.g. --pattern fsdd)")
+    audio, training = artifact.config.audio, artifact.config.training
+    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                               crop=audio.crop, on_error=on_error, progress=progress)
+    index = {label: i for i, label in enumerate(artifact.labels)}
+    y = np.array([index[dataset.items[i].label] for i in kept])
+    g = np.asarray(groups, dtype=object)[kept]
+    speaker = np.full(len(X_new), "new speaker", dtype=object)  # normalised apart from training
+    records = [self_train(target, X, y, g, X_new, speaker, rounds=rounds,
+                          threshold=training.pseudo_label_threshold,
+                          class_weight=training.class_weight, seed=training.seed + k)
+               for k, target in enumerate(targets)]
+    return {**records[0], "training_data": str(dataset.root), "training_clips": len(kept),
+            "left_out_own_clips": len(own)}
+
+
+__all__ = ["check_self_training", "self_train", "self_train_on_dataset"]

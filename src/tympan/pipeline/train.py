@@ -195,7 +195,10 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
             self_trained.append(self_train(
                 model, X[row[labelled]], targets[labelled], groups[labelled], X[row[test_ids]],
                 groups[test_ids], rounds=t.self_training, threshold=t.pseudo_label_threshold,
-                seed=member.training.seed))
+                class_weight=t.class_weight, seed=member.training.seed))
+        elif t.self_training and k == 0:
+            warnings.warn("self_training is set but there is no test part to self-train on: "
+                          "the model is saved as trained", UserWarning, stacklevel=3)
         members.append(model)
         member_epochs.append(len(hist.get("loss", [])))
         history = history or hist
