@@ -139,6 +139,12 @@ def test_adapt_with_self_training(digits_dir, tmp_path):
     # george's own (labelled) clips are in digits_dir: left out of the training data
     assert record["left_out_own_clips"] == len(george)
     assert record["training_clips"] == len(list(digits_dir.glob("*.wav"))) - len(george)
+    copies = tmp_path / "copies"  # the same files elsewhere count as the same
+    copies.mkdir()
+    for f in george[:4]:
+        shutil.copy(f, copies / f"clip_{f.name}")
+    again = pipeline.adapt(run, copies, self_training=1, training_data=digits_dir, discovery=FSDD)
+    assert again.adaptation["self_training"]["left_out_own_clips"] == 4
     meta = json.loads((tmp_path / "george" / "pipeline.json").read_text())
     assert meta["adaptation"]["self_training"] == record
     only_normalised = pipeline.adapt(run, george)

@@ -256,8 +256,9 @@ def adapt(artifact, source, *, out=None, overwrite: bool = False, on_error: str 
     With ``self_training=N`` (models trained with ``feature_norm="group"``) the layers after
     ``feature_norm`` are also fine-tuned, N rounds, on the labelled ``training_data`` (a
     dataset, or a folder found with ``discovery`` as in :func:`tympan.pipeline.train`; its
-    clips need groups; the speaker's own clips are left out of it) plus the speaker's clips the
-    model labels with a probability of at least the artifact's ``pseudo_label_threshold``
+    clips need groups; files identical to the speaker's clips are left out of it) plus the
+    speaker's clips the model labels with a probability of at least the artifact's
+    ``pseudo_label_threshold``
     (:func:`tympan.pipeline.self_training.self_train_on_dataset`).  Those weights do not go
     back: a self-trained artifact is not self-trained again (adapt the original instead).
     """

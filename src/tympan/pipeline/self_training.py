@@ -97,16 +97,40 @@ def check_self_training(artifact, rounds, training_data) -> None:
                              "as the speaker's: pass training_data (--training-data DATA)")
 
 
+def _same_files(dataset, files) -> list[int]:
+    """Indices of ``dataset``'s items whose file has the same bytes as one of ``files``."""
+    import hashlib
+    from pathlib import Path
+
+    def digest(path: Path) -> str:
+        return hashlib.sha1(path.read_bytes()).hexdigest()
+
+    new = [Path(f) for f in files]
+    sizes = {f.stat().st_size for f in new}
+    hashes = {digest(f) for f in new}
+    known: dict[Path, bool] = {}
+    own = []
+    for i, item in enumerate(dataset.items):
+        path = Path(item.path)
+        if path not in known:
+            try:
+                known[path] = path.stat().st_size in sizes and digest(path) in hashes
+            except OSError:  # unreadable: load_clips reports it
+                known[path] = False
+        if known[path]:
+            own.append(i)
+    return own
+
+
 def self_train_on_dataset(targets, artifact, X_new, new_files, *, rounds: int, training_data,
                           discovery=None, on_error: str = "raise", progress: bool = False) -> dict:
     """:func:`self_train` each of ``targets`` (the model, or an ensemble's members) on the
     clips of ``training_data`` (found with ``discovery``) plus the new speaker's waveforms
-    ``X_new`` read from ``new_files``; training clips that are among ``new_files`` are left
-    out (the speaker's own labelled clips would make it supervised).  Settings (threshold,
+    ``X_new`` read from ``new_files``; training clips whose file is one of ``new_files``, byte
+    for byte (a copy counts), are left out: the speaker's own labelled clips would make it
+    supervised.  Settings (threshold,
     class weights, seed) come from the artifact's training config.  Returns the record of
     the first target, with the training data used."""
-    from pathlib import Path
-
     from tympan import data as tdata
     from tympan.errors import DatasetError
     from tympan.pipeline.train import as_dataset
@@ -116,8 +140,7 @@ def self_train_on_dataset(targets, artifact, X_new, new_files, *, rounds: int, t
     if unknown:
         raise DatasetError(f"the training data has labels the model does not know: {unknown[:5]} "
                            f"(it knows {list(artifact.labels)[:10]})")
-    new = {Path(f).resolve() for f in new_files}
-    own = [i for i, it in enumerate(dataset.items) if Path(it.path).resolve() in new]
+    own = _same_files(dataset, new_files)
     if own:
         dataset = dataset.subset(sorted(set(range(len(dataset))) - set(own)))
     if len(dataset) == 0:
