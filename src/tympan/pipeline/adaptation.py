@@ -33,8 +33,7 @@ import numpy as np
 from tympan import data as tdata
 from tympan.errors import ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, save_artifact
-
-FEATURE_NORMS = ("dataset", "group")
+from tympan.pipeline.config import FEATURE_NORMS
 
 
 def _standardize(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -52,11 +51,19 @@ def _statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flat.mean(axis=0), flat.std(axis=0)
 
 
-def _normalize_per_group(features: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``features`` with each group's rows standardised by that group's own statistics."""
+def _group_statistics(features: np.ndarray, groups: np.ndarray) -> dict:
+    """Each group's :func:`_statistics` over its own rows of ``features``."""
+    return {g: _statistics(features[groups == g]) for g in np.unique(groups)}
+
+
+def _normalize_per_group(features: np.ndarray, groups: np.ndarray, stats: dict | None = None
+                         ) -> np.ndarray:
+    """``features`` with each group's rows standardised by that group's own statistics
+    (``stats`` from :func:`_group_statistics`, computed here when not given)."""
+    stats = _group_statistics(features, groups) if stats is None else stats
     normalized = np.empty(features.shape, dtype="float32")
-    for g in np.unique(groups):
-        normalized[groups == g] = _standardize(features[groups == g], *_statistics(features[groups == g]))
+    for g, (mean, std) in stats.items():
+        normalized[groups == g] = _standardize(features[groups == g], mean, std)
     return normalized
 
 
@@ -149,10 +156,8 @@ def fit_group_normalized(model, compile_args: dict, X_train, y_train, g_train, X
     g_all = np.concatenate([g_train, g_val]) if has_val else np.asarray(g_train)
     # the features of every clip, computed once: the statistics and the inputs come from them
     F = np.asarray(features.predict(X_all, batch_size=256, verbose=0))
-    stats = {g: _statistics(F[g_all == g]) for g in np.unique(g_all)}
-    normalized = np.empty(F.shape, dtype="float32")
-    for g, (mean, std) in stats.items():
-        normalized[g_all == g] = _standardize(F[g_all == g], mean, std)
+    stats = _group_statistics(F, g_all)
+    normalized = _normalize_per_group(F, g_all, stats)
     n = len(X_train)
 
     body.compile(**compile_args)

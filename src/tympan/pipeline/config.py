@@ -14,6 +14,9 @@ from typing import Any
 from tympan import _validate as v
 from tympan.errors import ParameterError
 
+#: TrainConfig.feature_norm: one normalisation for the dataset, or one per group (speaker)
+FEATURE_NORMS = ("dataset", "group")
+
 PAD_POLICIES = ("end", "center", "wrap")
 CROP_POLICIES = ("start", "center", "end", "random")
 COMBINE = ("mean", "max", "vote")
@@ -102,7 +105,7 @@ class TrainConfig:
         if self.early_stopping is not None:
             v.positive_int("early_stopping", self.early_stopping)
         v.choice("validation", self.validation, ("stratified", "group"))
-        v.choice("feature_norm", self.feature_norm, ("dataset", "group"))
+        v.choice("feature_norm", self.feature_norm, FEATURE_NORMS)
         v.positive_int("ensemble", self.ensemble)
         if self.self_training != 0:
             v.positive_int("self_training", self.self_training)

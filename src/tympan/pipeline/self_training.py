@@ -47,6 +47,7 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
         _normalize_per_group,
         _split,
     )
+    from tympan.pipeline.train import class_weights
 
     rounds, epochs = v.positive_int("rounds", rounds), v.positive_int("epochs", epochs)
     threshold = v.positive_number("threshold", threshold)
@@ -69,10 +70,8 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
         sure = probs.max(axis=1) >= threshold
         counts.append(int(sure.sum()))
         labels = np.concatenate([y_train, probs.argmax(axis=1)[sure]])
-        weights = None
-        if class_weight:  # as in training: n / (classes * count) over the clips fitted on
-            found = np.bincount(labels, minlength=probs.shape[1])
-            weights = {c: float(len(labels) / (probs.shape[1] * k)) for c, k in enumerate(found) if k}
+        # as in training, over the clips fitted on
+        weights = class_weights(labels, probs.shape[1]) if class_weight else None
         body.fit(np.concatenate([N_train, N_new[sure]]), labels, epochs=epochs,
                  batch_size=batch_size, shuffle=True, class_weight=weights, verbose=verbose)
     return {"rounds": rounds, "threshold": threshold, "pseudo_labelled": counts}

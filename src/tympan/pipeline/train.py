@@ -77,6 +77,13 @@ def make_optimizer(name: str, learning_rate):
     return optimizers[name](learning_rate=learning_rate)
 
 
+def class_weights(y, n_classes: int) -> dict[int, float]:
+    """Inverse class frequency, ``n / (n_classes * count)`` for every class present in ``y``:
+    the loss weights of ``TrainConfig.class_weight``."""
+    counts = np.bincount(y, minlength=n_classes)
+    return {i: float(len(y) / (n_classes * c)) for i, c in enumerate(counts) if c}
+
+
 def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_val=None, *,
                groups_train=None, groups_val=None, verbose=1):
     """Build, adapt and fit the model of ``config`` (already resolved) on arrays.
@@ -103,10 +110,7 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     if has_val and t.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
                                                        restore_best_weights=True))
-    class_weight = None
-    if t.class_weight:
-        counts = np.bincount(y_train, minlength=len(labels)).astype(float)
-        class_weight = {i: float(len(y_train) / (len(labels) * c)) for i, c in enumerate(counts) if c}
+    class_weight = class_weights(y_train, len(labels)) if t.class_weight else None
     if t.feature_norm == "group":
         if groups_train is None or any(g is None for g in groups_train):
             raise DatasetError("feature_norm='group' normalises each speaker by their own "
