@@ -4,7 +4,9 @@ Training (``tympan.pipeline.train_separator``): NOIZEUS sentences sp01-sp24 in a
 conditions as noisy/clean pairs (noise = noisy - clean), plus mixtures made on the fly of their
 clean speech with segments of their noise (noisy - clean of the training sentences only) at a
 random SNR in ``--snr`` (default -5..10 dB); ``--extra-speech fsdd/recordings --extra-speech
-emodb/wav`` adds more clean speech (other speakers) to the mixtures made on the fly.  No
+emodb/wav`` adds more clean speech (other speakers) to the mixtures made on the fly.  The speech
+mixed on the fly is drawn in proportion to each file's length (``--by-file``: file by file) and
+resampled by a random factor in ``--speed`` (default 0.85..1.15; ``1,1`` for none).  No
 validation part, a fixed number of epochs (80 of 1024 one-second windows by default).
 Test: sentences sp25-sp30, each of the 8 noises at each nominal input SNR 0/5/10/15 dB (192
 mixtures, whole sentences in overlapping windows).  Reported per input SNR: plain SDR, SI-SDR
@@ -15,7 +17,8 @@ test recordings; each run in its own process, after a warm-up on a short file: p
 allocations (tracemalloc, numpy included) during the call and the process's peak RSS; the same
 for ``separate`` on the whole array for comparison.
 
-Run (about 12 minutes on 2 cores at the defaults, 10 of them training)::
+Run (about 30 minutes on 2 cores at the defaults, 28 of them training; about 11 with
+``--model-param spectral=0``)::
 
     nice -n 10 .venv/bin/python benchmarks/separation.py
     nice -n 10 .venv/bin/python benchmarks/separation.py --extra-speech fsdd/recordings \
@@ -113,9 +116,14 @@ def main(argv=None) -> int:
     p.add_argument("--examples", type=int, default=1024, help="training windows per epoch")
     p.add_argument("--duration", type=float, default=1.0, help="window length in seconds")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0, help="weights and mixtures (default 0)")
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--snr", default="-5,10", help="SNR range of the on-the-fly mixtures, dB")
     p.add_argument("--pair-fraction", type=float, default=0.5)
+    p.add_argument("--by-file", action="store_true", help="draw the speech mixed on the fly "
+                   "file by file (default: in proportion to each file's length)")
+    p.add_argument("--speed", default="0.85,1.15", help="speed perturbation range of the speech "
+                   "mixed on the fly (default 0.85,1.15; 1,1 for none)")
     p.add_argument("--extra-speech", action="append", default=[], metavar="FOLDER",
                    help="also mix this clean speech (relative to ../shared/data, e.g. "
                    "fsdd/recordings or emodb/wav) with the training noise (repeatable)")
@@ -140,7 +148,7 @@ def main(argv=None) -> int:
         audio=pipeline.AudioConfig(sr=8000, duration=args.duration), model=model,
         training=pipeline.TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                                       learning_rate=args.learning_rate, early_stopping=None,
-                                      validation_size=0.0))
+                                      validation_size=0.0, seed=args.seed))
     tmp = tempfile.TemporaryDirectory()
     run = args.out or Path(tmp.name) / "separator"
     t0 = time.perf_counter()
@@ -148,7 +156,9 @@ def main(argv=None) -> int:
     art = pipeline.train_separator(pairs=NOIZEUS, speech=speech, config=cfg,
                                    examples_per_epoch=args.examples,
                                    snr_db=tuple(float(x) for x in args.snr.split(",")),
-                                   pair_fraction=args.pair_fraction, out=run, overwrite=True,
+                                   pair_fraction=args.pair_fraction,
+                                   speed=tuple(float(x) for x in args.speed.split(",")),
+                                   by_length=not args.by_file, out=run, overwrite=True,
                                    verbose=2, progress=False)
     train_s = time.perf_counter() - t0
     test = art.metrics["test"]

@@ -20,7 +20,8 @@ def sep_cli_run(shared_data, tmp_path_factory):
     rc = main(["separator", "train", "--pairs", str(noizeus), "--held-out", "sp30", "--epochs", "1",
                "--examples-per-epoch", "16", "--batch-size", "8", "--duration", "0.5",
                "--model-param", "filters=8", "--model-param", "depth=1",
-               "--model-param", "kernel_sizes=[3]", "--quiet", "--out", str(out)])
+               "--model-param", "kernel_sizes=[3]", "--speed", "0.9,1.1", "--by-file", "--quiet",
+               "--out", str(out)])
     assert rc == 0
     return noizeus, out
 
@@ -30,6 +31,15 @@ def test_train_prints_the_held_out_table(sep_cli_run):
     meta = json.loads((out / "pipeline.json").read_text())
     assert meta["task"] == "separation" and meta["split"]["held_out"] == ["sp30"]
     assert meta["model"]["kernel_sizes"] == [3] and meta["metrics"]["test"]["mean"]["n"] == 32
+    assert meta["split"]["mixing"]["speed"] == [0.9, 1.1] and meta["split"]["mixing"]["by_length"] is False
+
+
+def test_train_refuses_a_bad_speed_range_cleanly(shared_data, tmp_path, capsys):
+    rc = main(["separator", "train", "--pairs", str(shared_data / "noizeus"), "--speed", "1.1",
+               "--out", str(tmp_path / "sep")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.startswith("error:") and "speed must be (low, high)" in err
+    assert "Traceback" not in err and not (tmp_path / "sep").exists()
 
 
 @pytest.mark.parametrize("ext", [".wav", ".mp3"])

@@ -88,6 +88,37 @@ def test_sampler_is_seeded_sums_to_the_mixture_and_respects_the_snr(rng):
     assert np.abs(mix).max() <= 0.99 + 1e-6
 
 
+def test_speed_perturbation_moves_the_pitch_and_keeps_the_window():
+    """speed=(f, f): the speech window is resampled f times faster, so a 500 Hz tone comes out
+    at 500 f Hz; the window keeps its length, the SNR its value, the seed its batches."""
+    sr, n = 8000, 2000
+    tone = np.sin(2 * np.pi * 500 * np.arange(3 * sr) / sr).astype("float32")
+    noise = [np.random.default_rng(1).standard_normal(sr).astype("float32")]
+    for factor in (0.8, 1.25):
+        sampler = MixtureSampler(samples=n, speech=[tone], noise=noise, snr_db=(20.0, 20.0),
+                                 gain_db=(0.0, 0.0), speed=(factor, factor), seed=3)
+        mix, src = sampler.batch(2, epoch=0, index=1)
+        assert src.shape == (2, n, 2) and src.dtype == np.float32
+        assert np.count_nonzero(src[0, :, 0]) > 0.99 * n  # the window is filled
+        spectrum = np.abs(np.fft.rfft(src[0, :, 0] * np.hanning(n)))
+        assert np.argmax(spectrum) * sr / n == pytest.approx(500 * factor, abs=sr / n)
+        s, z = src[0, :, 0], src[0, :, 1]
+        assert 10 * np.log10(np.sum(s**2) / np.sum(z**2)) == pytest.approx(20.0, abs=1e-3)
+        np.testing.assert_array_equal(sampler.batch(2, epoch=0, index=1)[0], mix)
+
+
+def test_by_length_draws_each_second_of_speech_equally_often():
+    """Two recordings, 0.1 s and 2.9 s: by file each is drawn half the time, by length the long
+    one 29 times in 30."""
+    short, long_ = np.full(800, 0.5, "float32"), np.full(23200, -0.5, "float32")
+    noise = [np.random.default_rng(2).standard_normal(8000).astype("float32")]
+    for by_length, want in ((False, 0.5), (True, 29 / 30)):
+        sampler = MixtureSampler(samples=800, speech=[short, long_], noise=noise,
+                                 gain_db=(0.0, 0.0), by_length=by_length, seed=0)
+        speech = np.concatenate([sampler.batch(50, index=i)[1][:, :, 0] for i in range(8)])
+        assert np.mean(speech[:, 0] < 0) == pytest.approx(want, abs=0.05)
+
+
 def test_sampler_errors():
     with pytest.raises(DatasetError, match="both speech and noise"):
         MixtureSampler(samples=100, speech=[np.ones(100, "float32")])
@@ -97,6 +128,10 @@ def test_sampler_errors():
         MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], snr_db=(10, -5))
     with pytest.raises(ParameterError, match="pair_fraction"):
         MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], pair_fraction=2)
+    with pytest.raises(ParameterError, match=r"speed must be .* 0.5 <= low <= high <= 2, got \(1.2, 0.9\)"):
+        MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], speed=(1.2, 0.9))
+    with pytest.raises(ParameterError, match="speed must be"):
+        MixtureSampler(samples=100, pairs=[(np.ones(9), np.ones(9))], speed=1.1)
 
 
 def test_a_folder_without_the_layout_is_refused(tmp_path):

@@ -90,6 +90,7 @@ def test_train_records_the_split_sources_and_held_out_metrics(sep_run):
     assert split["held_out"] == ["sp30"] and "sp30" not in split["train_sentences"]
     assert len(split["train_sentences"]) + len(split["validation_sentences"]) == 29
     assert split["mixing"]["snr_db"] == [-5.0, 10.0]
+    assert split["mixing"]["speed"] == [0.85, 1.15] and split["mixing"]["by_length"] is True
     test = meta["metrics"]["test"]
     assert set(test["by_snr"]) == {"0.0", "5.0", "10.0", "15.0"} and test["mean"]["n"] == 32
     assert np.isfinite(test["mean"]["si_sdri_db"])
@@ -166,6 +167,9 @@ def test_errors(sep_run, tmp_path, noizeus):
     _, out = sep_run
     with pytest.raises(ParameterError, match="needs pairs="):
         pipeline.train_separator(speech=noizeus / "clean")
+    with pytest.raises(ParameterError, match=r"speed must be .* got \(0.2, 1.0\)"):
+        pipeline.train_separator(pairs=noizeus, speed=(0.2, 1.0), out=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
     with pytest.raises(ParameterError, match="not a separator"):
         pipeline.train_separator(pairs=noizeus, config=pipeline.PipelineConfig(
             model={"name": "autoencoder"}))

@@ -58,15 +58,22 @@ def separator() -> None:
 @click.option("--held-out", default="sp25,sp26,sp27,sp28,sp29,sp30", show_default=True,
               help="Sentence ids never trained on (comma-separated; '' for none).")
 @click.option("--snr", default="-5,10", show_default=True, help="SNR range of the on-the-fly mixtures, dB.")
+@click.option("--speed", default="0.85,1.15", show_default=True,
+              help="Speed perturbation of the speech mixed on the fly: each window resampled by a "
+              "factor drawn from this range (pitch and formants move with it); 1,1 for none.")
+@click.option("--by-length/--by-file", default=True, show_default=True,
+              help="Draw the speech mixed on the fly in proportion to each file's length (every "
+              "second equally often), or every file equally often.")
 @click.option("--examples-per-epoch", type=int, default=1024, show_default=True)
 @click.option("--model-param", multiple=True, metavar="KEY=VALUE",
               help="Separator parameters (sources, n_fft, hop_length, kernel_sizes, filters, depth, "
-              "dilation).")
+              "dilation, per_bin, recurrent, spectral).")
 @click.option("--sr", type=int, default=8000, show_default=True, help="Sample rate the model works at.")
 @click.option("--duration", type=float, default=1.0, show_default=True,
               help="Window length in seconds (longer files are separated in overlapping windows).")
 @click.option("--epochs", type=int, default=80, show_default=True,
-              help="80 took about 9 minutes on 2 CPU cores (docs/separation.md).")
+              help="80 took about 28 minutes on 2 CPU cores with the default model, 9 without its "
+              "2-D convolutions (--model-param spectral=0); docs/separation.md.")
 @click.option("--batch-size", type=int, default=16, show_default=True)
 @click.option("--learning-rate", type=float, default=2e-3, show_default=True)
 @click.option("--validation-size", type=float, default=0.0, show_default=True,
@@ -75,8 +82,8 @@ def separator() -> None:
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
-def train(pairs, speech, noise, held_out, snr, examples_per_epoch, model_param, sr, duration,
-          epochs, batch_size, learning_rate, validation_size, seed, out, overwrite, quiet):
+def train(pairs, speech, noise, held_out, snr, speed, by_length, examples_per_epoch, model_param,
+          sr, duration, epochs, batch_size, learning_rate, validation_size, seed, out, overwrite, quiet):
     """Train a separator on noisy/clean pairs (--pairs) and/or speech and noise mixed on the fly
     (--speech, --noise); held-out sentences are measured at the end.
 
@@ -95,8 +102,8 @@ def train(pairs, speech, noise, held_out, snr, examples_per_epoch, model_param, 
                                       validation_size=validation_size))
     artifact = pipeline.train_separator(
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
-        held_out=_names(held_out), snr_db=snr_range,
-        examples_per_epoch=examples_per_epoch, out=out, overwrite=overwrite,
+        held_out=_names(held_out), snr_db=snr_range, speed=_floats(speed, "--speed"),
+        by_length=by_length, examples_per_epoch=examples_per_epoch, out=out, overwrite=overwrite,
         verbose=0 if quiet else 2)
     if "test" in artifact.metrics:
         _table(artifact.metrics["test"])

@@ -7,6 +7,7 @@ One registered model, ``separator`` (task ``"separation"``)::
       -> Spectrogram(mode="complex")               the mixture's STFT X
       -> log magnitude -> PerExampleStandardize    per example, over frames and bins, and
                                                    per bin over frames (``per_bin``)
+      [-> 2-D convolutions over (frames, bins)]    (``spectral``) shared along frequency
       -> parallel Conv1D branches over frames      one per kernel size, channels = bins
       -> concatenated [-> bidirectional GRUs]      (``recurrent``) the whole window as context
       -> 1x1 Conv1D                                one logit per bin and source
@@ -72,7 +73,7 @@ def _sources(sources) -> tuple[str, ...]:
 @register_model("separator", features={"kind": "waveform"}, task="separation")
 def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=None,
               hop_length=None, kernel_sizes=(3, 5, 9), filters=128, depth=2,
-              dilation=1, per_bin=True, recurrent=()) -> keras.Model:
+              dilation=1, per_bin=True, recurrent=(), spectral=(16, 16)) -> keras.Model:
     """Mask-based separator of ``sources`` (default ``("speech", "noise")``).
 
     STFT with ``n_fft`` (default: the power of two nearest 32 ms, 256 at 8 kHz) and
@@ -89,14 +90,22 @@ def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=Non
     ``recurrent`` (units, one int or a list, default none) adds one bidirectional GRU per entry
     over the frames after the branches, so every frame's mask sees the whole window (the
     branches see ``1 + (max(kernel_sizes) - 1) * sum(dilation ** i for i in range(depth))``
-    frames); the mask logits then
-    read the branches and the last GRU together.
+    frames); the mask logits then read the branches and the last GRU together.
+
+    ``spectral`` (channels, one int per layer, default ``(16, 16)``; ``0`` or ``[]`` for none)
+    puts 2-D convolutions (3x3, ReLU) over the (frames, bins) planes of the standardised log
+    magnitude before the branches; reduced to two planes by a 1x1 convolution, they are given
+    to the branches next to their usual input.  Their weights are shared along frequency, so a
+    harmonic pattern or a formant is recognised wherever a voice puts it (the branches, with
+    one channel per bin, learn each bin apart).  Measured +0.4-0.5 dB SI-SDRi at every input
+    SNR for 3x the training time (``docs/separation.md``).
     """
     sources = _sources(sources)
     kernel_sizes = positive_ints("kernel_sizes", kernel_sizes)
     filters, depth = v.positive_int("filters", filters), v.positive_int("depth", depth)
     dilation = v.positive_int("dilation", dilation)
     recurrent = () if recurrent in ((), [], 0, None) else positive_ints("recurrent", recurrent)
+    spectral = () if spectral in ((), [], 0, None) else positive_ints("spectral", spectral)
     n_fft = (2 ** round(math.log2(0.032 * sr))) if n_fft is None else v.positive_int("n_fft", n_fft)
     hop = n_fft // 4 if hop_length is None else v.positive_int("hop_length", hop_length)
     if hop > n_fft // 2:
@@ -113,6 +122,16 @@ def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=Non
             PerExampleStandardize(axis=1, name="standardize_bins")(h)])
     else:
         h = PerExampleStandardize(axis=(1, 2), name="standardize")(h)
+    if spectral:  # 2-D convolutions over (frames, bins): patterns that move along frequency
+        planes = h.shape[-1] // bins
+        g = keras.layers.Reshape((frames, planes, bins), name="planes")(h)
+        g = keras.layers.Permute((1, 3, 2), name="bins_last")(g)
+        for i, channels in enumerate(spectral):
+            g = keras.layers.Conv2D(channels, 3, padding="same", activation="relu",
+                                    name=f"spectral_{i + 1}")(g)
+        g = keras.layers.Conv2D(2, 1, name="spectral_out")(g)
+        g = keras.layers.Reshape((frames, bins * 2), name="spectral_flat")(g)
+        h = keras.layers.Concatenate(name="with_spectral")([h, g])
     branches = []
     for k in kernel_sizes:
         b = h

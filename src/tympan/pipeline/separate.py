@@ -29,6 +29,7 @@ from tympan.data.mixing import (
     noizeus_pairs,
     random_segment,
     sentence_id,
+    speed_range,
 )
 from tympan.dsp import metrics
 from tympan.errors import ArtifactError, AudioIOError, DatasetError, ParameterError
@@ -259,16 +260,20 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
 
 def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConfig | None = None,
                     held_out=HELD_OUT_SENTENCES, snr_db=(-5.0, 10.0), gain_db=(-20.0, 0.0),
-                    pair_fraction: float = 0.5, examples_per_epoch: int = 1024, out=None,
-                    overwrite: bool = False, verbose: int = 1, progress: bool = True) -> Artifact:
+                    pair_fraction: float = 0.5, speed=(0.85, 1.15), by_length: bool = True,
+                    examples_per_epoch: int = 1024, out=None, overwrite: bool = False,
+                    verbose: int = 1, progress: bool = True) -> Artifact:
     """Train a source separator; returns (and with ``out``, saves) the artifact.
 
     Material: ``pairs``, a NOIZEUS-style folder (``clean/`` and ``noisy/<noise>_<snr>dB/``; the
     noise of a pair is noisy - clean), and mixtures made on the fly of ``speech`` (files or
     folders; default: the pairs' clean sentences) and ``noise`` (default: the pairs' noise) at
-    an SNR drawn from ``snr_db``.  Sentences whose id is in ``held_out`` (``spNN`` in the file
-    name) are never loaded, in any noise condition; ``config.training.validation_size`` of the
-    other sentences are kept for validation (early stopping).  Each epoch draws
+    an SNR drawn from ``snr_db``, each speech window first resampled by a factor drawn from
+    ``speed`` (new voices; ``(1, 1)`` for none), the speech files drawn in proportion to their
+    length (``by_length``; else every file equally often).  Sentences whose id is in
+    ``held_out`` (``spNN`` in the file name) are never loaded, in any noise condition;
+    ``config.training.validation_size`` of the other sentences are kept for validation (early
+    stopping).  Each epoch draws
     ``examples_per_epoch`` fresh windows of ``config.audio.duration`` seconds
     (``pair_fraction`` of them from pairs).  The loss is the negative SI-SDR
     (:func:`~tympan.models.separator.si_sdr_loss`), Adam with a cosine decay.  When ``pairs`` is
@@ -295,6 +300,7 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
         raise ParameterError("train_separator needs pairs= (a NOIZEUS-style folder) or both "
                              "speech= and noise= (files or folders)")
     config = resolve_config(config)
+    speed = speed_range(speed)
     if out is not None:
         check_destination(out, overwrite=overwrite)
     held_out = sorted({s.lower() for s in held_out})
@@ -302,15 +308,19 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     parts, train_ids, val_ids = _material(pairs, speech, noise, held_out, audio.sr,
                                           t.validation_size, t.seed, progress)
     mixing = {"snr_db": list(map(float, snr_db)), "gain_db": list(map(float, gain_db)),
-              "pair_fraction": float(pair_fraction), "examples_per_epoch": int(examples_per_epoch)}
+              "pair_fraction": float(pair_fraction), "speed": list(map(float, speed)),
+              "by_length": bool(by_length),
+              "examples_per_epoch": int(examples_per_epoch)}
     sampler = MixtureSampler(samples=audio.samples, **parts["train"], snr_db=snr_db,
-                             gain_db=gain_db, pair_fraction=pair_fraction, seed=t.seed)
+                             gain_db=gain_db, pair_fraction=pair_fraction, speed=speed,
+                             by_length=by_length, seed=t.seed)
     steps = max(1, v.positive_int("examples_per_epoch", examples_per_epoch) // t.batch_size)
     batches = MixtureBatches(sampler, batch_size=t.batch_size, steps=steps)
     validation = None
     if val_ids:
         val_sampler = MixtureSampler(samples=audio.samples, **parts["val"], snr_db=snr_db,
-                                     gain_db=gain_db, pair_fraction=pair_fraction, seed=t.seed + 1)
+                                     gain_db=gain_db, pair_fraction=pair_fraction,
+                                     by_length=by_length, seed=t.seed + 1)
         validation = val_sampler.batch(max(t.batch_size, round(t.validation_size * examples_per_epoch)))
     keras.utils.set_random_seed(t.seed)
     params = {k: val for k, val in config.model.items() if k != "name"}
