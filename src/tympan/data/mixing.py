@@ -189,7 +189,7 @@ class MixtureSampler:
             speech = self.speech[int(rng.integers(len(self.speech)))]
         else:
             speech = self.speech[int(rng.choice(len(self.speech), p=self._speech_p))]
-        if self.speed == (1.0, 1.0):
+        if self.speed == (1.0, 1.0):  # off: no resampling, and the random draws of before
             start, stop = _window(speech, self.samples, rng)
             speech = speech[start:stop]
         else:  # speed perturbation: f times faster, pitch and formants f times higher

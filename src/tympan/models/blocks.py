@@ -51,6 +51,12 @@ def positive_ints(name: str, value: Any) -> tuple[int, ...]:
     return tuple(v.positive_int(name, x) for x in value)
 
 
+def optional_positive_ints(name: str, value: Any) -> tuple[int, ...]:
+    """``()`` for none (``0``, ``None``, ``[]`` or ``()``), else :func:`positive_ints`: the
+    per-layer sizes of an optional stack of layers."""
+    return () if value in ((), [], 0, None) else positive_ints(name, value)
+
+
 def rate(name: str, value: Any) -> float:
     """A dropout-like rate in ``[0, 1)``."""
     value = v.non_negative_number(name, value)

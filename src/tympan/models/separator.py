@@ -33,7 +33,7 @@ from tympan.dsp.frames import n_frames
 from tympan.errors import ParameterError
 from tympan.layers import MaskedInverseSTFT, PerExampleStandardize, Spectrogram
 from tympan.models.autoencoder import RMSNormalize, _LogMagnitude
-from tympan.models.blocks import flag, positive_ints
+from tympan.models.blocks import flag, optional_positive_ints, positive_ints
 from tympan.models.registry import register_model
 
 DEFAULT_SOURCES = ("speech", "noise")
@@ -104,8 +104,8 @@ def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=Non
     kernel_sizes = positive_ints("kernel_sizes", kernel_sizes)
     filters, depth = v.positive_int("filters", filters), v.positive_int("depth", depth)
     dilation = v.positive_int("dilation", dilation)
-    recurrent = () if recurrent in ((), [], 0, None) else positive_ints("recurrent", recurrent)
-    spectral = () if spectral in ((), [], 0, None) else positive_ints("spectral", spectral)
+    recurrent = optional_positive_ints("recurrent", recurrent)
+    spectral = optional_positive_ints("spectral", spectral)
     n_fft = (2 ** round(math.log2(0.032 * sr))) if n_fft is None else v.positive_int("n_fft", n_fft)
     hop = n_fft // 4 if hop_length is None else v.positive_int("hop_length", hop_length)
     if hop > n_fft // 2:
