@@ -131,6 +131,10 @@ def main(argv=None) -> int:
                    help="separator parameter, e.g. filters=64 (repeatable)")
     p.add_argument("--memory-minutes", default="1,10", help="file lengths for the memory figure "
                    "('' to skip)")
+    p.add_argument("--init", type=Path, metavar="RUN", help="continue training the separator RUN "
+                   "(its model; --epochs more epochs on new mixtures) instead of a new one")
+    p.add_argument("--ensemble", type=int, default=1, metavar="N",
+                   help="train N separators (seeds SEED..SEED+N-1) averaged into one")
     p.add_argument("--out", type=Path, help="keep the artifact here (default: a temporary folder)")
     p.add_argument("--oracle", action="store_true",
                    help="only print the ideal ratio mask's SI-SDRi on the test mixtures (no training)")
@@ -148,7 +152,8 @@ def main(argv=None) -> int:
         audio=pipeline.AudioConfig(sr=8000, duration=args.duration), model=model,
         training=pipeline.TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                                       learning_rate=args.learning_rate, early_stopping=None,
-                                      validation_size=0.0, seed=args.seed))
+                                      validation_size=0.0, seed=args.seed,
+                                      ensemble=args.ensemble))
     tmp = tempfile.TemporaryDirectory()
     run = args.out or Path(tmp.name) / "separator"
     t0 = time.perf_counter()
@@ -158,13 +163,15 @@ def main(argv=None) -> int:
                                    snr_db=tuple(float(x) for x in args.snr.split(",")),
                                    pair_fraction=args.pair_fraction,
                                    speed=tuple(float(x) for x in args.speed.split(",")),
-                                   by_length=not args.by_file, out=run, overwrite=True,
+                                   by_length=not args.by_file, init=args.init, out=run,
+                                   overwrite=True,
                                    verbose=2, progress=False)
     train_s = time.perf_counter() - t0
     test = art.metrics["test"]
+    epochs = art.metrics.get("epochs_total", "?")
     print(f"\n{art.model.count_params():,} parameters; training {art.metrics['train_seconds']:.0f} s "
-          f"(fit), {train_s:.0f} s with loading and the held-out evaluation; final loss "
-          f"{art.history['loss'][-1]:.2f}\n")
+          f"(fit), {train_s:.0f} s with loading and the held-out evaluation; {epochs} epochs in "
+          f"all; final loss {art.history['loss'][-1]:.2f}\n")
     print("| input SNR (nominal) | mixtures | input SI-SDR dB | SDR dB | SI-SDR dB | SI-SDRi dB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for snr, r in [*test["by_snr"].items(), ("all", test["mean"])]:

@@ -21,6 +21,13 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer >= 0, else raise ParameterError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise _fail(name, "a non-negative integer", value)
+    return int(value)
+
+
 def optional_positive_int(name: str, value: Any) -> int | None:
     return None if value is None else positive_int(name, value)
 

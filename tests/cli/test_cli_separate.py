@@ -90,7 +90,32 @@ def test_evaluate_json_and_table(sep_cli_run, capsys):
     assert "needs pairs=" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["separate"], ["separator", "train"], ["separator", "evaluate"]])
+def test_continue_and_combine(sep_cli_run, tmp_path, capsys):
+    noizeus, out = sep_cli_run
+    more = tmp_path / "more"
+    rc = main(["separator", "train", "--pairs", str(noizeus), "--held-out", "sp30", "--epochs", "1",
+               "--examples-per-epoch", "8", "--batch-size", "8", "--init", str(out), "--quiet",
+               "--out", str(more)])
+    assert rc == 0 and f"saved {more}" in capsys.readouterr().out
+    meta = json.loads((more / "pipeline.json").read_text())
+    assert meta["metrics"]["epochs_total"] == 2 and meta["metrics"]["init"]["path"] == str(out)
+    assert meta["model"]["kernel_sizes"] == [3] and meta["audio"]["duration"] == 0.5
+    avg = tmp_path / "avg"
+    assert main(["separator", "combine", str(out), str(more), "--out", str(avg)]) == 0
+    assert f"saved {avg}" in capsys.readouterr().out
+    assert len(json.loads((avg / "pipeline.json").read_text())["model"]["members"]) == 2
+    rc = main(["separator", "train", "--pairs", str(noizeus), "--init", str(out),
+               "--model-param", "filters=4", "--out", str(tmp_path / "never")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--model-param cannot change the model of --init" in err
+    assert main(["separator", "combine", str(out), "--out", str(tmp_path / "never")]) == 1
+    err = capsys.readouterr().err
+    assert "needs two or more separators" in err and "Traceback" not in err
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("command", [["separate"], ["separator", "train"], ["separator", "evaluate"],
+                                     ["separator", "combine"]])
 def test_help_has_an_example(command, capsys):
     assert main([*command, "--help"]) == 0
     assert "Example" in capsys.readouterr().out

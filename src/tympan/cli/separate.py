@@ -43,6 +43,7 @@ def separator() -> None:
       tympan separator train --pairs ../shared/data/noizeus --out runs/sep
       tympan separator train --speech speech/ --noise noise/ --out runs/sep
       tympan separator evaluate runs/sep --pairs ../shared/data/noizeus
+      tympan separator combine runs/sep runs/sep-seed1 --out runs/sep-avg
       tympan separate runs/sep noisy.wav --out separated/
     """
 
@@ -79,32 +80,66 @@ def separator() -> None:
 @click.option("--validation-size", type=float, default=0.0, show_default=True,
               help="Fraction of the training sentences kept for validation and early stopping.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ensemble", type=int, default=1, show_default=True, metavar="N",
+              help="Train N separators (seeds SEED, SEED+1, ...) saved as one that averages "
+              "their sources (N times the time).")
+@click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
+              metavar="RUN", help="Continue training the separator RUN (its model, --sr and "
+              "--duration; new mixtures from the epoch where it stopped). RUN is not changed.")
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
 def train(pairs, speech, noise, held_out, snr, speed, by_length, examples_per_epoch, model_param,
-          sr, duration, epochs, batch_size, learning_rate, validation_size, seed, out, overwrite, quiet):
+          sr, duration, epochs, batch_size, learning_rate, validation_size, seed, ensemble, init,
+          out, overwrite, quiet):
     """Train a separator on noisy/clean pairs (--pairs) and/or speech and noise mixed on the fly
     (--speech, --noise); held-out sentences are measured at the end.
 
     \b
-    Example:
+    Examples:
       tympan separator train --pairs ../shared/data/noizeus --out runs/sep
+      tympan separator train --pairs ../shared/data/noizeus --init runs/sep --epochs 40 \\
+          --learning-rate 1e-3 --out runs/sep-more
     """
     from tympan import pipeline
 
+    if init is not None and model_param:
+        raise ParameterError("--model-param cannot change the model of --init RUN; it is RUN's")
     snr_range = _floats(snr, "--snr")
     config = pipeline.PipelineConfig(
         audio=pipeline.AudioConfig(sr=sr, duration=duration),
         model={"name": "separator", **parse_params(model_param, "--model-param")},
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
-                                      learning_rate=learning_rate, seed=seed,
+                                      learning_rate=learning_rate, seed=seed, ensemble=ensemble,
                                       validation_size=validation_size))
     artifact = pipeline.train_separator(
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
         held_out=_names(held_out), snr_db=snr_range, speed=_floats(speed, "--speed"),
-        by_length=by_length, examples_per_epoch=examples_per_epoch, out=out, overwrite=overwrite,
-        verbose=0 if quiet else 2)
+        by_length=by_length, examples_per_epoch=examples_per_epoch, init=init, out=out,
+        overwrite=overwrite, verbose=0 if quiet else 2)
+    if "test" in artifact.metrics:
+        _table(artifact.metrics["test"])
+    click.echo(f"saved {artifact.path}")
+
+
+@separator.command("combine")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
+@click.option("--pairs", type=click.Path(exists=True, file_okay=False),
+              help="NOIZEUS-style folder: measure the sentences every run held out.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
+def combine(runs, out, pairs, overwrite):
+    """Save one separator that averages the sources of RUNS (two or more separators with the
+    same sample rate, window length and sources); separating costs the sum of them.
+
+    \b
+    Example:
+      tympan separator combine runs/sep runs/sep-seed1 --pairs ../shared/data/noizeus \\
+          --out runs/sep-avg
+    """
+    from tympan import pipeline
+
+    artifact = pipeline.combine_separators(list(runs), pairs=pairs, out=out, overwrite=overwrite)
     if "test" in artifact.metrics:
         _table(artifact.metrics["test"])
     click.echo(f"saved {artifact.path}")

@@ -8,6 +8,7 @@ ae = train_autoencoder("speech/", PipelineConfig(model={"name": "autoencoder"}),
 reconstruct_file("runs/ae", "in.mp3", "out.mp3")
 sep = train_separator(pairs="../shared/data/noizeus", out="runs/sep")
 separate_file("runs/sep", "mix.wav", "separated/")        # separated/speech.wav, noise.wav
+combine_separators(["runs/sep", "runs/sep-seed1"], out="runs/sep-avg")   # averaged sources
 adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_norm="group" models
 ```
 """
@@ -26,6 +27,7 @@ from tympan.pipeline.reconstruct import (
     train_autoencoder,
 )
 from tympan.pipeline.separate import evaluate_separation, separate, separate_file, train_separator
+from tympan.pipeline.separator_ensemble import combine_separators
 from tympan.pipeline.train import train
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "TrainConfig",
     "WindowConfig",
     "adapt",
+    "combine_separators",
     "cross_validate",
     "evaluate",
     "evaluate_reconstruction",

@@ -16,14 +16,16 @@ class MixtureBatches(keras.utils.PyDataset):
     Batch ``i`` of epoch ``e`` is ``sampler.batch(batch_size, epoch=e, index=i)``: new mixtures
     every epoch, the same ones for the same sampler seed.  Runs in the training thread (one
     worker, no multiprocessing), so the epoch counter advanced by :meth:`on_epoch_end` is exact.
+    ``epoch`` is the sampler epoch of the first one (a run continued from an artifact goes on
+    where it stopped).
     """
 
-    def __init__(self, sampler: MixtureSampler, *, batch_size: int, steps: int):
+    def __init__(self, sampler: MixtureSampler, *, batch_size: int, steps: int, epoch: int = 0):
         super().__init__(workers=1, use_multiprocessing=False)
         self.sampler = sampler
         self.batch_size = v.positive_int("batch_size", batch_size)
         self.steps = v.positive_int("steps", steps)
-        self.epoch = 0
+        self.epoch = v.non_negative_int("epoch", epoch)
 
     def __len__(self) -> int:
         return self.steps

@@ -261,8 +261,8 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
 def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConfig | None = None,
                     held_out=HELD_OUT_SENTENCES, snr_db=(-5.0, 10.0), gain_db=(-20.0, 0.0),
                     pair_fraction: float = 0.5, speed=(0.85, 1.15), by_length: bool = True,
-                    examples_per_epoch: int = 1024, out=None, overwrite: bool = False,
-                    verbose: int = 1, progress: bool = True) -> Artifact:
+                    examples_per_epoch: int = 1024, init=None, out=None, overwrite: bool = False,
+                    measure: bool = True, verbose: int = 1, progress: bool = True) -> Artifact:
     """Train a source separator; returns (and with ``out``, saves) the artifact.
 
     Material: ``pairs``, a NOIZEUS-style folder (``clean/`` and ``noisy/<noise>_<snr>dB/``; the
@@ -277,9 +277,18 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     ``examples_per_epoch`` fresh windows of ``config.audio.duration`` seconds
     (``pair_fraction`` of them from pairs).  The loss is the negative SI-SDR
     (:func:`~tympan.models.separator.si_sdr_loss`), Adam with a cosine decay.  When ``pairs`` is
-    given, the held-out sentences are measured at the end (``metrics["test"]``).  Without
+    given (and ``measure``), the held-out sentences are measured at the end
+    (``metrics["test"]``).  With ``config.training.ensemble = n > 1``, ``n`` separators are
+    trained with the seeds ``seed``, ``seed + 1``, ... and saved as one that averages their
+    sources (:func:`~tympan.pipeline.combine_separators`; ``n`` times the time).  Without
     ``config``: 1-s windows at 8 kHz, the default ``separator``, 80 epochs of 16-window batches
     at a learning rate of 2e-3, no validation part (the benchmark's recipe).
+
+    ``init`` (a separator artifact or its folder) continues training from its weights: the
+    model recipe and audio settings are ``init``'s (``config`` then sets the training only), the
+    mixtures made on the fly go on from the epoch where ``init`` stopped (new ones, not a
+    replay), and the history and epoch count carry on.  Sentences ``init`` trained on cannot be
+    held out now (the test figures would be flattered).  ``init`` itself is not changed.
     """
     import keras
 
@@ -299,11 +308,23 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     if pairs is None and (speech is None or noise is None):
         raise ParameterError("train_separator needs pairs= (a NOIZEUS-style folder) or both "
                              "speech= and noise= (files or folders)")
+    start = None
+    if init is not None:
+        start = _artifact(init)
+        config = _continued_config(start, config)
     config = resolve_config(config)
     speed = speed_range(speed)
     if out is not None:
         check_destination(out, overwrite=overwrite)
+    if config.training.ensemble > 1:
+        return _train_ensemble(config, init, out, overwrite, measure, pairs=pairs, speech=speech,
+                               noise=noise, held_out=held_out, snr_db=snr_db, gain_db=gain_db,
+                               pair_fraction=pair_fraction, speed=speed, by_length=by_length,
+                               examples_per_epoch=examples_per_epoch, verbose=verbose,
+                               progress=progress)
     held_out = sorted({s.lower() for s in held_out})
+    if start is not None:
+        _check_held_out(start, held_out)
     t, audio = config.training, config.audio
     parts, train_ids, val_ids = _material(pairs, speech, noise, held_out, audio.sr,
                                           t.validation_size, t.seed, progress)
@@ -315,7 +336,9 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
                              gain_db=gain_db, pair_fraction=pair_fraction, speed=speed,
                              by_length=by_length, seed=t.seed)
     steps = max(1, v.positive_int("examples_per_epoch", examples_per_epoch) // t.batch_size)
-    batches = MixtureBatches(sampler, batch_size=t.batch_size, steps=steps)
+    done = 0 if start is None else int(start.metrics.get("epochs_total",
+                                                       start.metrics.get("epochs_run", 0)))
+    batches = MixtureBatches(sampler, batch_size=t.batch_size, steps=steps, epoch=done)
     validation = None
     if val_ids:
         val_sampler = MixtureSampler(samples=audio.samples, **parts["val"], snr_db=snr_db,
@@ -326,6 +349,8 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     params = {k: val for k, val in config.model.items() if k != "name"}
     model = models.build_model(config.model["name"], input_samples=audio.samples, sr=audio.sr,
                                features=config.features, **params)
+    if start is not None:
+        model.set_weights(start.model.get_weights())
     stft = model.get_layer("stft")  # record the n_fft and hop used
     config = dataclasses.replace(config, model={**config.model, "sources": list(params["sources"]),
                                                 "n_fft": stft.n_fft, "hop_length": stft.hop_length})
@@ -336,14 +361,19 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     if validation is not None and t.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
                                                        restore_best_weights=True))
-    start = time.perf_counter()
+    began = time.perf_counter()
     hist = model.fit(batches, validation_data=validation, epochs=t.epochs, callbacks=callbacks,
                      verbose=verbose)
     history = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
     counts = {part: {k: len(val) for k, val in parts[part].items()} for part in parts}
     metrics_ = {"train": counts["train"], "validation": counts["val"],
                 "epochs_run": len(history.get("loss", [])),
-                "train_seconds": round(time.perf_counter() - start, 1)}
+                "train_seconds": round(time.perf_counter() - began, 1)}
+    metrics_["epochs_total"] = done + metrics_["epochs_run"]
+    if start is not None:
+        metrics_["init"] = {"path": None if start.path is None else os.fspath(start.path),
+                            "epochs": done, "train_seconds": start.metrics.get("train_seconds")}
+        history = {k: [*start.history.get(k, []), *vals] for k, vals in history.items()}
     split = {"method": "sentences", "held_out": held_out, "train_sentences": train_ids,
              "validation_sentences": val_ids, "mixing": mixing,
              "pairs": None if pairs is None else os.fspath(pairs),
@@ -352,7 +382,7 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     artifact = Artifact(model=model, config=config, labels=tuple(params["sources"]),
                         metrics=metrics_, split=split, history=history, info=runtime_info(),
                         task="separation")
-    if pairs is not None and held_out:
+    if pairs is not None and held_out and measure:
         try:
             result = evaluate_separation(artifact, pairs, sentences=held_out)
         except DatasetError:  # the folder has none of the held-out sentences
@@ -362,6 +392,41 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     if out is not None:
         save_artifact(artifact, out, overwrite=overwrite)
     return artifact
+
+
+def _train_ensemble(config: PipelineConfig, init, out, overwrite: bool, measure: bool,
+                    **kwargs) -> Artifact:
+    """``config.training.ensemble`` separators (seeds ``seed + k``) combined into one."""
+    from tympan.pipeline.separator_ensemble import combine_separators
+
+    if init is not None:
+        raise ParameterError("init continues one separator; with training.ensemble > 1 continue "
+                             "each member's artifact, then combine them (combine_separators)")
+    t = config.training
+    members = [train_separator(config=dataclasses.replace(config, training=dataclasses.replace(
+                   t, seed=t.seed + k, ensemble=1)), measure=False, **kwargs)
+               for k in range(t.ensemble)]
+    pairs = kwargs["pairs"] if measure else None
+    return combine_separators(members, pairs=pairs, out=out, overwrite=overwrite)
+
+
+def _continued_config(start: Artifact, config: PipelineConfig | None) -> PipelineConfig:
+    """The config of a run continuing ``start``: its model, audio and features, ``config``'s
+    training (or ``start``'s, when ``config`` is None)."""
+    model = dict(start.config.model)
+    if "members" in model:
+        raise ParameterError(f"{start.path or 'init'} is an ensemble of separators; continue "
+                             "training each member's own artifact, then combine them again")
+    training = start.config.training if config is None else config.training
+    return dataclasses.replace(start.config, model=model, training=training)
+
+
+def _check_held_out(start: Artifact, held_out: list[str]) -> None:
+    trained = set(start.split.get("train_sentences") or []) & set(held_out)
+    if trained:
+        raise ParameterError(f"{start.path or 'init'} was trained on {sorted(trained)}, which are "
+                             "held out here; hold out sentences it never heard (its split "
+                             f"held out {start.split.get('held_out')})")
 
 
 def _as_list(x) -> list:

@@ -131,9 +131,10 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     return model, history
 
 
-def ensemble_model(members, input_samples: int):
-    """One model that averages the probabilities of ``members`` (each a waveform classifier,
-    nested under the name ``member<k>``): what ``TrainConfig.ensemble`` saves."""
+def ensemble_model(members, input_samples: int, *, output_name: str = "probabilities"):
+    """One model that averages the outputs of ``members`` (waveform models, nested under the
+    names ``member<k>``): the probabilities of classifiers, what ``TrainConfig.ensemble``
+    saves, or the sources of separators (:func:`tympan.pipeline.combine_separators`)."""
     import keras
 
     inputs = keras.Input((input_samples,), name="waveform")
@@ -141,7 +142,7 @@ def ensemble_model(members, input_samples: int):
     for k, member in enumerate(members):
         member.name = f"member{k}"
         outputs.append(member(inputs))
-    averaged = keras.layers.Average(dtype="float32", name="probabilities")(outputs)
+    averaged = keras.layers.Average(dtype="float32", name=output_name)(outputs)
     return keras.Model(inputs, averaged, name=f"ensemble_of_{len(members)}")
 
 
