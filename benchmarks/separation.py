@@ -124,6 +124,8 @@ def main(argv=None) -> int:
                    "file by file (default: in proportion to each file's length)")
     p.add_argument("--speed", default="0.85,1.15", help="speed perturbation range of the speech "
                    "mixed on the fly (default 0.85,1.15; 1,1 for none)")
+    p.add_argument("--pair-speed", action="store_true", help="speed-perturb the pairs' windows "
+                   "too (speech and noise by the same factor)")
     p.add_argument("--extra-speech", action="append", default=[], metavar="FOLDER",
                    help="also mix this clean speech (relative to ../shared/data, e.g. "
                    "fsdd/recordings or emodb/wav) with the training noise (repeatable)")
@@ -163,7 +165,8 @@ def main(argv=None) -> int:
                                    snr_db=tuple(float(x) for x in args.snr.split(",")),
                                    pair_fraction=args.pair_fraction,
                                    speed=tuple(float(x) for x in args.speed.split(",")),
-                                   by_length=not args.by_file, init=args.init, out=run,
+                                   by_length=not args.by_file, pair_speed=args.pair_speed,
+                                   init=args.init, out=run,
                                    overwrite=True,
                                    verbose=2, progress=False)
     train_s = time.perf_counter() - t0

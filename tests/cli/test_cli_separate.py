@@ -95,11 +95,13 @@ def test_continue_and_combine(sep_cli_run, tmp_path, capsys):
     more = tmp_path / "more"
     rc = main(["separator", "train", "--pairs", str(noizeus), "--held-out", "sp30", "--epochs", "1",
                "--examples-per-epoch", "8", "--batch-size", "8", "--init", str(out), "--quiet",
+               "--pair-speed",
                "--out", str(more)])
     assert rc == 0 and f"saved {more}" in capsys.readouterr().out
     meta = json.loads((more / "pipeline.json").read_text())
     assert meta["metrics"]["epochs_total"] == 2 and meta["metrics"]["init"]["path"] == str(out)
     assert meta["model"]["kernel_sizes"] == [3] and meta["audio"]["duration"] == 0.5
+    assert meta["split"]["mixing"]["pair_speed"] is True
     avg = tmp_path / "avg"
     assert main(["separator", "combine", str(out), str(more), "--out", str(avg)]) == 0
     assert f"saved {avg}" in capsys.readouterr().out

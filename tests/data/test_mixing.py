@@ -107,6 +107,27 @@ def test_speed_perturbation_moves_the_pitch_and_keeps_the_window():
         np.testing.assert_array_equal(sampler.batch(2, epoch=0, index=1)[0], mix)
 
 
+def test_pair_speed_resamples_both_sources_of_a_pair_alike():
+    """pair_speed: a pair's window is resampled too, speech and noise by the same factor (a
+    500 Hz tone and a 1500 Hz tone both move by f, their ratio of energies stays); without it
+    the pair's window is as recorded."""
+    sr, n = 8000, 2000
+    t = np.arange(3 * sr) / sr
+    clean = np.sin(2 * np.pi * 500 * t).astype("float32")
+    noise = (0.5 * np.sin(2 * np.pi * 1500 * t)).astype("float32")
+    for pair_speed, factor, want in ((True, 1.2, 1.2), (False, 1.2, 1.0), (True, 1.0, 1.0)):
+        sampler = MixtureSampler(samples=n, pairs=[(clean, noise)], gain_db=(0.0, 0.0),
+                                 speed=(factor, factor), pair_speed=pair_speed, seed=4)
+        mix, src = sampler.batch(2, index=3)
+        np.testing.assert_allclose(src.sum(-1), mix, atol=1e-6)
+        assert np.count_nonzero(src[0, :, 0]) > 0.99 * n
+        for k, f0 in ((0, 500), (1, 1500)):
+            spectrum = np.abs(np.fft.rfft(src[0, :, k] * np.hanning(n)))
+            assert np.argmax(spectrum) * sr / n == pytest.approx(f0 * want, abs=sr / n)
+        ratio = np.sum(src[0, :, 0] ** 2) / np.sum(src[0, :, 1] ** 2)
+        assert 10 * np.log10(ratio) == pytest.approx(10 * np.log10(4), abs=0.1)
+
+
 def test_by_length_draws_each_second_of_speech_equally_often():
     """Two recordings, 0.1 s and 2.9 s: by file each is drawn half the time, by length the long
     one 29 times in 30."""

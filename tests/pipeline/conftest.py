@@ -10,6 +10,12 @@ from tympan import data
 
 
 @pytest.fixture(scope="session")
+def noizeus(shared_data):
+    """The NOIZEUS folder (clean/ and noisy/<noise>_<snr>dB/) in ../shared/data."""
+    return shared_data / "noizeus"
+
+
+@pytest.fixture(scope="session")
 def digits_dir(tmp_path_factory):
     """180 bundled FSDD clips (3 speakers x 10 digits x 6 takes) in a scratch folder."""
     folder = tmp_path_factory.mktemp("digits")

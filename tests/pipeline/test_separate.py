@@ -22,11 +22,6 @@ HELD_OUT = ["sp29", "sp30"]
 
 
 @pytest.fixture(scope="module")
-def noizeus(shared_data):
-    return shared_data / "noizeus"
-
-
-@pytest.fixture(scope="module")
 def sep_run(noizeus, tmp_path_factory):
     """A tiny separator, one short epoch on NOIZEUS pairs + on-the-fly mixtures."""
     out = tmp_path_factory.mktemp("sep-runs") / "sep"

@@ -29,11 +29,6 @@ def _training(**changes) -> pipeline.PipelineConfig:
 
 
 @pytest.fixture(scope="module")
-def noizeus(shared_data):
-    return shared_data / "noizeus"
-
-
-@pytest.fixture(scope="module")
 def base(noizeus, tmp_path_factory):
     out = tmp_path_factory.mktemp("sep-ens") / "base"
     pipeline.train_separator(pairs=noizeus, config=CONFIG, held_out=["sp30"], out=out, **QUIET)

@@ -65,6 +65,8 @@ def separator() -> None:
 @click.option("--by-length/--by-file", default=True, show_default=True,
               help="Draw the speech mixed on the fly in proportion to each file's length (every "
               "second equally often), or every file equally often.")
+@click.option("--pair-speed", is_flag=True,
+              help="Speed-perturb the pairs' windows too (speech and noise by the same factor).")
 @click.option("--examples-per-epoch", type=int, default=1024, show_default=True)
 @click.option("--model-param", multiple=True, metavar="KEY=VALUE",
               help="Separator parameters (sources, n_fft, hop_length, kernel_sizes, filters, depth, "
@@ -89,9 +91,9 @@ def separator() -> None:
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
-def train(pairs, speech, noise, held_out, snr, speed, by_length, examples_per_epoch, model_param,
-          sr, duration, epochs, batch_size, learning_rate, validation_size, seed, ensemble, init,
-          out, overwrite, quiet):
+def train(pairs, speech, noise, held_out, snr, speed, by_length, pair_speed, examples_per_epoch,
+          model_param, sr, duration, epochs, batch_size, learning_rate, validation_size, seed,
+          ensemble, init, out, overwrite, quiet):
     """Train a separator on noisy/clean pairs (--pairs) and/or speech and noise mixed on the fly
     (--speech, --noise); held-out sentences are measured at the end.
 
@@ -115,7 +117,8 @@ def train(pairs, speech, noise, held_out, snr, speed, by_length, examples_per_ep
     artifact = pipeline.train_separator(
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
         held_out=_names(held_out), snr_db=snr_range, speed=_floats(speed, "--speed"),
-        by_length=by_length, examples_per_epoch=examples_per_epoch, init=init, out=out,
+        by_length=by_length, pair_speed=pair_speed, examples_per_epoch=examples_per_epoch,
+        init=init, out=out,
         overwrite=overwrite, verbose=0 if quiet else 2)
     if "test" in artifact.metrics:
         _table(artifact.metrics["test"])

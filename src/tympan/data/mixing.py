@@ -146,7 +146,8 @@ class MixtureSampler:
     plus a random segment of a random noise array of the same length, scaled to an SNR drawn
     uniformly from ``snr_db = (low, high)``.  With ``speed = (low, high)`` (default ``(1, 1)``,
     off) the speech window is first resampled by a factor drawn uniformly from that range
-    (faster and higher, or slower and lower: new voices from the same speakers); with
+    (faster and higher, or slower and lower: new voices from the same speakers), and with
+    ``pair_speed`` a pair's window too (speech and noise by the same factor); with
     ``by_length`` the speech arrays are drawn in proportion to their length (every second of
     speech equally often) instead of one by one.  (Noise over the whole window around a shorter
     speech clip, tried with ``benchmarks/separation.py``, cost 1.1 dB SI-SDRi at 0 dB.)
@@ -160,7 +161,7 @@ class MixtureSampler:
                  speech: Sequence[np.ndarray] = (), noise: Sequence[np.ndarray] = (),
                  snr_db: tuple[float, float] = (-5.0, 10.0), gain_db: tuple[float, float] = (-20.0, 0.0),
                  pair_fraction: float = 0.5, speed: tuple[float, float] = (1.0, 1.0),
-                 by_length: bool = False, seed: int = 0):
+                 by_length: bool = False, pair_speed: bool = False, seed: int = 0):
         self.samples = v.positive_int("samples", samples)
         self.pairs, self.speech = list(pairs), [s for s in speech if len(s)]
         self.noise = [n for n in noise if len(n) and np.any(n)]
@@ -174,6 +175,7 @@ class MixtureSampler:
         if not self.pairs and not self.speech:
             raise DatasetError("nothing to train on: no pairs, and no speech and noise to mix")
         self.speed = speed_range(speed)
+        self.pair_speed = bool(pair_speed)
         lengths = np.array([len(s) for s in self.speech], np.float64)
         self._speech_p = lengths / lengths.sum() if (by_length and self.speech) else None
         self.pair_fraction = pair_fraction if (self.pairs and self.speech) else float(bool(self.pairs))
@@ -181,8 +183,14 @@ class MixtureSampler:
 
     def _from_pair(self, rng):
         clean, noise = self.pairs[int(rng.integers(len(self.pairs)))]
-        start, stop = _window(clean, self.samples, rng)
-        return clean[start:stop], noise[start:stop]
+        if not self.pair_speed or self.speed == (1.0, 1.0):
+            start, stop = _window(clean, self.samples, rng)
+            return clean[start:stop], noise[start:stop]
+        # both sources by the same factor: their sum is the resampled recording (linear)
+        factor = float(rng.uniform(*self.speed))
+        start, stop = _window(clean, math.ceil(self.samples * factor), rng)
+        return tuple(np.ascontiguousarray(soxr.resample(x[start:stop], factor, 1.0)[: self.samples],
+                                          np.float32) for x in (clean, noise))
 
     def _on_the_fly(self, rng):
         if self._speech_p is None:

@@ -261,6 +261,7 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
 def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConfig | None = None,
                     held_out=HELD_OUT_SENTENCES, snr_db=(-5.0, 10.0), gain_db=(-20.0, 0.0),
                     pair_fraction: float = 0.5, speed=(0.85, 1.15), by_length: bool = True,
+                    pair_speed: bool = False,
                     examples_per_epoch: int = 1024, init=None, out=None, overwrite: bool = False,
                     measure: bool = True, verbose: int = 1, progress: bool = True) -> Artifact:
     """Train a source separator; returns (and with ``out``, saves) the artifact.
@@ -320,8 +321,8 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
         return _train_ensemble(config, init, out, overwrite, measure, pairs=pairs, speech=speech,
                                noise=noise, held_out=held_out, snr_db=snr_db, gain_db=gain_db,
                                pair_fraction=pair_fraction, speed=speed, by_length=by_length,
-                               examples_per_epoch=examples_per_epoch, verbose=verbose,
-                               progress=progress)
+                               pair_speed=pair_speed, examples_per_epoch=examples_per_epoch,
+                               verbose=verbose, progress=progress)
     held_out = sorted({s.lower() for s in held_out})
     if start is not None:
         _check_held_out(start, held_out)
@@ -330,11 +331,11 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
                                           t.validation_size, t.seed, progress)
     mixing = {"snr_db": list(map(float, snr_db)), "gain_db": list(map(float, gain_db)),
               "pair_fraction": float(pair_fraction), "speed": list(map(float, speed)),
-              "by_length": bool(by_length),
+              "by_length": bool(by_length), "pair_speed": bool(pair_speed),
               "examples_per_epoch": int(examples_per_epoch)}
     sampler = MixtureSampler(samples=audio.samples, **parts["train"], snr_db=snr_db,
                              gain_db=gain_db, pair_fraction=pair_fraction, speed=speed,
-                             by_length=by_length, seed=t.seed)
+                             by_length=by_length, pair_speed=pair_speed, seed=t.seed)
     steps = max(1, v.positive_int("examples_per_epoch", examples_per_epoch) // t.batch_size)
     done = 0 if start is None else int(start.metrics.get("epochs_total",
                                                        start.metrics.get("epochs_run", 0)))
@@ -382,13 +383,19 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     artifact = Artifact(model=model, config=config, labels=tuple(params["sources"]),
                         metrics=metrics_, split=split, history=history, info=runtime_info(),
                         task="separation")
-    if pairs is not None and held_out and measure:
+    return _measure_and_save(artifact, pairs if measure else None, held_out, out, overwrite)
+
+
+def _measure_and_save(artifact: Artifact, pairs, held_out, out, overwrite: bool) -> Artifact:
+    """Measure ``artifact`` on the ``held_out`` sentences of ``pairs`` (when both are given and
+    the folder has them) into ``metrics["test"]``, save it to ``out`` (when given), return it."""
+    if pairs is not None and held_out:
         try:
-            result = evaluate_separation(artifact, pairs, sentences=held_out)
+            result = evaluate_separation(artifact, pairs, sentences=sorted(held_out))
         except DatasetError:  # the folder has none of the held-out sentences
             result = None
         if result is not None:
-            metrics_["test"] = {k: result[k] for k in ("by_snr", "by_noise", "mean")}
+            artifact.metrics["test"] = {k: result[k] for k in ("by_snr", "by_noise", "mean")}
     if out is not None:
         save_artifact(artifact, out, overwrite=overwrite)
     return artifact

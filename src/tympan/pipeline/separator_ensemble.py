@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from tympan.errors import DatasetError, ParameterError
-from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
+from tympan.errors import ParameterError
+from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
 
 
 def _same(members: list[Artifact], what: str, get) -> None:
@@ -37,7 +37,7 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
     """
     import keras
 
-    from tympan.pipeline.separate import _artifact, evaluate_separation
+    from tympan.pipeline.separate import _artifact, _measure_and_save
     from tympan.pipeline.train import ensemble_model
 
     if isinstance(runs, (str, os.PathLike, Artifact)) or len(runs) < 2:
@@ -67,16 +67,7 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
     artifact = Artifact(model=model, config=config, labels=members[0].labels, metrics=metrics,
                         split=split, history=members[0].history, info=runtime_info(),
                         task="separation")
-    if pairs is not None and held_out:
-        try:
-            result = evaluate_separation(artifact, pairs, sentences=sorted(held_out))
-        except DatasetError:  # the folder has none of the held-out sentences
-            result = None
-        if result is not None:
-            metrics["test"] = {k: result[k] for k in ("by_snr", "by_noise", "mean")}
-    if out is not None:
-        save_artifact(artifact, out, overwrite=overwrite)
-    return artifact
+    return _measure_and_save(artifact, pairs, held_out, out, overwrite)
 
 
 __all__ = ["combine_separators"]
