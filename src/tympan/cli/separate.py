@@ -118,8 +118,7 @@ def train(pairs, speech, noise, held_out, snr, speed, by_length, pair_speed, exa
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
         held_out=_names(held_out), snr_db=snr_range, speed=_floats(speed, "--speed"),
         by_length=by_length, pair_speed=pair_speed, examples_per_epoch=examples_per_epoch,
-        init=init, out=out,
-        overwrite=overwrite, verbose=0 if quiet else 2)
+        init=init, out=out, overwrite=overwrite, verbose=0 if quiet else 2)
     if "test" in artifact.metrics:
         _table(artifact.metrics["test"])
     click.echo(f"saved {artifact.path}")

@@ -32,8 +32,8 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
     Its held-out sentences are those every member held out, none trained on; with ``pairs``
     (a NOIZEUS-style folder) they are measured (``metrics["test"]``).  Separating costs the sum
     of the members.  With ``out`` the artifact is saved there; the members are not changed.
-    Measured on NOIZEUS: two separators of the default recipe (seeds 0 and 1) averaged gained
-    +0.3 dB SI-SDRi at 0 and 5 dB input SNR over either alone (``docs/separation.md``).
+    Measured on NOIZEUS: two separators of the same recipe (seeds 0 and 1) averaged gained
+    0.15-0.3 dB SI-SDRi at every input SNR over either alone (``docs/separation.md``).
     """
     import keras
 
