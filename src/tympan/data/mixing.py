@@ -187,10 +187,16 @@ class MixtureSampler:
             start, stop = _window(clean, self.samples, rng)
             return clean[start:stop], noise[start:stop]
         # both sources by the same factor: their sum is the resampled recording (linear)
+        clean, noise = self._resampled_window((clean, noise), rng)
+        return clean, noise
+
+    def _resampled_window(self, arrays, rng) -> list[np.ndarray]:
+        """One random window of the equal-length ``arrays``, each resampled by one factor drawn
+        from ``speed`` (f times faster: pitch and formants f times higher)."""
         factor = float(rng.uniform(*self.speed))
-        start, stop = _window(clean, math.ceil(self.samples * factor), rng)
-        return tuple(np.ascontiguousarray(soxr.resample(x[start:stop], factor, 1.0)[: self.samples],
-                                          np.float32) for x in (clean, noise))
+        start, stop = _window(arrays[0], math.ceil(self.samples * factor), rng)
+        return [np.ascontiguousarray(soxr.resample(x[start:stop], factor, 1.0)[: self.samples],
+                                     np.float32) for x in arrays]
 
     def _on_the_fly(self, rng):
         if self._speech_p is None:
@@ -200,11 +206,8 @@ class MixtureSampler:
         if self.speed == (1.0, 1.0):  # off: no resampling, and the random draws of before
             start, stop = _window(speech, self.samples, rng)
             speech = speech[start:stop]
-        else:  # speed perturbation: f times faster, pitch and formants f times higher
-            factor = float(rng.uniform(*self.speed))
-            start, stop = _window(speech, math.ceil(self.samples * factor), rng)
-            speech = soxr.resample(speech[start:stop], factor, 1.0)[: self.samples]
-            speech = np.ascontiguousarray(speech, np.float32)
+        else:  # speed perturbation
+            (speech,) = self._resampled_window((speech,), rng)
         noise = random_segment(self.noise[int(rng.integers(len(self.noise)))], len(speech), rng)
         _, noise = mix_at_snr(speech, noise, float(rng.uniform(*self.snr_db)))
         return speech, noise
