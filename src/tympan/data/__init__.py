@@ -7,6 +7,8 @@
 - :mod:`tympan.data.splits`: :func:`split` (stratified, group, fold, pattern) and
   :func:`cross_validation`, returning :class:`Split` index arrays.
 - :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
+- :mod:`tympan.data.survey`: :func:`survey` (every file's header, errors kept) and
+  :func:`audio_defaults` (the sample rate and clip duration that fit the files).
 - :func:`demo_dir` / :func:`example_file`: the small FSDD subset bundled with the package.
 
 numpy and :mod:`tympan.io` only; Keras is never imported here.
@@ -23,6 +25,7 @@ from tympan.data.discover import (
     PATTERNS,
     Dataset,
     Item,
+    audio_files,
     discover,
     from_csv,
     from_folders,
@@ -30,6 +33,7 @@ from tympan.data.discover import (
 )
 from tympan.data.loading import CROP_MODES, PAD_MODES, DatasetWarning, fit_length, load_clips
 from tympan.data.splits import CV_METHODS, SPLIT_METHODS, Split, cross_validation, split
+from tympan.data.survey import AudioChoice, FileInfo, Survey, audio_defaults, survey
 from tympan.errors import DatasetError
 
 _DEMO = Path(__file__).resolve().parent / "fsdd_demo"
@@ -50,7 +54,8 @@ def example_file(name: str = "7_jackson_0.wav") -> Path:
 
 __all__ = [
     "AUDIO_EXTENSIONS", "CROP_MODES", "CV_METHODS", "EMODB_EMOTIONS", "EMODB_PATTERN",
-    "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "Dataset", "DatasetWarning", "Item",
-    "Split", "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
-    "from_emodb", "from_folders", "from_regex", "load_clips", "split",
+    "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "AudioChoice", "Dataset",
+    "DatasetWarning", "FileInfo", "Item", "Split", "Survey", "audio_defaults", "audio_files",
+    "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
+    "from_emodb", "from_folders", "from_regex", "load_clips", "split", "survey",
 ]

@@ -27,8 +27,8 @@ from tympan import _validate as v
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "FSDD_PATTERN", "PATTERNS", "Dataset", "Item", "discover", "from_csv",
-    "from_folders", "from_regex", "natural_key",
+    "AUDIO_EXTENSIONS", "FSDD_PATTERN", "PATTERNS", "Dataset", "Item", "audio_files", "discover",
+    "from_csv", "from_folders", "from_regex", "natural_key",
 ]
 
 #: File extensions taken as audio by discovery (compared case-insensitively).
@@ -206,8 +206,12 @@ def _extensions(extensions: Any) -> tuple[str, ...]:
     return exts
 
 
-def _audio_files(folder: Path, exts: tuple[str, ...], recursive: bool = True) -> list[Path]:
-    """Audio files under ``folder`` (hidden files and folders skipped), in natural order."""
+def audio_files(folder: str | os.PathLike, exts: Sequence[str] = AUDIO_EXTENSIONS,
+                recursive: bool = True) -> list[Path]:
+    """Audio files under ``folder`` (hidden files and folders skipped), in natural order: the
+    one scanner behind discovery, ``predict`` and ``data inspect``, so all see the same files."""
+    folder = Path(folder)
+    exts = _extensions(exts)
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")] if recursive else []
@@ -235,9 +239,9 @@ def from_folders(root: str | os.PathLike, *,
     items = []
     for sub in sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
                       key=lambda d: natural_key(d.name)):
-        items += [Item(path, sub.name) for path in _audio_files(sub, exts)]
+        items += [Item(path, sub.name) for path in audio_files(sub, exts)]
     if not items:
-        loose = _audio_files(base, exts, recursive=False)
+        loose = audio_files(base, exts, recursive=False)
         if loose:
             raise DatasetError(
                 f"no audio files in label folders of '{base}', but {len(loose)} directly in it "
@@ -373,7 +377,7 @@ def from_regex(root: str | os.PathLike, pattern: str | re.Pattern, *, recursive:
         raise ParameterError(f"pattern must have a named group 'label' (?P<label>...), "
                              f"got {regex.pattern!r}")
     exts = _extensions(extensions)
-    files = _audio_files(base, exts, recursive)
+    files = audio_files(base, exts, recursive)
     if not files:
         raise _no_audio(base, exts, "in" if recursive else "directly in")
     extra = [g for g in regex.groupindex if g not in ("label", "group", "fold")]
