@@ -32,7 +32,15 @@ from tympan.data.discover import (
     from_regex,
 )
 from tympan.data.loading import CROP_MODES, PAD_MODES, DatasetWarning, fit_length, load_clips
-from tympan.data.splits import CV_METHODS, SPLIT_METHODS, Split, cross_validation, split
+from tympan.data.splits import (
+    AUTO_MIN_GROUPS,
+    CV_METHODS,
+    SPLIT_METHODS,
+    Split,
+    auto_method,
+    cross_validation,
+    split,
+)
 from tympan.data.survey import AudioChoice, FileInfo, Survey, audio_defaults, survey
 from tympan.errors import DatasetError
 
@@ -53,9 +61,9 @@ def example_file(name: str = "7_jackson_0.wav") -> Path:
 
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "CROP_MODES", "CV_METHODS", "EMODB_EMOTIONS", "EMODB_PATTERN",
+    "AUDIO_EXTENSIONS", "AUTO_MIN_GROUPS", "CROP_MODES", "CV_METHODS", "EMODB_EMOTIONS", "EMODB_PATTERN",
     "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "AudioChoice", "Dataset",
     "DatasetWarning", "FileInfo", "Item", "Split", "Survey", "audio_defaults", "audio_files",
-    "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
+    "auto_method", "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
     "from_emodb", "from_folders", "from_regex", "load_clips", "split", "survey",
 ]

@@ -6,6 +6,12 @@ Everything is deterministic for a given ``seed``.
 
 Methods of :func:`split`:
 
+``"auto"`` (the default of ``tympan train``)
+    the data's own protocol: "fold" when the items have predefined folds (ESC-50,
+    UrbanSound8K: one fold held out), else "group" when they have at least
+    :data:`AUTO_MIN_GROUPS` groups (speakers, source recordings), else "stratified".  Given
+    ``test_folds``, ``test_groups`` or ``test_pattern`` choose their method.  The reason is
+    kept in ``Split.params["auto"]``.
 ``"stratified"``
     random, each class split in the same proportions (per class within one item of exact).
 ``"group"``
@@ -37,10 +43,13 @@ from tympan.data.discover import Dataset, _compile, natural_key
 from tympan.data.loading import DatasetWarning
 from tympan.errors import DatasetError, ParameterError
 
-__all__ = ["CV_METHODS", "SPLIT_METHODS", "Split", "cross_validation", "split"]
+__all__ = ["AUTO_MIN_GROUPS", "CV_METHODS", "SPLIT_METHODS", "Split", "auto_method", "cross_validation",
+           "split"]
 
-SPLIT_METHODS = ("stratified", "group", "fold", "pattern")
-CV_METHODS = ("kfold", "group_kfold", "leave_one_group_out", "fold")
+SPLIT_METHODS = ("auto", "stratified", "group", "fold", "pattern")
+CV_METHODS = ("auto", "kfold", "group_kfold", "leave_one_group_out", "fold")
+#: "auto" splits by group only with at least this many groups (fewer: stratified).
+AUTO_MIN_GROUPS = 3
 _TRIES = 64  # random group orders tried when choosing test groups
 
 
@@ -204,6 +213,28 @@ def _need_units(dataset: Dataset, kind: str, method: str) -> np.ndarray:
     return values
 
 
+# --------------------------------------------------------------------------- auto
+def auto_method(dataset: Dataset, *, cv: bool = False, n_splits: int = 5) -> tuple[str, str]:
+    """The method "auto" stands for on ``dataset`` and why: ``(method, reason)``.
+
+    Folds first (the data's own protocol), then groups (at least :data:`AUTO_MIN_GROUPS`, or
+    ``n_splits`` for cross-validation), else stratified.  For cross-validation (``cv=True``)
+    the names are :data:`CV_METHODS`' ("fold", "group_kfold", "kfold")."""
+    folds = dataset.folds()
+    if folds is not None and len(np.unique(folds)) >= 2:
+        return "fold", f"the items come with {len(np.unique(folds))} predefined folds"
+    groups = dataset.groups()
+    need = max(AUTO_MIN_GROUPS, n_splits) if cv else AUTO_MIN_GROUPS
+    n_groups = 0 if groups is None else len(np.unique(groups))
+    if n_groups >= need:
+        return ("group_kfold" if cv else "group",
+                f"the items come in {n_groups} groups (speakers or source recordings): no group "
+                "is on both sides")
+    why = "the items have no groups or folds" if groups is None else (
+        f"only {n_groups} group(s), fewer than {need}")
+    return "kfold" if cv else "stratified", f"{why}: classes split in equal proportions"
+
+
 # --------------------------------------------------------------------------- split
 def split(dataset: Dataset, *, method: str = "stratified", test_size: float = 0.2,
           val_size: float = 0.0, seed: int = 0, test_groups: Iterable[str] | str | None = None,
@@ -224,6 +255,14 @@ def split(dataset: Dataset, *, method: str = "stratified", test_size: float = 0.
     n, y = len(ds), ds.targets()
     everything = np.arange(n)
     params: dict[str, Any] = {"seed": seed}
+    if method == "auto":
+        given = {"fold": test_folds, "group": test_groups, "pattern": test_pattern}
+        named = [m for m, x in given.items() if x is not None]
+        if len(named) > 1:
+            raise ParameterError(f"split 'auto' takes one of test_folds, test_groups and "
+                                 f"test_pattern, got {', '.join('test_' + m + 's' for m in named)}")
+        method, reason = (named[0], f"test_{named[0]}s given") if named else auto_method(ds)
+        params["auto"] = reason
     if method == "stratified":
         test_size = _fraction("test_size", test_size, allow_zero=False)
         if test_size + val_size >= 1:
@@ -325,6 +364,7 @@ def cross_validation(dataset: Dataset, *, method: str = "kfold", n_splits: int =
     ``"group_kfold"``          k folds of whole groups, balanced in size
     ``"leave_one_group_out"``  one fold per group (``n_splits`` unused)
     ``"fold"``                 one fold per predefined fold (``n_splits`` unused)
+    ``"auto"``                 "fold", "group_kfold" or "kfold" (see :func:`auto_method`)
     """
     ds = _check_dataset(dataset)
     v.choice("method", method, CV_METHODS)
@@ -332,6 +372,8 @@ def cross_validation(dataset: Dataset, *, method: str = "kfold", n_splits: int =
     rng = np.random.default_rng(seed)
     n, y = len(ds), ds.targets()
     params: dict[str, Any] = {"seed": seed}
+    if method == "auto":
+        method, params["auto"] = auto_method(ds, cv=True, n_splits=n_splits)
     if method in ("kfold", "group_kfold"):
         k = v.positive_int("n_splits", n_splits)
         if k < 2:
