@@ -123,7 +123,7 @@ def test_task_mismatches_are_clear_errors(ae_run, speech):
     with pytest.raises(ParameterError, match="needs a representation='logmag'"):
         reconstruct_array(stft, np.zeros(100, "float32"), phase="griffinlim")
     with pytest.raises(ParameterError, match="is not an autoencoder"):
-        pipeline.train_autoencoder(speech, pipeline.PipelineConfig(), verbose=0)
+        pipeline.train_autoencoder(speech, pipeline.PipelineConfig(model={"name": "conv1d"}), verbose=0)
 
 
 def test_empty_folder_and_bad_test_size(tmp_path, speech):

@@ -58,8 +58,9 @@ def recipe_options(f):
     """The training recipe: model, features, audio and training settings.  The command takes
     them as ``**recipe`` and turns them into a PipelineConfig with :func:`recipe_config`."""
     options = [
-        click.option("--model", "model_name", default="conv1d", show_default=True,
-                     help="Model family from the registry (conv1d, conv1d_lstm, conv2d, mlp, waveform)."),
+        click.option("--model", "model_name", default=None,
+                     help="Model family from the registry (conv1d, conv1d_lstm, conv2d, mlp, waveform); "
+                     "default: chosen from the size of the data (printed and kept in pipeline.json)."),
         click.option("--model-param", multiple=True, metavar="KEY=VALUE",
                      help="Model parameter, repeatable (values are JSON: filters=[32,64])."),
         click.option("--features", default=None, help="Feature kind (mel, mfcc, mfcc+delta, mean_mfcc, "
@@ -67,10 +68,12 @@ def recipe_options(f):
                      "mfcc+delta+chroma; default: the model's own."),
         click.option("--feature-param", multiple=True, metavar="KEY=VALUE",
                      help="Feature parameter, repeatable."),
-        click.option("--sr", type=int, default=8000, show_default=True,
-                     help="Sample rate the model works at."),
-        click.option("--duration", type=float, default=1.0, show_default=True,
-                     help="Clip length in seconds."),
+        click.option("--sr", type=int, default=None,
+                     help="Sample rate the model works at; default: the files' most common rate, "
+                     "at most 16000."),
+        click.option("--duration", type=float, default=None,
+                     help="Clip length in seconds; default: what 95 % of the clips fit in, rounded "
+                     "up to 0.5 s, at most 10."),
         click.option("--epochs", type=int, default=60, show_default=True,
                      help="At most this many (early stopping on a validation part)."),
         click.option("--batch-size", type=int, default=32, show_default=True),
@@ -108,10 +111,14 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
     feats = parse_params(feature_param, "--feature-param")
     if features:
         feats["kind"] = features
+    params = parse_params(model_param, "--model-param")
+    if params and not model_name:
+        raise ParameterError(f"--model-param {', '.join(model_param)} needs --model: without it the "
+                             "model is chosen from the size of the data")
     return pipeline.PipelineConfig(
         audio=pipeline.AudioConfig(sr=sr, duration=duration),
         features=feats,
-        model={"name": model_name, **parse_params(model_param, "--model-param")},
+        model={"name": model_name, **params} if model_name else {},
         training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
                                       learning_rate=learning_rate, seed=seed,
                                       class_weight=class_weight, feature_norm=feature_norm,

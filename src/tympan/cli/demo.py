@@ -24,7 +24,7 @@ def demo(out, epochs, quiet):
 
     click.echo("tympan demo: 600 spoken digits (FSDD subset), 6 speakers; "
                "test speaker 'theo' is never heard in training")
-    result = run_demo(out, epochs=epochs, verbose=0 if quiet else 2)
+    result = run_demo(out, epochs=epochs, verbose=0 if quiet else 2, report=click.echo)
     metrics = result.artifact.metrics
     click.echo(f"\ntrained on {metrics['n_train']} clips (validation {metrics['n_val']}), "
                f"{metrics['epochs_run']} epochs; test on {metrics['n_test']} clips of the new speaker:")

@@ -16,8 +16,8 @@ from tympan.cli._options import (
     recipe_options,
 )
 
-CV_METHODS = {"leave-one-group-out": "leave_one_group_out", "group-kfold": "group_kfold",
-              "kfold": "kfold", "fold": "fold"}
+CV_METHODS = {"auto": "auto", "leave-one-group-out": "leave_one_group_out",
+              "group-kfold": "group_kfold", "kfold": "kfold", "fold": "fold"}
 _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
 
 
@@ -26,6 +26,7 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
 @dataset_options
 @click.option("--cv", type=click.Choice(list(CV_METHODS)), default=None,
               help="Cross-validate the recipe given by the options below on DATA (no RUN): "
+              "auto (the data's folds, else --folds folds of whole groups, else kfold), "
               "leave-one-group-out (e.g. each speaker once), group-kfold (--folds folds of whole "
               "groups), kfold (stratified), fold (predefined folds, e.g. UrbanSound8K).")
 @click.option("--folds", "n_folds", type=int, default=5, show_default=True,
@@ -81,7 +82,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, 
     result = pipeline.cross_validate(
         paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
         n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
-        on_fold=_fold_printer() if table else None)
+        on_fold=_fold_printer() if table else None, report=click.echo if table else None)
     if not table:
         click.echo(json.dumps(result, indent=2))
         return

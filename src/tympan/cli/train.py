@@ -16,15 +16,18 @@ from tympan.cli._options import (
 @click.command("train")
 @click.argument("data", type=click.Path(exists=True))
 @dataset_options
-@click.option("--split", type=click.Choice(["group", "stratified", "fold", "pattern"]), default="group",
-              show_default=True, help="group: speaker/session-disjoint test set.")
+@click.option("--split", type=click.Choice(["auto", "group", "stratified", "fold", "pattern"]),
+              default="auto", show_default=True,
+              help="auto: the data's own folds (one held out), else group-disjoint (speakers, source "
+              "recordings), else stratified. group: speaker/session-disjoint test set.")
 @click.option("--test-size", type=float, default=0.2, show_default=True)
 @click.option("--test-groups", help="Comma-separated groups for the test set (with --split group).")
 @click.option("--test-folds", help="Comma-separated folds for the test set (with --split fold).")
 @click.option("--test-pattern", help="Regex: matching file names are the test set (--split pattern).")
 @recipe_options
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="skip: unreadable files are skipped with a warning naming each.")
+@click.option("--on-error", type=click.Choice(["skip", "raise"]), default="skip", show_default=True,
+              help="skip: unreadable files are left out, each named with its cause; raise: stop at "
+              "the first.")
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
@@ -33,8 +36,12 @@ def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size,
     """Train a classifier on DATA and save the artifact folder to --out.
 
     \b
+    Audio settings, model and split are chosen from the data unless given, printed, and kept
+    in pipeline.json.
+
+    \b
     Examples:
-      tympan train recordings/ --labels-from folders --out runs/sounds
+      tympan train my_sounds/ --out runs/sounds
       tympan train fsdd/recordings --labels-from regex --pattern fsdd \\
           --split group --model conv1d --features mel --out runs/digits
       tympan train fsdd/recordings --pattern fsdd --split pattern \\
@@ -57,7 +64,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size,
     found = discovery(labels_from, pattern, csv_path, label_pattern)
     artifact = pipeline.train(data, config, discovery=found, split=split,
                               split_options=split_options, out=out, overwrite=overwrite,
-                              on_error=on_error, verbose=0 if quiet else 2)
+                              on_error=on_error, verbose=0 if quiet else 2, report=click.echo)
     test = artifact.metrics.get("test")
     if "test_normalization" in artifact.metrics:
         click.echo(f"test clips normalised {artifact.metrics['test_normalization']}")

@@ -42,6 +42,7 @@ class Artifact:
     path: Path | None = None
     task: str = "classification"  # "reconstruction" (autoencoder), "separation" (labels: sources)
     adaptation: dict = field(default_factory=dict)  # set by pipeline.adapt: the speaker's clips
+    chosen: dict = field(default_factory=dict)  # defaults chosen from the data, and why
 
     def predict(self, source, **kwargs):
         """Shortcut for :func:`tympan.pipeline.predict`."""
@@ -65,6 +66,7 @@ class Artifact:
             "labels": list(self.labels),
             "split": self.split,
             "metrics": self.metrics,
+            **({"chosen": self.chosen} if self.chosen else {}),
             **({"adaptation": self.adaptation} if self.adaptation else {}),
         }
 
@@ -248,4 +250,4 @@ def load_artifact(path) -> Artifact:
     return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
                     metrics=meta.get("metrics", {}), split=meta.get("split", {}),
                     history=history, info=info, path=folder, task=task,
-                    adaptation=meta.get("adaptation", {}))
+                    adaptation=meta.get("adaptation", {}), chosen=meta.get("chosen", {}))

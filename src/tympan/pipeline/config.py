@@ -30,24 +30,38 @@ class AudioConfig:
     channels, resampled to ``sr`` with soxr, then fitted to ``duration`` seconds: shorter clips
     are padded (``pad``), longer ones cropped (``crop``) in training; at prediction, inputs
     longer than the clip are cut into windows instead (see :class:`WindowConfig`).
+
+    ``sr`` and ``duration`` left ``None`` (the default) are chosen from the training data's
+    headers (the common native rate up to 16 kHz, the 95th percentile of the durations rounded
+    up to 0.5 s; :func:`tympan.data.audio_defaults`) and recorded in ``pipeline.json``.
     """
 
-    sr: int = 8000
+    sr: int | None = None
     mono: bool = True
-    duration: float = 1.0
+    duration: float | None = None
     pad: str = "end"
     crop: str = "center"
 
     def __post_init__(self):
-        v.positive_int("sr", self.sr)
-        v.positive_number("duration", self.duration)
+        if self.sr is not None:
+            v.positive_int("sr", self.sr)
+        if self.duration is not None:
+            v.positive_number("duration", self.duration)
         v.choice("pad", self.pad, PAD_POLICIES)
         v.choice("crop", self.crop, CROP_POLICIES)
         if not self.mono:
             raise ParameterError("mono must be True: multichannel models are not supported yet")
 
     @property
+    def resolved(self) -> bool:
+        """Whether the sample rate and duration are set (not left to the data)."""
+        return self.sr is not None and self.duration is not None
+
+    @property
     def samples(self) -> int:
+        if not self.resolved:
+            raise ParameterError(f"the audio settings are not chosen yet (sr={self.sr!r}, "
+                                 f"duration={self.duration!r}): training chooses them from the data")
         return round(self.duration * self.sr)
 
 
@@ -123,18 +137,20 @@ class TrainConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     """The whole recipe.  ``features`` and ``model`` are dicts of parameters; an empty
-    ``features`` means the model's default recipe.  Training resolves every default, so the
-    saved ``pipeline.json`` lists exactly what was used."""
+    ``features`` means the model's default recipe, an empty ``model`` a model chosen from the
+    size of the training data (:func:`tympan.pipeline.recipes.choose_recipe`).  Training
+    resolves every default, so the saved ``pipeline.json`` lists exactly what was used."""
 
     audio: AudioConfig = field(default_factory=AudioConfig)
     features: dict = field(default_factory=dict)
-    model: dict = field(default_factory=lambda: {"name": "conv1d"})
+    model: dict = field(default_factory=dict)
     training: TrainConfig = field(default_factory=TrainConfig)
     windows: WindowConfig = field(default_factory=WindowConfig)
 
     def __post_init__(self):
-        if "name" not in self.model:
-            raise ParameterError(f"model must name a 'name', got {self.model!r}")
+        if self.model and "name" not in self.model:
+            raise ParameterError(f"model must name a 'name' (or be empty: chosen from the data), "
+                                 f"got {self.model!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

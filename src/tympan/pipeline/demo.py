@@ -23,7 +23,7 @@ class DemoResult:
 
 
 def run_demo(out="runs/demo", *, epochs: int = 60, verbose: int = 2,
-             progress: bool = True) -> DemoResult:
+             progress: bool = True, report=None) -> DemoResult:
     """Train the default recipe on the bundled FSDD subset (600 clips, 6 speakers) with a
     speaker-disjoint split (speaker ``theo`` is never seen in training), save the artifact to
     ``out`` (replacing an earlier demo artifact there), and predict one held-out recording."""
@@ -31,7 +31,7 @@ def run_demo(out="runs/demo", *, epochs: int = 60, verbose: int = 2,
     config = PipelineConfig(training=TrainConfig(epochs=epochs))
     artifact = train(dataset, config, split="group",
                      split_options={"test_groups": [DEMO_TEST_SPEAKER]}, out=out, overwrite=True,
-                     verbose=verbose, progress=progress)
+                     verbose=verbose, progress=progress, report=report)
     held_out = data.example_file(f"7_{DEMO_TEST_SPEAKER}_9.wav")
     (prediction,) = predict(artifact.path, held_out)
     return DemoResult(artifact, held_out, "7", prediction)

@@ -11,9 +11,10 @@ import numpy as np
 from tympan import data as tdata
 from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, load_artifact
+from tympan.pipeline.choices import announce, with_split_reason
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import as_dataset, classifier_config, fit_and_test, load_indexed
+from tympan.pipeline.train import as_dataset, fit_and_test, load_indexed, prepare
 
 
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
@@ -70,14 +71,18 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
 
 def cross_validate(dataset, config: PipelineConfig | None = None, *,
                    discovery: dict | None = None,
-                   method: str = "leave_one_group_out", n_splits: int = 5,
-                   on_error: str = "raise", verbose: int = 0, progress: bool = True,
+                   method: str = "auto", n_splits: int = 5,
+                   on_error: str = "skip", verbose: int = 0, progress: bool = True,
                    only: Sequence[int] | None = None,
-                   on_fold: Callable[[dict], None] | None = None) -> dict:
+                   on_fold: Callable[[dict], None] | None = None, report=None) -> dict:
     """Train and test one model per fold; returns per-fold and overall reports.
 
-    ``method``: ``"leave_one_group_out"`` (e.g. leave one speaker out), ``"group_kfold"``,
-    ``"kfold"`` or ``"fold"``.  The clips are loaded once.  The overall report pools every
+    ``method``: ``"auto"`` (the data's folds, else ``n_splits`` folds of whole groups, else
+    stratified k-fold), ``"leave_one_group_out"`` (e.g. leave one speaker out),
+    ``"group_kfold"``, ``"kfold"`` or ``"fold"``.  What ``config`` leaves unset (audio
+    settings, model) is chosen from the data as in :func:`tympan.pipeline.train`, once for all
+    folds, and returned under ``"chosen"``; ``report`` receives one line per choice.
+    The clips are loaded once.  The overall report pools every
     fold's test predictions.  ``only``: run just these folds (0-based indices, in the order of
     :func:`tympan.data.cross_validation`; for leave-one-group-out, the sorted group names), for
     a quick look before the full run.  ``on_fold`` is called with each fold's result as soon
@@ -87,11 +92,12 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     "accuracy", "macro_f1", "uar", "per_class", "labels", "confusion_matrix"}, ...],
     "mean_accuracy", "std_accuracy", "mean_uar", "std_uar", "mean_macro_f1", "pooled"}``.
     """
-    dataset = as_dataset(dataset, discovery)
-    config = classifier_config(config)
+    dataset, config, choices = prepare(dataset, config, discovery=discovery)
     audio = config.audio
     folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
                                    seed=config.training.seed)
+    choices = with_split_reason(choices, folds[0])
+    announce(choices, report)
     if only is not None:
         picked = list(only)
         if not picked or any(isinstance(k, bool) or not isinstance(k, (int, np.integer))
@@ -115,7 +121,8 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     overall = Report(dataset.labels, pooled)  # every fold's test predictions together
     accs = [r["accuracy"] for r in results]
     uars = [r["uar"] for r in results]
-    return {"method": method, "folds": results, "mean_accuracy": float(np.mean(accs)),
+    return {"method": folds[0].method, "folds": results, "chosen": choices.to_dict(),
+            "mean_accuracy": float(np.mean(accs)),
             "std_accuracy": float(np.std(accs)), "mean_uar": float(np.mean(uars)),
             "std_uar": float(np.std(uars)),
             "mean_macro_f1": float(np.mean([r["macro_f1"] for r in results])),

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tympan import _validate as v
+from tympan import data as tdata
 from tympan import io
 from tympan.dsp import metrics
 from tympan.dsp.spectrum import spectrogram
@@ -27,6 +28,8 @@ from tympan.pipeline.predict import _sources, _to_mono
 from tympan.pipeline.windowing import clips, overlap_add
 
 PHASES = ("input", "griffinlim")
+#: Window (seconds) an autoencoder learns on when ``AudioConfig.duration`` is left unset.
+AUTOENCODER_WINDOW = 1.0
 
 
 def audio_files(source) -> list[Path]:
@@ -186,16 +189,23 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     from tympan.models.autoencoder import snr_loss
     from tympan.pipeline.train import make_optimizer, resolve_config
 
-    config = config or PipelineConfig(model={"name": "autoencoder"})
+    config = config or PipelineConfig()
+    if not config.model:  # the autoencoder with its default parameters
+        config = dataclasses.replace(config, model={"name": "autoencoder"})
     if models.model_task(config.model["name"]) != "reconstruction":
         raise ParameterError(f"model {config.model['name']!r} is not an autoencoder; available: "
                              f"{', '.join(models.available_models('reconstruction'))}")
-    config = resolve_config(config)
     if out is not None:
         check_destination(out, overwrite=overwrite)
     files = audio_files(data)
     if not files:
         raise DatasetError(f"no audio files in {data}")
+    if not config.audio.resolved:  # the files' rate (as for classifiers), windows of 1 s
+        choice = tdata.audio_defaults(tdata.survey(files), sr=config.audio.sr,
+                                      duration=config.audio.duration or AUTOENCODER_WINDOW)
+        config = dataclasses.replace(config, audio=dataclasses.replace(
+            config.audio, sr=choice.sr, duration=choice.duration))
+    config = resolve_config(config)
     t = config.training
     train_files, test_files = _split_files(files, test_size, t.seed)
     audio = config.audio

@@ -10,7 +10,8 @@ import numpy as np
 from tympan import data as tdata
 from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
-from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.choices import announce, resolve_for_data, with_split_reason
+from tympan.pipeline.config import AudioConfig, PipelineConfig
 from tympan.pipeline.metrics import Report
 
 
@@ -19,6 +20,10 @@ def resolve_config(config: PipelineConfig) -> PipelineConfig:
     ``pipeline.json`` records exactly what was used."""
     from tympan import models
 
+    if not config.audio.resolved or not config.model:
+        raise ParameterError(f"resolve_config needs the sample rate, duration and model chosen, got "
+                             f"sr={config.audio.sr!r}, duration={config.audio.duration!r}, "
+                             f"model={config.model!r} (pipeline.train chooses them from the data)")
     name = config.model["name"]
     params = models.resolve_params(name, {k: val for k, val in config.model.items() if k != "name"})
     features = models.resolve_features(config.features or models.default_features(name),
@@ -37,6 +42,9 @@ def classifier_config(config: PipelineConfig | None) -> PipelineConfig:
     from tympan import models
 
     config = config or PipelineConfig()
+    if not config.model:
+        raise ParameterError("the model is not chosen yet (an empty model is chosen from the "
+                             "training data): use pipeline.train or prepare")
     task = models.model_task(config.model["name"])
     if task != "classification":
         raise ParameterError(f"model {config.model['name']!r} is a {task} model, not a classifier: "
@@ -231,47 +239,72 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     return model, history, report, counts
 
 
+def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = None,
+            keep_items: bool = False):
+    """The dataset and the resolved classifier config for training: what the config leaves to
+    the data is chosen from it (:func:`tympan.pipeline.choices.resolve_for_data`) and the files
+    that cannot be opened are left out (unless ``keep_items``: item indices must not shift).
+    Returns ``(dataset, config, choices)``."""
+    dataset = as_dataset(dataset, discovery)
+    if len(dataset) == 0:
+        raise DatasetError("the dataset is empty: nothing to train on")
+    config = config or PipelineConfig()
+    if config.model:  # a model of another task is refused before any file is read
+        classifier_config(dataclasses.replace(config, audio=AudioConfig(sr=8000, duration=1.0)))
+    config, kept, choices = resolve_for_data(config, dataset)
+    return (dataset if keep_items else kept), classifier_config(config), choices
+
+
 def train(
     dataset,
     config: PipelineConfig | None = None,
     *,
     discovery: dict | None = None,
-    split: str | tdata.Split = "group",
+    split: str | tdata.Split = "auto",
     split_options: dict | None = None,
     out=None,
     overwrite: bool = False,
-    on_error: str = "raise",
+    on_error: str = "skip",
     verbose: int = 1,
     progress: bool = True,
+    report=None,
 ) -> Artifact:
     """Train the recipe ``config`` on ``dataset`` and evaluate it on the held-out part.
 
     ``dataset`` is a :class:`tympan.data.Dataset` or a folder (or CSV root) found with
     ``discovery`` options, e.g. ``{"labels_from": "regex", "pattern": "fsdd"}``.
 
-    ``split`` is a :class:`tympan.data.Split` or a method name for :func:`tympan.data.split`
-    (``"group"``: speaker-disjoint, the default; ``"stratified"``, ``"fold"``, ``"pattern"``)
-    with ``split_options`` (e.g. ``{"test_size": 0.2}`` or ``{"test_pattern": r"_[0-4]\\.wav$"}``).
-    ``on_error="skip"`` skips unreadable files with a warning naming each.  With ``out`` the
-    artifact folder is written atomically (an existing artifact is replaced only with
-    ``overwrite=True``; anything else there is never touched).
+    What ``config`` leaves unset is chosen from the data and recorded in ``pipeline.json``'s
+    ``"chosen"``: the sample rate and clip duration (``AudioConfig(sr=None, duration=None)``,
+    the default), the model and features (an empty ``model``, the default).
+
+    ``split`` is a :class:`tympan.data.Split` or a method name for :func:`tympan.data.split`:
+    ``"auto"`` (the default: the data's own folds, else whole groups such as speakers, else
+    stratified), ``"group"``, ``"stratified"``, ``"fold"``, ``"pattern"``, with
+    ``split_options`` (e.g. ``{"test_size": 0.2}`` or ``{"test_pattern": r"_[0-4]\\.wav$"}``).
+    Files that cannot be opened are left out, each named; ``on_error="skip"`` (the default)
+    also skips files that open but fail to decode, with a warning naming each, ``"raise"``
+    stops at the first.  ``report`` (e.g. ``print``) receives one line per choice made from
+    the data.  With ``out`` the artifact folder is written atomically (an existing artifact is
+    replaced only with ``overwrite=True``; anything else there is never touched).
     """
-    dataset = as_dataset(dataset, discovery)
-    config = classifier_config(config)
     if out is not None:
         check_destination(out, overwrite=overwrite)  # fail before hours of training
-    if len(dataset) == 0:
-        raise DatasetError("the dataset is empty: nothing to train on")
+    dataset, config, choices = prepare(dataset, config, discovery=discovery,
+                                       keep_items=isinstance(split, tdata.Split))
     seed = config.training.seed
     if not isinstance(split, tdata.Split):
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
+    choices = with_split_reason(choices, split)
+    announce(choices, report)
     X, row = load_indexed(dataset, config.audio, on_error=on_error, progress=progress)
     model, history, report, metrics = fit_and_test(config, dataset, X, row, split.train,
                                                    split.test, verbose=verbose)
     if report is not None:
         metrics["test"] = report.to_dict()
     artifact = Artifact(model=model, config=config, labels=dataset.labels, metrics=metrics,
-                        split=split.to_json(), history=history, info=runtime_info())
+                        split=split.to_json(), history=history, info=runtime_info(),
+                        chosen=choices.to_dict())
     if out is not None:
         save_artifact(artifact, out, overwrite=overwrite)
     return artifact

@@ -1,0 +1,107 @@
+"""The defaults that depend on the data, decided in one place and recorded.
+
+A recipe leaves a setting to the data by not giving it: ``AudioConfig(sr=None)`` or
+``duration=None``, an empty ``PipelineConfig.model``.  Before training, :func:`resolve_for_data`
+reads every file's header once (:func:`tympan.data.survey`), then
+
+- drops the files that cannot be opened (each named, with its cause),
+- chooses the sample rate and clip duration (:func:`tympan.data.audio_defaults`),
+- chooses the model and features from the size of the data (:func:`tympan.pipeline.recipes.choose_recipe`),
+
+and returns the resolved config with a :class:`Choices` record, which ``pipeline.json`` keeps
+under ``"chosen"`` and the command line prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tympan import data as tdata
+from tympan.errors import DatasetError
+from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.recipes import choose_recipe
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What was chosen from the data, and why (``pipeline.json``'s ``"chosen"``)."""
+
+    audio: dict = field(default_factory=dict)  # sr, duration and their reasons
+    recipe: dict = field(default_factory=dict)  # model, features and the reason
+    split: str | None = None  # why the "auto" split took its method
+    unreadable: tuple[str, ...] = ()  # files left out, each with its cause
+
+    def to_dict(self) -> dict:
+        return {k: (list(val) if isinstance(val, tuple) else val)
+                for k, val in dataclasses.asdict(self).items() if val}
+
+    def lines(self) -> list[str]:
+        """One line per choice, for the log."""
+        out = []
+        if self.audio:
+            a = self.audio
+            out.append(f"audio: {a['sr']} Hz ({a['sr_reason']}), {a['duration']:g} s clips "
+                       f"({a['duration_reason']})")
+        if self.recipe:
+            out.append(f"recipe: {self.recipe['reason']}")
+        if self.split:
+            out.append(f"split: {self.split}")
+        if self.unreadable:
+            out.append(f"left out {len(self.unreadable)} unreadable file(s):")
+            out += [f"  {cause}" for cause in self.unreadable]
+        return out
+
+
+def needs_data(config: PipelineConfig) -> bool:
+    """Whether ``config`` leaves anything to the data."""
+    return config.audio.sr is None or config.audio.duration is None or not config.model
+
+
+def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset
+                     ) -> tuple[PipelineConfig, tdata.Dataset, Choices]:
+    """Fill what ``config`` leaves to the data (see the module docstring); returns the config,
+    the dataset without its unreadable files, and the record of the choices."""
+    found = tdata.survey(dataset)
+    bad = [f for f in found.files if not f.ok]
+    if len(bad) == len(dataset):
+        raise DatasetError(f"none of the {len(dataset)} files in '{dataset.root}' can be read "
+                           f"(the first: {bad[0].error})")
+    unreadable = tuple(f.error for f in bad)
+    if bad:
+        keep = np.array([f.ok for f in found.files])
+        dataset, found = dataset.subset(keep), tdata.Survey(found.readable)
+    audio, audio_record = config.audio, {}
+    if audio.sr is None or audio.duration is None:
+        choice = tdata.audio_defaults(found, sr=audio.sr, duration=audio.duration)
+        audio = dataclasses.replace(audio, sr=choice.sr, duration=choice.duration)
+        audio_record = choice.to_dict()
+    model, features, recipe_record = config.model, config.features, {}
+    if not model:
+        recipe = choose_recipe(n_clips=len(dataset), n_classes=len(dataset.labels),
+                               duration=audio.duration, sr=audio.sr)
+        model = recipe.model
+        features = features or recipe.features
+        recipe_record = recipe.to_dict()
+    config = dataclasses.replace(config, audio=audio, model=model, features=features)
+    return config, dataset, Choices(audio=audio_record, recipe=recipe_record, unreadable=unreadable)
+
+
+def with_split_reason(choices: Choices, split) -> Choices:
+    """``choices`` with the reason of an "auto" split (``split.params["auto"]``), if any."""
+    reason = split.params.get("auto")
+    if not reason:
+        return choices
+    return dataclasses.replace(choices, split=f"{split.method} ({reason})")
+
+
+def announce(choices: Choices, report: Callable[[str], None] | None) -> None:
+    if report is not None:
+        for line in choices.lines():
+            report(line)
+
+
+__all__ = ["Choices", "announce", "needs_data", "resolve_for_data", "with_split_reason"]
