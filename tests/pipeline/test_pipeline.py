@@ -187,13 +187,16 @@ def test_corrupt_file_inside_a_dataset(tmp_path):
     cfg = pipeline.PipelineConfig(training=pipeline.TrainConfig(epochs=1, validation_size=0.0))
     regex = {"labels_from": "regex", "pattern": "fsdd"}
     with pytest.raises(AudioIOError, match=r"4_jackson_99\.wav"):
-        pipeline.train(few, cfg, discovery=regex, split="stratified", progress=False, verbose=0)
-    with warnings.catch_warnings(record=True) as caught:
+        pipeline.train(few, cfg, discovery=regex, split="stratified", on_error="raise",
+                       progress=False, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:  # the default: left out, named
         warnings.simplefilter("always")
-        art = pipeline.train(few, cfg, discovery=regex, split="stratified", on_error="skip",
-                             progress=False, verbose=0)
+        art = pipeline.train(few, cfg, discovery=regex, split="stratified", progress=False,
+                             verbose=0)
     assert any("4_jackson_99.wav" in str(w.message) for w in caught)
     assert art.metrics["n_train"] + art.metrics["n_val"] + art.metrics["n_test"] == 30
+    assert "4_jackson_99.wav" in art.chosen["unreadable"][0]
+    assert art.split["sizes"]["train"] + art.split["sizes"]["test"] == 30  # indices of the kept 30
 
 
 def test_cross_validation_leaves_each_speaker_out_once(digits_dir):

@@ -32,7 +32,9 @@ def make_tiny_artifact():
         from tympan import pipeline
 
         model = keras.Sequential([keras.Input((8000,)), keras.layers.Dense(3, activation="softmax")])
-        return pipeline.Artifact(model=model, config=pipeline.PipelineConfig(),
+        config = pipeline.PipelineConfig(audio=pipeline.AudioConfig(sr=8000, duration=1.0),
+                                         model={"name": "conv1d"})
+        return pipeline.Artifact(model=model, config=config,
                                  labels=("yes", "no", "maybe"), metrics=metrics, history=history,
                                  info=pipeline.artifact.runtime_info())
 

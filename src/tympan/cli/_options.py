@@ -62,7 +62,8 @@ def recipe_options(f):
                      help="Model family from the registry (conv1d, conv1d_lstm, conv2d, mlp, waveform); "
                      "default: chosen from the size of the data (printed and kept in pipeline.json)."),
         click.option("--model-param", multiple=True, metavar="KEY=VALUE",
-                     help="Model parameter, repeatable (values are JSON: filters=[32,64])."),
+                     help="Model parameter, repeatable (values are JSON: filters=[32,64]); without "
+                     "--model they tune the default architecture, conv1d."),
         click.option("--features", default=None, help="Feature kind (mel, mfcc, mfcc+delta, mean_mfcc, "
                      "spectrogram, chroma, cqt, scalogram, fft, waveform) or a stack such as "
                      "mfcc+delta+chroma; default: the model's own."),
@@ -112,9 +113,8 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
     if features:
         feats["kind"] = features
     params = parse_params(model_param, "--model-param")
-    if params and not model_name:
-        raise ParameterError(f"--model-param {', '.join(model_param)} needs --model: without it the "
-                             "model is chosen from the size of the data")
+    if params and not model_name:  # parameters tune the default architecture
+        model_name = pipeline.DEFAULT_MODEL
     return pipeline.PipelineConfig(
         audio=pipeline.AudioConfig(sr=sr, duration=duration),
         features=feats,

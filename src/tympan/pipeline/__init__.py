@@ -15,7 +15,7 @@ adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_nor
 
 from tympan.pipeline.adaptation import adapt
 from tympan.pipeline.artifact import SCHEMA_VERSION, Artifact, load_artifact, save_artifact
-from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig, WindowConfig
+from tympan.pipeline.config import DEFAULT_MODEL, AudioConfig, PipelineConfig, TrainConfig, WindowConfig
 from tympan.pipeline.demo import DemoResult, run_demo
 from tympan.pipeline.evaluate import cross_validate, evaluate
 from tympan.pipeline.metrics import Report
@@ -31,6 +31,7 @@ from tympan.pipeline.separator_ensemble import combine_separators
 from tympan.pipeline.train import train
 
 __all__ = [
+    "DEFAULT_MODEL",
     "SCHEMA_VERSION",
     "Artifact",
     "AudioConfig",

@@ -15,13 +15,14 @@ under ``"chosen"`` and the command line prints.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from tympan import data as tdata
-from tympan.errors import DatasetError
+from tympan.errors import AudioIOError, DatasetError
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.recipes import choose_recipe
 
@@ -61,16 +62,25 @@ def needs_data(config: PipelineConfig) -> bool:
     return config.audio.sr is None or config.audio.duration is None or not config.model
 
 
-def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset
-                     ) -> tuple[PipelineConfig, tdata.Dataset, Choices]:
+def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset, *, on_error: str = "skip",
+                     warn: bool = True) -> tuple[PipelineConfig, tdata.Dataset, Choices]:
     """Fill what ``config`` leaves to the data (see the module docstring); returns the config,
-    the dataset without its unreadable files, and the record of the choices."""
+    the dataset without its unreadable files, and the record of the choices.
+
+    A file that cannot be opened raises its AudioIOError with ``on_error="raise"``; with
+    ``"skip"`` it is left out (with a :class:`~tympan.data.DatasetWarning` naming each when
+    ``warn``)."""
     found = tdata.survey(dataset)
     bad = [f for f in found.files if not f.ok]
+    if bad and on_error == "raise":
+        raise AudioIOError(bad[0].error)
     if len(bad) == len(dataset):
         raise DatasetError(f"none of the {len(dataset)} files in '{dataset.root}' can be read "
                            f"(the first: {bad[0].error})")
     unreadable = tuple(f.error for f in bad)
+    if bad and warn:
+        warnings.warn(f"{len(bad)} unreadable file(s) left out: " + "; ".join(unreadable),
+                      tdata.DatasetWarning, stacklevel=3)
     if bad:
         keep = np.array([f.ok for f in found.files])
         dataset, found = dataset.subset(keep), tdata.Survey(found.readable)

@@ -17,6 +17,10 @@ from tympan.errors import ParameterError
 #: TrainConfig.feature_norm: one normalisation for the dataset, or one per group (speaker)
 FEATURE_NORMS = ("dataset", "group")
 
+#: The architecture of a recipe that names none but sets model parameters (and of large
+#: datasets: tympan.pipeline.recipes)
+DEFAULT_MODEL = "conv1d"
+
 PAD_POLICIES = ("end", "center", "wrap")
 CROP_POLICIES = ("start", "center", "end", "random")
 COMBINE = ("mean", "max", "vote")

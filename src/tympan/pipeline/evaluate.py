@@ -92,7 +92,8 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     "accuracy", "macro_f1", "uar", "per_class", "labels", "confusion_matrix"}, ...],
     "mean_accuracy", "std_accuracy", "mean_uar", "std_uar", "mean_macro_f1", "pooled"}``.
     """
-    dataset, config, choices = prepare(dataset, config, discovery=discovery)
+    dataset, config, choices = prepare(dataset, config, discovery=discovery, on_error=on_error,
+                                       warn=report is None)
     audio = config.audio
     folds = tdata.cross_validation(dataset, method=method, n_splits=n_splits,
                                    seed=config.training.seed)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from tympan import _validate as v
 from tympan import data as tdata
 from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
@@ -240,7 +241,7 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
 
 
 def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = None,
-            keep_items: bool = False):
+            keep_items: bool = False, on_error: str = "skip", warn: bool = True):
     """The dataset and the resolved classifier config for training: what the config leaves to
     the data is chosen from it (:func:`tympan.pipeline.choices.resolve_for_data`) and the files
     that cannot be opened are left out (unless ``keep_items``: item indices must not shift).
@@ -251,7 +252,8 @@ def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = 
     config = config or PipelineConfig()
     if config.model:  # a model of another task is refused before any file is read
         classifier_config(dataclasses.replace(config, audio=AudioConfig(sr=8000, duration=1.0)))
-    config, kept, choices = resolve_for_data(config, dataset)
+    v.choice("on_error", on_error, ("skip", "raise"))
+    config, kept, choices = resolve_for_data(config, dataset, on_error=on_error, warn=warn)
     return (dataset if keep_items else kept), classifier_config(config), choices
 
 
@@ -291,7 +293,8 @@ def train(
     if out is not None:
         check_destination(out, overwrite=overwrite)  # fail before hours of training
     dataset, config, choices = prepare(dataset, config, discovery=discovery,
-                                       keep_items=isinstance(split, tdata.Split))
+                                       keep_items=isinstance(split, tdata.Split), on_error=on_error,
+                                       warn=report is None)
     seed = config.training.seed
     if not isinstance(split, tdata.Split):
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
