@@ -235,3 +235,21 @@ def test_discovery_options_and_groups(tmp_path, shared_data):
                            "items": {"george": 6, "jackson": 6, "theo": 6}}
     assert d["split"]["method"] == "group" and len(d["split"]["params"]["test_groups"]) == 1
     assert "groups: 3 (smallest 'george': 6, largest 'george': 6)" in found.format()
+
+
+def test_bit_depths_compare_by_value(tmp_path, recording):
+    """16-, 24- and 32-bit copies of the same samples are one group; a 32-bit file two LSBs off on
+    one sample (below float32's resolution there) is other audio."""
+    y = recording("fsdd", "3_theo_0")[0].astype(np.float64)
+    off = y.copy()
+    off[np.argmax(np.abs(y))] += 2.0**-30
+    (tmp_path / "a").mkdir()
+    io.save(tmp_path / "a" / "p16.wav", y, 8000)
+    io.save(tmp_path / "a" / "p24.flac", y, 8000, subtype="PCM_24")
+    io.save(tmp_path / "a" / "p32.wav", y, 8000, subtype="PCM_32")
+    io.save(tmp_path / "a" / "p32_off.wav", off, 8000, subtype="PCM_32")
+    io.save(tmp_path / "a" / "p32_off_again.wav", off, 8000, subtype="PCM_32")
+    found = data.inspect(tmp_path, progress=False)
+    assert [sorted(p.name for p in d.paths) for d in found.duplicates] == [
+        ["p16.wav", "p24.flac", "p32.wav"], ["p32_off.wav", "p32_off_again.wav"]]
+    assert [d.match for d in found.duplicates] == ["samples", "bytes"]

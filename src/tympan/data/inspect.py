@@ -9,9 +9,9 @@ that ``tympan train`` would make (:func:`~tympan.data.split` "auto" with
 :data:`~tympan.data.DEFAULT_TEST_SIZE`) and the audio settings it would choose
 (:func:`~tympan.data.audio_defaults`).
 
-Identical audio is found by content.  Each file's bytes are hashed (BLAKE2b); then every item
+Identical audio is found by content.  Each file's bytes are hashed (SHA-256); then every item
 with new bytes is decoded once, in blocks of :data:`BLOCK_FRAMES` frames (memory stays flat
-whatever the length), and its samples (float64: exact for every PCM depth) are hashed with its
+whatever the length), and its samples (exactly, whatever the bit depth) are hashed with its
 sample rate and channel count.  A file saved twice, or the same samples saved as WAV and FLAC,
 are found either way; decoding every file also finds the ones that would fail in training.
 """
@@ -43,6 +43,7 @@ __all__ = ["BLOCK_FRAMES", "Duplicate", "Inspection", "inspect"]
 #: Frames decoded at a time when hashing a file's samples.
 BLOCK_FRAMES = 1 << 16
 _READ_BYTES = 1 << 20
+_WIDE = ("PCM_32", "DOUBLE")  # subtypes with more precision than float32
 _WORKERS = 8
 _PROGRESS_DELAY = 1.0  # seconds: a quick inspection shows no progress bar
 PARTS = ("train", "val", "test")
@@ -211,7 +212,7 @@ def _relative(path: Path, root: Path) -> str:
 
 # --------------------------------------------------------------------------- hashing
 def _file_digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=20)
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_READ_BYTES):
             h.update(chunk)
@@ -219,12 +220,18 @@ def _file_digest(path: Path) -> str:
 
 
 def _sample_digest(info: FileInfo, start: float | None, end: float | None) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    h.update(f"{info.sr}/{info.channels}/".encode())
+    """The samples as float32 (exact up to 24-bit PCM), plus what float32 misses of 32-bit PCM and
+    double data, interleaved (so independent of the block size), with the rate and channels."""
+    h = hashlib.sha256(f"{info.sr}/{info.channels}/".encode())
+    wide = info.subtype in _WIDE
     length = None if end is None else end - (start or 0.0)
     for block in io.stream(info.path, block_length=BLOCK_FRAMES, mono=False, offset=start or 0.0,
-                           duration=length, dtype="float64"):
-        h.update(np.ascontiguousarray(block.T).tobytes())  # interleaved: independent of the block size
+                           duration=length, dtype="float64" if wide else "float32"):
+        x = np.ascontiguousarray(block.T)
+        narrow = x.astype(np.float32, copy=False)
+        h.update(narrow)
+        if wide and (rest := x - narrow).any():
+            h.update(rest)
     return h.hexdigest()
 
 
