@@ -42,6 +42,7 @@ def cli() -> None:
       tympan evaluate runs/sounds DATA
       tympan adapt runs/emotions speaker_clips/ --out runs/emotions-anna
       tympan info recording.wav
+      tympan data inspect DATA --pattern fsdd
       tympan plot mel recording.wav -o mel.png
       tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
       tympan separate runs/sep noisy.wav --out separated/
@@ -55,6 +56,7 @@ def _register() -> None:
     from tympan.cli import (
         adapt,
         autoencoder,
+        data,
         demo,
         evaluate,
         info,
@@ -67,7 +69,7 @@ def _register() -> None:
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
                     autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
-                    separate.separator, adapt.adapt):
+                    separate.separator, adapt.adapt, data.data):
         cli.add_command(command)
 
 

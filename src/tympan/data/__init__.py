@@ -9,6 +9,9 @@
 - :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
 - :mod:`tympan.data.survey`: :func:`survey` (every file's header, errors kept) and
   :func:`audio_defaults` (the sample rate and clip duration that fit the files).
+- :mod:`tympan.data.inspect`: :func:`inspect` (what tympan would train on: counts, formats,
+  unreadable files, identical audio across the split or with different labels, the split and
+  the audio settings ``tympan train`` would choose).
 - :func:`demo_dir` / :func:`example_file`: the small FSDD subset bundled with the package.
 
 numpy and :mod:`tympan.io` only; Keras is never imported here.
@@ -31,10 +34,12 @@ from tympan.data.discover import (
     from_folders,
     from_regex,
 )
+from tympan.data.inspect import Duplicate, Inspection, inspect
 from tympan.data.loading import CROP_MODES, PAD_MODES, DatasetWarning, fit_length, load_clips
 from tympan.data.splits import (
     AUTO_MIN_GROUPS,
     CV_METHODS,
+    DEFAULT_TEST_SIZE,
     SPLIT_METHODS,
     Split,
     auto_method,
@@ -61,9 +66,9 @@ def example_file(name: str = "7_jackson_0.wav") -> Path:
 
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "AUTO_MIN_GROUPS", "CROP_MODES", "CV_METHODS", "EMODB_EMOTIONS", "EMODB_PATTERN",
-    "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "AudioChoice", "Dataset",
-    "DatasetWarning", "FileInfo", "Item", "Split", "Survey", "audio_defaults", "audio_files",
-    "auto_method", "cross_validation", "demo_dir", "discover", "example_file", "fit_length", "from_csv",
-    "from_emodb", "from_folders", "from_regex", "load_clips", "split", "survey",
+    "AUDIO_EXTENSIONS", "AUTO_MIN_GROUPS", "CROP_MODES", "CV_METHODS", "DEFAULT_TEST_SIZE", "EMODB_EMOTIONS",
+    "EMODB_PATTERN", "FSDD_PATTERN", "PAD_MODES", "PATTERNS", "SPLIT_METHODS", "AudioChoice", "Dataset",
+    "DatasetWarning", "Duplicate", "FileInfo", "Inspection", "Item", "Split", "Survey", "audio_defaults",
+    "audio_files", "auto_method", "cross_validation", "demo_dir", "discover", "example_file", "fit_length",
+    "from_csv", "from_emodb", "from_folders", "from_regex", "inspect", "load_clips", "split", "survey",
 ]

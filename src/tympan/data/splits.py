@@ -43,13 +43,16 @@ from tympan.data.discover import Dataset, _compile, natural_key
 from tympan.data.loading import DatasetWarning
 from tympan.errors import DatasetError, ParameterError
 
-__all__ = ["AUTO_MIN_GROUPS", "CV_METHODS", "SPLIT_METHODS", "Split", "auto_method", "cross_validation",
-           "split"]
+__all__ = ["AUTO_MIN_GROUPS", "CV_METHODS", "DEFAULT_TEST_SIZE", "SPLIT_METHODS", "Split", "auto_method",
+           "cross_validation", "split"]
 
 SPLIT_METHODS = ("auto", "stratified", "group", "fold", "pattern")
 CV_METHODS = ("auto", "kfold", "group_kfold", "leave_one_group_out", "fold")
 #: "auto" splits by group only with at least this many groups (fewer: stratified).
 AUTO_MIN_GROUPS = 3
+#: Part of the dataset held out for test by :func:`split` when no size is given (``tympan train``
+#: and ``tympan data inspect`` use it too).
+DEFAULT_TEST_SIZE = 0.2
 _TRIES = 64  # random group orders tried when choosing test groups
 
 
@@ -236,7 +239,7 @@ def auto_method(dataset: Dataset, *, cv: bool = False, n_splits: int = 5) -> tup
 
 
 # --------------------------------------------------------------------------- split
-def split(dataset: Dataset, *, method: str = "stratified", test_size: float = 0.2,
+def split(dataset: Dataset, *, method: str = "stratified", test_size: float = DEFAULT_TEST_SIZE,
           val_size: float = 0.0, seed: int = 0, test_groups: Iterable[str] | str | None = None,
           test_folds: Iterable[int] | int | None = None,
           test_pattern: str | re.Pattern | None = None) -> Split:
