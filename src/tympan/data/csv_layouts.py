@@ -16,7 +16,6 @@ place looked in.
 from __future__ import annotations
 
 import csv as _csv
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -104,20 +103,26 @@ def from_csv(csv_path: str | os.PathLike, *, root: str | os.PathLike | None = No
         layout = ("urbansound8k" if "slice_file_name" in header
                   else "esc50" if {"filename", "category"} <= set(header) else "generic")
     roles = _roles(path, header, layout, given)
-    items = []
+    fields = []
     for line, row in rows:
         if len(row) != len(header):
             raise DatasetError(f"CSV file '{path}', line {line}: {len(row)} fields, but the "
                                f"header has {len(header)}")
         cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
         try:
-            items.append(_item(cells, roles, layout))
+            fields.append((line, _fields(cells, roles, layout)))
         except ValueError as exc:
             raise DatasetError(f"CSV file '{path}', line {line}: {exc}") from None
-    if not items:
+    if not fields:
         raise DatasetError(f"CSV file '{path}' lists no clips (empty dataset)")
-    base = _audio_folder(path, top, items)
-    return Dataset(tuple(dataclasses.replace(it, path=base / it.path) for it in items), base)
+    base = _audio_folder(path, top, [Path(f["path"]) for _, f in fields])
+    items = []
+    for line, f in fields:
+        try:
+            items.append(Item(**{**f, "path": base / f["path"]}))
+        except ValueError as exc:
+            raise DatasetError(f"CSV file '{path}', line {line}: {exc}") from None
+    return Dataset(tuple(items), base)
 
 
 # --------------------------------------------------------------------------- reading
@@ -196,17 +201,16 @@ def _cell(cells: dict[str, str], name: str, kind: str = "str", need: bool = Fals
     raise ValueError(f"{name!r} must be {rule}, got {value!r}")
 
 
-def _item(cells: dict[str, str], roles: dict[str, str], layout: str) -> Item:
-    """One row as an Item whose path is still as written (relative to the audio folder)."""
+def _fields(cells: dict[str, str], roles: dict[str, str], layout: str) -> dict[str, Any]:
+    """One row as the fields of an Item, its path as written (relative to the audio folder)."""
     need = _REQUIRED[layout]
     value = {r: _cell(cells, c, _KIND.get(r, "str"), need=r in need) for r, c in roles.items()}
-    rel = value["path"]
     if layout == "urbansound8k":  # the archive's audio/fold<N>/, N from the published column
-        rel = f"fold{_cell(cells, 'fold', 'int', need=True) if 'fold' in cells else value['fold']}/{rel}"
+        fold = _cell(cells, "fold", "int", need=True) if "fold" in cells else value["fold"]
+        value["path"] = f"fold{fold}/{value['path']}"
     used = set(roles.values())
-    meta = tuple(sorted((k, c) for k, c in cells.items() if k not in used and k and c))
-    return Item(Path(rel), value["label"], group=value.get("group"), fold=value.get("fold"),
-                start=value.get("start"), end=value.get("end"), meta=meta)
+    value["meta"] = tuple(sorted((k, c) for k, c in cells.items() if k not in used and k and c))
+    return value
 
 
 # --------------------------------------------------------------------------- the audio folder
@@ -224,25 +228,24 @@ def _places(csv_path: Path, top: Path | None) -> list[Path]:
     return found
 
 
-def _audio_folder(csv_path: Path, top: Path | None, items: list[Item]) -> Path:
-    """The first place that holds every file of ``items``; DatasetError naming the missing
+def _audio_folder(csv_path: Path, top: Path | None, paths: list[Path]) -> Path:
+    """The first place that holds every file of ``paths``; DatasetError naming the missing
     files and every place tried when none does."""
     places = _places(csv_path, top)
-    best, best_found = places[0], -1
-    for place in places:
-        found = sum((place / it.path).is_file() for it in items)
-        if found == len(items):
+    for place in places:  # all() stops at the first file missing
+        if all((place / p).is_file() for p in paths):
             return place
-        if found > best_found:
-            best, best_found = place, found
-    absent = [it.path for it in items if not (best / it.path).is_file()]
+    counts = [sum((place / p).is_file() for p in paths) for place in places]
+    best = places[counts.index(max(counts))]
+    absent = [p for p in paths if not (best / p).is_file()]
     shown = ", ".join(f"'{p.as_posix()}'" for p in absent[:_SHOW])
     more = f" and {len(absent) - _SHOW} more" if len(absent) > _SHOW else ""
     text = f"CSV file '{csv_path}' references {len(absent)} missing audio file(s): {shown}{more}"
     relative = next((p for p in absent if not p.is_absolute()), None)
     if relative is not None:
         tried = ", ".join(f"'{place}'" for place in places)
+        found = len(paths) - len(absent)
         text += (f"; looked for under {tried} (e.g. '{places[0] / relative}')"
-                 + (f"; the other {best_found} are under '{best}'" if best_found > 0 else "")
+                 + (f"; the other {found} are under '{best}'" if found else "")
                  + "; give the folder that holds them as root (DATA on the command line)")
     raise DatasetError(text)
