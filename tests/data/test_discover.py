@@ -212,7 +212,7 @@ def test_from_csv_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"CSV file '.*nope\.csv' does not exist"):
         from_csv(tmp_path / "nope.csv")
     with pytest.raises(ParameterError, match="layout must be one of"):
-        from_csv(tmp_path, layout="esc50")
+        from_csv(tmp_path, layout="esc-50")
 
 
 # --------------------------------------------------------------------------- discover

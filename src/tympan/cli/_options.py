@@ -25,10 +25,23 @@ def parse_params(pairs: tuple[str, ...], option: str) -> dict:
     return out
 
 
+#: The CSV column options of :func:`dataset_options`: ``--<role>-column`` and what it holds.
+COLUMN_OPTIONS = (("path", "the audio file paths"), ("label", "the labels"),
+                  ("group", "the groups (speaker, source recording)"), ("fold", "the predefined folds"))
+
+
 def dataset_options(f):
-    """--labels-from / --pattern / --csv, passed on as a ``discovery`` dict."""
+    """--labels-from / --pattern / --csv / --label-pattern and the CSV column options, passed on
+    as a ``discovery`` dict (see :func:`discovery`)."""
+    for role, what in reversed(COLUMN_OPTIONS):
+        f = click.option(f"--{role}-column", f"{role}_column", metavar="NAME",
+                         help=f"The CSV column that holds {what} (default: the layout's own, "
+                         f"e.g. '{role}' for a CSV of your own).")(f)
     f = click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
-                     help="CSV listing the clips (UrbanSound8K layout or path,label[,group][,fold]).")(f)
+                     help="CSV listing the clips: ESC-50's meta/esc50.csv or UrbanSound8K's "
+                     "metadata/UrbanSound8K.csv as published, or path,label[,group][,fold] (other "
+                     "names with the --*-column options).  DATA is then the dataset or its audio "
+                     "folder; a CSV file given as DATA is taken as --csv.")(f)
     f = click.option("--pattern", help="Regex on file names with a (?P<label>...) group and optional "
                      "(?P<group>...), or a named corpus: 'fsdd' (spoken digits, speakers as groups), "
                      "'emodb' (EMO-DB, English emotion labels, speakers as groups).")(f)
@@ -43,9 +56,14 @@ def dataset_options(f):
 
 
 def discovery(labels_from: str, pattern: str | None, csv_path: str | None,
-              label_pattern: str | None = None) -> dict:
+              label_pattern: str | None = None, *, path_column: str | None = None,
+              label_column: str | None = None, group_column: str | None = None,
+              fold_column: str | None = None) -> dict:
+    """The :func:`tympan.data.discover` options of the :func:`dataset_options` values."""
+    named = {"path": path_column, "label": label_column, "group": group_column, "fold": fold_column}
+    columns = {role: name for role, name in named.items() if name is not None}
     return {"labels_from": labels_from, "pattern": pattern, "csv": csv_path,
-            "label_pattern": label_pattern}
+            "label_pattern": label_pattern, "columns": columns or None}
 
 
 #: The keyword arguments that :func:`recipe_options` adds to a command.

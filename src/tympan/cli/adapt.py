@@ -23,7 +23,7 @@ from tympan.cli._options import dataset_options, discovery
               "options below, as in `tympan train`; they need groups).")
 @dataset_options
 def adapt(run, clips, out, overwrite, on_error, self_training, training_data, labels_from,
-          pattern, csv_path, label_pattern):
+          pattern, csv_path, label_pattern, path_column, label_column, group_column, fold_column):
     """Write a copy of the artifact RUN adapted to one speaker: its feature normalisation set to
     the statistics of CLIPS (files or folders of that speaker's recordings; no labels needed).
 
@@ -44,7 +44,9 @@ def adapt(run, clips, out, overwrite, on_error, self_training, training_data, la
 
     adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite, on_error=on_error,
                              self_training=self_training, training_data=training_data,
-                             discovery=discovery(labels_from, pattern, csv_path, label_pattern))
+                             discovery=discovery(labels_from, pattern, csv_path, label_pattern,
+                                                 path_column=path_column, label_column=label_column,
+                                                 group_column=group_column, fold_column=fold_column))
     record = adapted.adaptation.get("self_training")
     trained = (f", self-trained {record['rounds']} rounds ({record['pseudo_labelled']} clips "
                f"pseudo-labelled per round) with {record['training_clips']} training clips"

@@ -40,8 +40,8 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
               help="With RUN: adapt the model to each group (speaker) of DATA from that group's "
               "own clips before testing it.  Default: on for a RUN trained with --feature-norm "
               "group (and not adapted already) when DATA has groups.")
-def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, only_folds,
-             on_error, fmt, per_group, **recipe):
+def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, label_column,
+             group_column, fold_column, cv, n_folds, only_folds, on_error, fmt, per_group, **recipe):
     """Accuracy, macro-F1, UAR, per-class precision/recall and confusion matrix of the artifact
     in RUN on the recordings in DATA; or, with --cv, of the recipe given by the training options
     (as for tympan train), trained and tested once per fold of DATA.
@@ -60,7 +60,8 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, cv, n_folds, 
     from tympan import pipeline
 
     ctx = click.get_current_context()
-    found = discovery(labels_from, pattern, csv_path, label_pattern)
+    found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
+                      label_column=label_column, group_column=group_column, fold_column=fold_column)
     if cv is None:
         misplaced = given(ctx, (*RECIPE_PARAMS, "n_folds", "only_folds"))
         if misplaced:

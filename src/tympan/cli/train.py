@@ -31,8 +31,9 @@ from tympan.cli._options import (
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
-def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size, test_groups,
-          test_folds, test_pattern, on_error, out, overwrite, quiet, **recipe):
+def train(data, labels_from, pattern, csv_path, label_pattern, path_column, label_column, group_column,
+          fold_column, split, test_size, test_groups, test_folds, test_pattern, on_error, out, overwrite,
+          quiet, **recipe):
     """Train a classifier on DATA and save the artifact folder to --out.
 
     \b
@@ -61,7 +62,8 @@ def train(data, labels_from, pattern, csv_path, label_pattern, split, test_size,
     if test_pattern:
         split_options["test_pattern"] = test_pattern
     config = recipe_config(**recipe)
-    found = discovery(labels_from, pattern, csv_path, label_pattern)
+    found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
+                      label_column=label_column, group_column=group_column, fold_column=fold_column)
     artifact = pipeline.train(data, config, discovery=found, split=split,
                               split_options=split_options, out=out, overwrite=overwrite,
                               on_error=on_error, verbose=0 if quiet else 2, report=click.echo)

@@ -1,9 +1,10 @@
 """Datasets: find the clips and their labels, split them, and read them into arrays.
 
-- :mod:`tympan.data.discover`: :func:`from_folders`, :func:`from_csv` (UrbanSound8K or generic),
-  :func:`from_regex` (labels from file names, e.g. :data:`FSDD_PATTERN`) and :func:`discover`,
-  each returning a :class:`Dataset` of :class:`Item`; :mod:`tympan.data.corpora`:
-  :func:`from_emodb` (EMO-DB, English emotion labels, speakers as groups).
+- :mod:`tympan.data.discover`: :func:`from_folders`, :func:`from_regex` (labels from file names,
+  e.g. :data:`FSDD_PATTERN`) and :func:`discover`, each returning a :class:`Dataset` of
+  :class:`Item`; :mod:`tympan.data.csv_layouts`: :func:`from_csv` (ESC-50, UrbanSound8K, or any
+  CSV with the columns named); :mod:`tympan.data.corpora`: :func:`from_emodb` (EMO-DB, English
+  emotion labels, speakers as groups).
 - :mod:`tympan.data.splits`: :func:`split` (stratified, group, fold, pattern) and
   :func:`cross_validation`, returning :class:`Split` index arrays.
 - :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
@@ -22,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tympan.data.corpora import EMODB_EMOTIONS, EMODB_PATTERN, from_emodb
+from tympan.data.csv_layouts import from_csv
 from tympan.data.discover import (
     AUDIO_EXTENSIONS,
     FSDD_PATTERN,
@@ -30,7 +32,6 @@ from tympan.data.discover import (
     Item,
     audio_files,
     discover,
-    from_csv,
     from_folders,
     from_regex,
 )

@@ -3,7 +3,8 @@
 Every function returns a :class:`Dataset`, an immutable list of :class:`Item` (one clip each:
 path, label, and optionally a group such as the speaker, a predefined fold, a time range and
 extra metadata) with the sorted label set.  Nothing is read but folder listings and CSV text:
-audio is decoded later by :func:`tympan.data.load_clips`.
+audio is decoded later by :func:`tympan.data.load_clips`.  CSV files (ESC-50, UrbanSound8K,
+your own columns) are read by :func:`tympan.data.csv_layouts.from_csv`.
 
 A problem with the data (a missing folder, no audio, a CSV without a needed column, rows that
 point at missing files, a pattern that matches nothing) raises
@@ -12,7 +13,6 @@ point at missing files, a pattern that matches nothing) raises
 
 from __future__ import annotations
 
-import csv as _csv
 import os
 import re
 from collections import Counter
@@ -28,7 +28,7 @@ from tympan.errors import DatasetError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS", "FSDD_PATTERN", "PATTERNS", "Dataset", "Item", "audio_files", "discover",
-    "from_csv", "from_folders", "from_regex", "natural_key",
+    "from_folders", "from_regex", "natural_key",
 ]
 
 #: File extensions taken as audio by discovery (compared case-insensitively).
@@ -40,9 +40,6 @@ FSDD_PATTERN = r"(?P<label>\d)_(?P<group>[a-z]+)_(?P<take>\d+)\.wav"
 #: Named patterns that :func:`discover` accepts in place of a regular expression.
 PATTERNS = {"fsdd": FSDD_PATTERN}
 
-_US8K_REQUIRED = ("slice_file_name", "fsID", "fold", "class")
-_GENERIC_KNOWN = ("path", "label", "group", "fold", "start", "end")
-_SHOW = 5  # how many offending names an error message lists
 
 
 def natural_key(text: str) -> tuple:
@@ -251,115 +248,6 @@ def from_folders(root: str | os.PathLike, *,
     return Dataset(tuple(items), base)
 
 
-# --------------------------------------------------------------------------- CSV
-def from_csv(csv_path: str | os.PathLike, *, root: str | os.PathLike | None = None,
-             layout: str = "auto") -> Dataset:
-    """Read a dataset from a CSV file.
-
-    layout "urbansound8k"
-        The UrbanSound8K metadata: ``slice_file_name, fsID, start, end, salience, fold,
-        classID, class``; audio at ``root/fold<fold>/<slice_file_name>``.  ``label`` is
-        ``class``, ``group`` is ``fsID`` (the source recording: slices of one recording are
-        alike, keep them on one side of a split) and ``fold`` is ``fold``.  The slices are
-        already cut, so ``start``/``end`` (times in the source recording) are kept in
-        ``Item.meta`` with ``salience`` and ``classID``, not as ``Item.start``/``end``.
-        ``root`` defaults to ``<csv folder>/../audio`` when that exists (the archive's
-        layout), else the CSV's folder.
-    layout "generic"
-        Columns ``path, label`` and optionally ``group, fold, start, end`` (seconds; an empty
-        cell means none); other columns go to ``Item.meta``.  Paths are relative to ``root``
-        (default: the CSV's folder) unless absolute.
-    layout "auto"
-        "urbansound8k" when the header has ``slice_file_name``, else "generic".
-    """
-    if not isinstance(csv_path, (str, os.PathLike)):
-        raise ParameterError(f"csv_path must be a str or os.PathLike, got {type(csv_path).__name__}")
-    v.choice("layout", layout, ("auto", "urbansound8k", "generic"))
-    path = Path(csv_path).expanduser()
-    if not path.is_file():
-        raise DatasetError(f"CSV file '{path}' " + ("is a folder" if path.is_dir() else "does not exist"))
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = _csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, _csv.Error) as exc:
-        raise DatasetError(f"cannot read CSV file '{path}': {exc}") from exc
-    if not header or not any(header):
-        raise DatasetError(f"CSV file '{path}' is empty (no header row)")
-    if layout == "auto":
-        layout = "urbansound8k" if "slice_file_name" in header else "generic"
-    required = _US8K_REQUIRED if layout == "urbansound8k" else ("path", "label")
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise DatasetError(f"CSV file '{path}' has no column {', '.join(map(repr, missing))} "
-                           f"(needed for layout {layout!r}; its columns: {', '.join(header)})")
-    if root is None:
-        audio = path.parent.parent / "audio"
-        base = audio if layout == "urbansound8k" and audio.is_dir() else path.parent
-    else:
-        base = Path(root).expanduser()
-    base = _root(base, "audio root")
-    make = _us8k_item if layout == "urbansound8k" else _generic_item
-    items = []
-    for line, row in rows:
-        if len(row) != len(header):
-            raise DatasetError(f"CSV file '{path}', line {line}: {len(row)} fields, but the "
-                               f"header has {len(header)}")
-        cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
-        try:
-            items.append(make(cells, base))
-        except ValueError as exc:
-            raise DatasetError(f"CSV file '{path}', line {line}: {exc}") from None
-    if not items:
-        raise DatasetError(f"CSV file '{path}' lists no clips (empty dataset)")
-    absent = [it.path for it in items if not it.path.is_file()]
-    if absent:
-        shown = ", ".join(f"'{p}'" for p in absent[:_SHOW])
-        more = f" and {len(absent) - _SHOW} more" if len(absent) > _SHOW else ""
-        raise DatasetError(f"CSV file '{path}' references {len(absent)} missing audio file(s) "
-                           f"(root '{base}'): {shown}{more}")
-    return Dataset(tuple(items), base)
-
-
-def _cell(cells: dict[str, str], name: str, kind: str = "str", need: bool = False) -> Any:
-    """The cell ``name`` as text, an integer ("int") or seconds ("sec"); ``None`` when empty."""
-    value = cells.get(name, "")
-    if not value:
-        if need:
-            raise ValueError(f"empty {name!r}")
-        return None
-    if kind == "str":
-        return value
-    try:
-        x = float(value)
-        if kind == "int":
-            if not x.is_integer():
-                raise ValueError
-            return int(x)
-        if np.isfinite(x) and x >= 0:
-            return x
-    except ValueError:
-        pass
-    rule = "an integer" if kind == "int" else "a non-negative number of seconds"
-    raise ValueError(f"{name!r} must be {rule}, got {value!r}")
-
-
-def _us8k_item(cells: dict[str, str], base: Path) -> Item:
-    fold = _cell(cells, "fold", "int", need=True)
-    meta = tuple((k, cells[k]) for k in ("classID", "end", "salience", "start") if cells.get(k))
-    return Item(base / f"fold{fold}" / _cell(cells, "slice_file_name", need=True),
-                _cell(cells, "class", need=True), group=_cell(cells, "fsID", need=True),
-                fold=fold, meta=meta)
-
-
-def _generic_item(cells: dict[str, str], base: Path) -> Item:
-    meta = tuple(sorted((k, c) for k, c in cells.items() if k not in _GENERIC_KNOWN and k and c))
-    return Item(base / _cell(cells, "path", need=True), _cell(cells, "label", need=True),
-                group=_cell(cells, "group"), fold=_cell(cells, "fold", "int"),
-                start=_cell(cells, "start", "sec"), end=_cell(cells, "end", "sec"), meta=meta)
-
-
 # --------------------------------------------------------------------------- regex
 def from_regex(root: str | os.PathLike, pattern: str | re.Pattern, *, recursive: bool = True,
                extensions: Sequence[str] = AUDIO_EXTENSIONS) -> Dataset:
@@ -417,30 +305,46 @@ def _compile(pattern: Any, name: str) -> re.Pattern:
 def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
              pattern: str | re.Pattern | None = None,
              csv: str | os.PathLike | None = None,
-             label_pattern: str | re.Pattern | None = None) -> Dataset:
+             label_pattern: str | re.Pattern | None = None,
+             columns: dict[str, str] | None = None) -> Dataset:
     """Find a dataset: the one entry point of the command line.
 
     labels_from "folders"  :func:`from_folders` (``root/<label>/...``)
     labels_from "regex"    :func:`from_regex` with ``pattern`` (a regular expression, or a
                            name from :data:`PATTERNS` such as ``"fsdd"``); ``"emodb"``:
                            :func:`tympan.data.from_emodb` (English emotion labels)
-    labels_from "csv"      :func:`from_csv` with ``csv`` (layout detected), audio under
-                           ``root`` (``None``: the layout's default)
+    labels_from "csv"      :func:`tympan.data.from_csv` with ``csv`` (layout detected: ESC-50,
+                           UrbanSound8K or generic) and ``columns``, audio under ``root`` (the
+                           dataset or its audio folder; ``None``: found from the CSV's place)
     labels_from "auto"     "csv" when ``csv`` is given, "regex" when ``pattern`` is, else "folders"
+
+    A ``root`` that is a ``.csv`` file is taken as ``csv`` (labels from the CSV, audio found
+    from its place), whatever ``labels_from`` says but "regex".
 
     ``label_pattern`` then takes each item's label (and group) from its file name with
     :func:`tympan.data.relabel.relabel` (e.g. ``"fsdd-speaker"`` for speaker recognition); with
     "auto" or "folders" and no ``pattern`` or ``csv``, every audio file under ``root`` is a
     candidate.
     """
+    v.choice("labels_from", labels_from, ("folders", "regex", "csv", "auto"))
+    if isinstance(root, (str, os.PathLike)) and Path(root).suffix.lower() == ".csv" \
+            and Path(root).expanduser().is_file():
+        if csv is not None and Path(csv).expanduser().resolve() != Path(root).expanduser().resolve():
+            raise ParameterError(f"give the CSV file once, as the dataset or as csv, got the dataset "
+                                 f"'{root}' and csv '{csv}'")
+        if labels_from == "regex":
+            raise ParameterError(f"labels_from='regex' needs a folder of audio files, got the CSV "
+                                 f"file '{root}'")
+        root, csv, labels_from = None, root, "csv"
     if label_pattern is not None:
         from tympan.data.relabel import relabel  # relabel builds on this module
 
         if labels_from in ("auto", "folders") and csv is None and pattern is None:
+            if columns is not None:
+                raise ParameterError(f"columns is used with a CSV only, got columns={columns!r}")
             return relabel(from_regex(root, r"(?P<label>.+)"), label_pattern)
-        return relabel(discover(root, labels_from=labels_from, pattern=pattern, csv=csv),
-                       label_pattern)
-    v.choice("labels_from", labels_from, ("folders", "regex", "csv", "auto"))
+        return relabel(discover(root, labels_from=labels_from, pattern=pattern, csv=csv,
+                                columns=columns), label_pattern)
     if labels_from == "auto":
         labels_from = "csv" if csv is not None else "regex" if pattern is not None else "folders"
     if pattern is not None and labels_from != "regex":
@@ -448,10 +352,15 @@ def discover(root: str | os.PathLike | None, *, labels_from: str = "folders",
                              f"labels_from={labels_from!r}")
     if csv is not None and labels_from != "csv":
         raise ParameterError(f"csv is used with labels_from='csv' only, got labels_from={labels_from!r}")
+    if columns is not None and labels_from != "csv":
+        raise ParameterError(f"columns is used with a CSV only (csv or labels_from='csv'), got "
+                             f"columns={columns!r} with labels_from={labels_from!r}")
     if labels_from == "csv":
         if csv is None:
             raise ParameterError("csv must name a CSV file when labels_from='csv', got None")
-        return from_csv(csv, root=root)
+        from tympan.data.csv_layouts import from_csv  # csv_layouts builds on this module
+
+        return from_csv(csv, root=root, columns=columns)
     if labels_from == "regex":
         if pattern is None:
             raise ParameterError("pattern must be a regular expression with a (?P<label>...) "
