@@ -11,6 +11,7 @@ from tympan.cli._options import (
     recipe_config,
     recipe_options,
 )
+from tympan.data.splits import DEFAULT_TEST_SIZE
 
 
 @click.command("train")
@@ -20,7 +21,8 @@ from tympan.cli._options import (
               default="auto", show_default=True,
               help="auto: the data's own folds (one held out), else group-disjoint (speakers, source "
               "recordings), else stratified. group: speaker/session-disjoint test set.")
-@click.option("--test-size", type=float, default=0.2, show_default=True)
+@click.option("--test-size", type=float, default=DEFAULT_TEST_SIZE, show_default=True,
+              help="Part of the clips held out for the test (split auto, stratified, group).")
 @click.option("--test-groups", help="Comma-separated groups for the test set (with --split group).")
 @click.option("--test-folds", help="Comma-separated folds for the test set (with --split fold).")
 @click.option("--test-pattern", help="Regex: matching file names are the test set (--split pattern).")
