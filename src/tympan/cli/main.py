@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
@@ -37,7 +38,7 @@ def cli() -> None:
     \b
     Examples:
       tympan demo
-      tympan train DATA --labels-from folders --out runs/sounds
+      tympan train DATA --out runs/sounds
       tympan predict runs/sounds recording.mp3
       tympan evaluate runs/sounds DATA
       tympan adapt runs/emotions speaker_clips/ --out runs/emotions-anna
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line: ``warning: <message>``, without Python's source line."""
+    return f"warning: {message}\n"
+
+
 def run() -> None:
     """The ``tympan`` console script: :func:`main`, then a fast exit.
 
@@ -99,6 +105,7 @@ def run() -> None:
     which took about 0.5 s of a 3 s cold ``tympan predict`` (``benchmarks/predict_latency.py``).
     ``TYMPAN_FAST_EXIT=0`` exits normally.
     """
+    warnings.formatwarning = _one_line_warning
     rc = main()
     sys.stdout.flush()
     sys.stderr.flush()
