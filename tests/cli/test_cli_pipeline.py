@@ -3,34 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from tympan import data
 from tympan.cli.main import cli, main
-
-
-@pytest.fixture(scope="module")
-def small_digits(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cli-digits")
-    for digit in range(10):
-        for speaker in ("jackson", "nicolas"):
-            for take in range(4):
-                name = f"{digit}_{speaker}_{take}.wav"
-                shutil.copy(data.demo_dir() / name, folder / name)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def cli_run(small_digits, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli-runs") / "digits"
-    rc = main(["train", str(small_digits), "--labels-from", "regex", "--pattern", "fsdd",
-               "--split", "group", "--test-groups", "nicolas", "--model", "conv1d",
-               "--features", "mel", "--feature-param", "n_mels=32", "--epochs", "3", "--quiet",
-               "--out", str(out)])
-    assert rc == 0
-    return out
 
 
 def test_train_writes_artifact_and_prints_report(cli_run, capsys):
@@ -48,7 +24,7 @@ def test_predict_formats(cli_run, small_digits, capsys):
     assert all(p["label"] in [str(d) for d in range(10)] for p in out)
     assert main(["predict", str(cli_run), *files, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "file,start,end,label,probability" and len(lines) == 3
+    assert lines[0] == "file,start,end,label,probability,error" and len(lines) == 3
     assert main(["predict", str(cli_run), files[0]]) == 0
     table = capsys.readouterr().out
     assert "3_nicolas_0.wav" in table and "label" in table

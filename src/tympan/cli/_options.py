@@ -164,3 +164,26 @@ def parse_ints(text: str | None, option: str) -> list[int] | None:
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise ParameterError(f"{option} takes comma-separated integers such as 0,3, got {text!r}") from None
+
+
+class OnError(click.Choice):
+    """``skip`` or ``fail``; ``raise``, the older name of ``fail``, is still taken."""
+
+    def __init__(self):
+        super().__init__(["skip", "fail"])
+
+    def convert(self, value, param, ctx):
+        return super().convert("fail" if value == "raise" else value, param, ctx)
+
+
+def on_error_option(default: str | None = "skip", extra: str = ""):
+    """``--on-error skip|fail`` for commands that work through many files.  The command gets
+    ``"skip"`` or ``"fail"`` (``"raise"`` for the library: :data:`LIBRARY_ON_ERROR`)."""
+    return click.option(
+        "--on-error", type=OnError(), default=default, show_default=default is not None,
+        help="skip: go on after a file that cannot be read, name it with its cause, and exit "
+        "with status 1 at the end; fail: stop at the first one (status 1)." + extra)
+
+
+#: ``--on-error`` values as the library's ``on_error``.
+LIBRARY_ON_ERROR = {"skip": "skip", "fail": "raise"}

@@ -7,10 +7,12 @@ import json
 import click
 
 from tympan.cli._options import (
+    LIBRARY_ON_ERROR,
     RECIPE_PARAMS,
     dataset_options,
     discovery,
     given,
+    on_error_option,
     parse_ints,
     recipe_config,
     recipe_options,
@@ -33,7 +35,7 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
               help="Number of folds for --cv group-kfold and kfold.")
 @click.option("--only-folds", help="Run only these folds (0-based, comma-separated, e.g. 0,3).")
 @recipe_options
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True)
+@on_error_option()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--per-group/--no-per-group", "per_group", default=None,
@@ -60,6 +62,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
     from tympan import pipeline
 
     ctx = click.get_current_context()
+    on_error = LIBRARY_ON_ERROR[on_error]
     found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
                       label_column=label_column, group_column=group_column, fold_column=fold_column)
     if cv is None:
@@ -71,6 +74,12 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
         report = pipeline.evaluate(paths[0], paths[1], discovery=found, on_error=on_error,
                                    adapt_per_group=per_group)
         click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
+        if report.failures:
+            lines = ([f"error: {cause}" for _, cause in report.failures] if fmt == "table" else
+                     [f"error: {len(report.failures)} files could not be read and are not in "
+                      "the report (see 'failures')"])
+            click.echo("\n".join(lines), err=True)
+            ctx.exit(1)
         return
     if len(paths) != 1:
         raise click.UsageError("with --cv give DATA only: the recipe comes from the options")

@@ -8,6 +8,8 @@ import json
 
 import click
 
+from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option
+
 
 def _table(predictions, timeline: bool) -> str:
     width = max(6, *(len(p.source) for p in predictions))
@@ -24,11 +26,15 @@ def _table(predictions, timeline: bool) -> str:
 def _csv(predictions) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["file", "start", "end", "label", "probability"])
+    w.writerow(["file", "start", "end", "label", "probability", "error"])
     for p in predictions:
+        if not p.ok:
+            w.writerow([p.source, "", "", "", "", p.error])
+            continue
         for s in p.segments if len(p.segments) > 1 else ():
-            w.writerow([p.source, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.probability:.4f}"])
-        w.writerow([p.source, "", "", p.label, f"{p.probability:.4f}"])
+            w.writerow([p.source, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.probability:.4f}",
+                        ""])
+        w.writerow([p.source, "", "", p.label, f"{p.probability:.4f}", ""])
     return buf.getvalue().rstrip("\n")
 
 
@@ -43,22 +49,40 @@ def _csv(predictions) -> str:
 @click.option("--combine", type=click.Choice(["mean", "max", "vote"]),
               help="How window predictions make the file decision (default: the artifact's).")
 @click.option("--timeline", is_flag=True, help="Table format: also list each window.")
-def predict(run, sources, fmt, window, hop, combine, timeline):
+@on_error_option()
+def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
     """Predict labels for SOURCES (files or folders, any format, rate, channels or length)
     with the artifact in RUN.
+
+    Folders are searched recursively (hidden files skipped).  A file that cannot be read is
+    named with its cause on stderr (json, csv: a row with an "error" field) and the others are
+    still predicted.  Exit status: 0 every file predicted, 1 some file could not be read (or
+    another error), 2 a usage error.
 
     \b
     Examples:
       tympan predict runs/digits a.wav b.mp3
-      tympan predict runs/digits recordings/ --format csv
+      tympan predict runs/digits recordings/ --format csv > labels.csv
       tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
+      tympan predict runs/digits recordings/ --on-error fail
     """
     from tympan.pipeline import predict as run_predict
 
-    preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine)
+    preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine,
+                        on_error=LIBRARY_ON_ERROR[on_error])
+    good = [p for p in preds if p.ok]
     if fmt == "json":
         click.echo(json.dumps([p.to_dict() for p in preds], indent=2))
     elif fmt == "csv":
         click.echo(_csv(preds))
     else:
-        click.echo(_table(preds, timeline))
+        if good:
+            click.echo(_table(good, timeline))
+        for p in preds:
+            if not p.ok:
+                click.echo(f"error: {p.error}", err=True)
+    if len(good) < len(preds):
+        if fmt != "table":  # stdout may go to a file: say so where the user looks
+            click.echo(f"error: {len(preds) - len(good)} of {len(preds)} files could not be read "
+                       "(see the 'error' field)", err=True)
+        click.get_current_context().exit(1)

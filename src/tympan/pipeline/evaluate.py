@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -17,12 +19,52 @@ from tympan.pipeline.metrics import Report
 from tympan.pipeline.train import as_dataset, fit_and_test, load_indexed, prepare
 
 
+@dataclass(frozen=True)
+class EvaluationReport(Report):
+    """The :class:`Report` of :func:`evaluate`, with the files it could not read
+    (``on_error="skip"``): ``failures`` holds ``(file, cause)`` pairs in dataset order."""
+
+    failures: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(),
+                "failures": [{"file": file, "error": cause} for file, cause in self.failures]}
+
+
+def _load_reporting(dataset, audio, on_error: str, progress: bool):
+    """:func:`tympan.data.load_clips` of the dataset's clips, plus ``(file, cause)`` of each one
+    skipped: load_clips names them in one DatasetWarning each, in order, which are taken here
+    instead of shown."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", tdata.DatasetWarning)
+        X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
+                                   crop=audio.crop, on_error=on_error, progress=progress)
+    skipped = [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
+    for w in caught:
+        if not issubclass(w.category, tdata.DatasetWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    failed = np.setdiff1d(np.arange(len(dataset)), kept)
+    causes = iter(str(w.message) for w in skipped)
+    failures = []
+    for i in failed:
+        path = str(dataset.items[i].path)
+        cause = next(causes, f"'{path}' could not be read")
+        prefix = f"skipped clip {i} '{Path(path).name}': "
+        failures.append((path, cause.removeprefix(prefix)))
+    return X, kept, tuple(failures)
+
+
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
              progress: bool = True, batch_size: int = 128,
-             adapt_per_group: bool | None = None) -> Report:
+             adapt_per_group: bool | None = None) -> EvaluationReport:
     """Accuracy, macro-F1, per-class precision/recall and the confusion matrix of ``artifact``
     (an :class:`Artifact` or its folder) on ``dataset`` (a Dataset, or a path found with
     ``discovery`` options), clips fitted to the training duration as in training.
+
+    on_error ``"raise"``: the first file that cannot be read raises its error (naming the file
+    and the cause).  ``"skip"``: the report is made of the readable files and its ``failures``
+    name each other one with its cause (``to_dict()["failures"]``); DatasetError when none is
+    readable.
 
     ``adapt_per_group``: set the model's feature normalisation to each group's (speaker's) own
     statistics before predicting that group's clips (:mod:`tympan.pipeline.adaptation`).  By
@@ -55,9 +97,7 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
         from tympan.pipeline.adaptation import adaptable_models
 
         adaptable_models(artifact.model)  # before loading every clip
-    audio = artifact.config.audio
-    X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                               crop=audio.crop, on_error=on_error, progress=progress)
+    X, kept, failures = _load_reporting(dataset, artifact.config.audio, on_error, progress)
     index = {label: i for i, label in enumerate(artifact.labels)}
     y_true = np.array([index[dataset.items[i].label] for i in kept])
     if adapt_per_group:
@@ -66,7 +106,8 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
         probs = predict_per_group(artifact.model, X, np.asarray(groups)[kept], batch_size=batch_size)
     else:
         probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
-    return Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
+    report = Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
+    return EvaluationReport(report.labels, report.confusion, failures)
 
 
 def cross_validate(dataset, config: PipelineConfig | None = None, *,

@@ -3,12 +3,18 @@
 Every input is brought to the training pipeline (sample rate, mono, clip length); inputs longer
 than the training clip are cut into windows whose predictions form a timeline and are combined
 into one file-level decision.
+
+Files are read in blocks (:func:`tympan.io.stream`, resampled as a stream) and their windows go
+through the model ``batch_size`` at a time, batches shared across files, so memory does not grow
+with a file's length or the number of files.  With ``on_error="skip"`` an unreadable file gives
+a :class:`Prediction` that carries its ``error`` and the others are still predicted.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,10 +22,16 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan import io
-from tympan.data import AUDIO_EXTENSIONS, fit_length
-from tympan.errors import ParameterError
+from tympan.data import AUDIO_EXTENSIONS, audio_files, fit_length
+from tympan.errors import AudioIOError, ParameterError
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import WindowConfig
+from tympan.pipeline.windowing import sliding_windows
+
+#: What :func:`predict` does with a file it cannot read: raise its error, or skip it (its
+#: Prediction then carries the error).
+ON_ERROR = ("raise", "skip")
+_BLOCK = 1 << 16  # samples read from a file at a time
 
 
 @dataclass(frozen=True)
@@ -35,14 +47,31 @@ class Segment:
 
 @dataclass(frozen=True)
 class Prediction:
-    """The decision for one input, with the per-window timeline it was combined from."""
+    """The decision for one input, with the per-window timeline it was combined from.
+
+    An input that could not be read (``predict(..., on_error="skip")``) has ``error`` set to
+    the cause (naming the file) and no decision: ``label``, ``probability`` and ``duration``
+    are ``None``, ``probabilities`` and ``segments`` empty.
+    """
 
     source: str
-    label: str
-    probability: float
+    label: str | None
+    probability: float | None
     probabilities: dict[str, float]
-    duration: float
+    duration: float | None
     segments: tuple[Segment, ...]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was read and predicted."""
+        return self.error is None
+
+    @classmethod
+    def failed(cls, source: str, error: str) -> Prediction:
+        """The result of an input that could not be read."""
+        return cls(source=source, label=None, probability=None, probabilities={}, duration=None,
+                   segments=(), error=str(error))
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -51,7 +80,9 @@ class Prediction:
 
 
 def _sources(source, sr) -> list[tuple[str, np.ndarray | Path, int | None]]:
-    """Normalise ``source`` to a list of (name, path-or-array, sample-rate-for-arrays)."""
+    """Normalise ``source`` to a list of (name, path-or-array, sample-rate-for-arrays); folders
+    are scanned with :func:`tympan.data.audio_files` (recursively, hidden files skipped,
+    natural order)."""
     if isinstance(source, np.ndarray):
         if sr is None:
             raise ParameterError("predicting from an array needs its sample rate: pass sr=")
@@ -61,7 +92,7 @@ def _sources(source, sr) -> list[tuple[str, np.ndarray | Path, int | None]]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+            files = audio_files(path)
             if not files:
                 raise ParameterError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) in {path}")
             return [(str(p), p, None) for p in files]
@@ -83,18 +114,13 @@ def _to_mono(y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _windows(y: np.ndarray, *, sr: int, clip: int, window: WindowConfig, audio):
-    """Cut ``y`` into model inputs; returns (batch, starts in samples, window length)."""
-    win = round(window.window_sec * sr)
-    hop = max(1, round(window.hop_sec * sr))
-    if len(y) <= win:
-        return fit_length(y, clip, pad=audio.pad, crop=audio.crop)[None], np.array([0]), len(y)
-    starts = list(range(0, len(y) - win + 1, hop))
-    if starts[-1] + win < len(y):
-        starts.append(len(y) - win)  # the tail gets a window of its own
-    frames = np.stack([fit_length(y[s : s + win], clip, pad=audio.pad, crop=audio.crop)
-                       for s in starts])
-    return frames, np.array(starts), win
+def _signal(data: np.ndarray | Path, rate: int | None, sr: int) -> Iterator[np.ndarray]:
+    """The input as consecutive mono chunks at ``sr``: a file read and resampled in blocks, an
+    array resampled whole (it is in memory already)."""
+    if isinstance(data, np.ndarray):
+        y = _to_mono(data).astype(np.float32, copy=False)
+        return iter([y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)])
+    return io.stream(data, block_length=_BLOCK, sr=sr, mono=True)
 
 
 def _combine(probs: np.ndarray, how: str) -> np.ndarray:
@@ -107,6 +133,37 @@ def _combine(probs: np.ndarray, how: str) -> np.ndarray:
     return votes / votes.sum()
 
 
+class _Batches:
+    """Windows of any inputs gathered into batches of ``size`` for the model; each window's
+    probabilities go back to its input."""
+
+    def __init__(self, model, size: int, samples: int, inputs: int):
+        self.model = model
+        self.x = np.empty((size, samples), np.float32)
+        self.owners: list[int] = []  # input of each filled row of x
+        self.probs: list[list[np.ndarray]] = [[] for _ in range(inputs)]
+
+    def add(self, k: int, window: np.ndarray) -> None:
+        self.x[len(self.owners)] = window
+        self.owners.append(k)
+        if len(self.owners) == len(self.x):
+            self.flush()
+
+    def drop(self, k: int) -> None:
+        """Forget input ``k``: its windows waiting in the batch and its probabilities."""
+        rows = [i for i, owner in enumerate(self.owners) if owner != k]
+        self.x[: len(rows)] = self.x[rows]
+        self.owners = [self.owners[i] for i in rows]
+        self.probs[k] = []
+
+    def flush(self) -> None:
+        if self.owners:
+            out = np.asarray(self.model.predict_on_batch(self.x[: len(self.owners)]))
+            for k, p in zip(self.owners, out, strict=True):
+                self.probs[k].append(p)
+            self.owners = []
+
+
 def predict(
     artifact: Artifact | str | os.PathLike,
     source,
@@ -116,12 +173,23 @@ def predict(
     hop_sec: float | None = None,
     combine: str | None = None,
     batch_size: int = 64,
+    on_error: str = "raise",
 ) -> list[Prediction]:
-    """Predict labels for ``source``: a path, a folder (recursively), a list of those, or an
-    array (``sr=`` required; ``(samples,)`` or ``(channels, samples)``).
+    """Predict labels for ``source``: a path, a folder (recursively, with
+    :func:`tympan.data.audio_files`), a list of those, or an array (``sr=`` required;
+    ``(samples,)`` or ``(channels, samples)``).  One :class:`Prediction` per input file or
+    array, in order.
 
     Any sample rate, channel count and length is accepted.  Windowing defaults come from the
     artifact (``window_sec`` = clip duration, ``hop_sec`` = half of it) and may be overridden.
+    Files are streamed: at most ``batch_size`` windows and a block of samples are held at a
+    time, so an hour-long file needs about the memory of a short one.
+
+    on_error ``"raise"``: the first file that cannot be read (missing, empty, corrupt,
+    truncated, a format libsndfile does not decode) raises its AudioIOError, which names the
+    file and the cause.  ``"skip"``: every readable file is predicted and each unreadable one
+    gives a Prediction with ``error`` set (``ok`` False).  Bad arguments (an array with NaN, a
+    folder without audio files) raise ParameterError whatever ``on_error`` says.
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
@@ -143,30 +211,39 @@ def predict(
                           hop_sec if hop_sec is not None else base.hop_sec,
                           combine or base.combine).resolved(audio.duration)
     batch_size = v.positive_int("batch_size", batch_size)
-    inputs, spans = [], []
-    for name, data, rate in _sources(source, sr):
-        if isinstance(data, np.ndarray):
-            y = _to_mono(data).astype(np.float32, copy=False)
-            if rate != audio.sr:
-                y = io.resample(y, orig_sr=rate, target_sr=audio.sr)
-        else:
-            y, _ = io.load(data, sr=audio.sr, mono=True)
-        frames, starts, win = _windows(y, sr=audio.sr, clip=audio.samples, window=window,
-                                       audio=audio)
-        spans.append((name, len(y), starts, win, len(inputs), len(frames)))
-        inputs.extend(frames)
-    probs = np.asarray(artifact.model.predict(np.stack(inputs), batch_size=batch_size, verbose=0))
+    v.choice("on_error", on_error, ON_ERROR)
+    win = round(window.window_sec * audio.sr)
+    hop = max(1, round(window.hop_sec * audio.sr))
+    inputs = _sources(source, sr)
+    batches = _Batches(artifact.model, batch_size, audio.samples, len(inputs))
+    spans: list[list[tuple[int, int]]] = [[] for _ in inputs]  # each window's samples
+    errors: dict[int, str] = {}
+    for k, (_, data, rate) in enumerate(inputs):
+        try:
+            for start, frame in sliding_windows(_signal(data, rate, audio.sr), length=win, hop=hop):
+                spans[k].append((start, start + len(frame)))
+                batches.add(k, fit_length(frame, audio.samples, pad=audio.pad, crop=audio.crop))
+        except AudioIOError as exc:  # only files raise it: it names the file and the cause
+            if on_error == "raise":
+                raise
+            errors[k] = str(exc)
+            batches.drop(k)
+            spans[k] = []
+    batches.flush()
     labels = artifact.labels
     results = []
-    for name, n, starts, win, first, count in spans:
-        p = probs[first : first + count]
+    for k, (name, _, _) in enumerate(inputs):
+        if k in errors:
+            results.append(Prediction.failed(name, errors[k]))
+            continue
+        p = np.stack(batches.probs[k])
         segments = tuple(
-            Segment(start=s / audio.sr, end=min(s + win, n) / audio.sr, label=labels[int(q.argmax())],
+            Segment(start=s / audio.sr, end=e / audio.sr, label=labels[int(q.argmax())],
                     probability=float(q.max()), probabilities=tuple(float(x) for x in q))
-            for s, q in zip(starts, p, strict=True))
+            for (s, e), q in zip(spans[k], p, strict=True))
         overall = _combine(p, window.combine)
         best = int(overall.argmax())
         results.append(Prediction(source=name, label=labels[best], probability=float(overall[best]),
                                   probabilities=dict(zip(labels, map(float, overall), strict=True)),
-                                  duration=n / audio.sr, segments=segments))
+                                  duration=spans[k][-1][1] / audio.sr, segments=segments))
     return results

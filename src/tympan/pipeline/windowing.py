@@ -1,6 +1,8 @@
 """Long signals through a fixed-length model: overlapping windows and overlap-add.
 
-:func:`clips` cuts a signal into training clips.  :func:`overlap_add` runs a model over windows
+:func:`clips` cuts a signal into training clips.  :func:`sliding_windows` cuts a signal given
+in chunks into the windows a classifier predicts on (the last one ending at the signal's end),
+holding only a window and a chunk of samples at a time.  :func:`overlap_add` runs a model over windows
 of ``n`` samples every ``hop`` (default ``n // 2``) and adds the outputs back under a periodic
 Hann window (whose half-overlapping copies sum to one), so a recording of any length comes back
 whole and without seams.  It reads its input as an iterable of chunks and yields its output in
@@ -33,6 +35,40 @@ def clips(y: np.ndarray, n: int, *, hop: int | None = None) -> np.ndarray:
         part = y[s : s + n]
         out[i, : len(part)] = part
     return out
+
+
+def sliding_windows(chunks: Iterable[np.ndarray], *, length: int,
+                    hop: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, window)`` for windows of ``length`` samples every ``hop`` over a signal given
+    as consecutive 1-D ``chunks`` (any sizes; ``[y]`` for an array).
+
+    The windows start at 0, ``hop``, ``2 * hop``, ... while they fit in the signal; when the
+    last of them ends before the signal does, one more window covers its last ``length``
+    samples (start ``n - length``).  A signal no longer than ``length`` gives one window: the
+    whole signal (shorter than ``length``, possibly empty), at start 0.  So every window ends at
+    ``start + len(window)`` and the last one at the signal's end.  Only about ``length``
+    samples plus the current chunk are held; windows are views of them (copy one to keep it).
+    """
+    length = v.positive_int("length", length)
+    hop = v.positive_int("hop", hop)
+    buf = np.zeros(0, np.float32)
+    buf_start = 0  # sample index of buf[0]
+    start = 0  # start of the next window
+    last = None  # start of the last window yielded
+    for chunk in chunks:
+        chunk = np.asarray(chunk, np.float32).reshape(-1)
+        buf = np.concatenate([buf, chunk]) if len(buf) else chunk
+        end = buf_start + len(buf)
+        while start + length <= end:
+            yield start, buf[start - buf_start : start - buf_start + length]
+            last, start = start, start + hop
+        keep = max(buf_start, min(start, end - length))  # the next window, or the tail's samples
+        buf, buf_start = buf[keep - buf_start :], keep
+    end = buf_start + len(buf)
+    if last is None:
+        yield 0, buf  # buf_start is 0: nothing was ever dropped
+    elif last + length < end:
+        yield end - length, buf[end - length - buf_start :]
 
 
 def _windows(chunks: Iterable[np.ndarray], n: int, hop: int) -> Iterator[np.ndarray]:
@@ -110,4 +146,4 @@ def overlap_add(process: Callable[[np.ndarray], np.ndarray], chunks: Iterable[np
             return
 
 
-__all__ = ["clips", "overlap_add"]
+__all__ = ["clips", "overlap_add", "sliding_windows"]
