@@ -3,6 +3,9 @@
 Commands are thin: they parse options, call one library function and print.  Library errors
 (:class:`tympan.errors.TympanError`) become a one-line ``error: ...`` message and exit status 1
 here, at the boundary, and nowhere else.
+
+Exit status: 0 success; 1 an error, or (``predict``, ``info``, ``evaluate``) some of the files
+could not be read while the others were done; 2 a usage error (click's).
 """
 
 from __future__ import annotations
