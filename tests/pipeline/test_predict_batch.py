@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from tympan import data, io, pipeline
 from tympan.errors import AudioIOError, ParameterError
@@ -166,6 +167,23 @@ def test_skip_predicts_every_readable_file_and_names_the_others(trained, mixed_f
         pipeline.predict(artifact, mixed_folder)  # on_error="raise": the first bad one
     with pytest.raises(ParameterError, match="on_error"):
         pipeline.predict(artifact, mixed_folder, on_error="ignore")
+
+
+def test_a_float_file_with_nan_is_an_unreadable_file(trained, digits_dir, tmp_path):
+    artifact, _ = trained
+    y = _speech(digits_dir, 2.5)
+    y[12000] = np.nan
+    sf.write(tmp_path / "nan.wav", y, 8000, subtype="FLOAT")  # io.save refuses NaN
+    good = digits_dir / "6_theo_3.wav"
+    bad, ok = pipeline.predict(artifact, [tmp_path / "nan.wav", good], on_error="skip")
+    assert ok.ok and not bad.ok
+    assert "nan.wav" in bad.error and "NaN" in bad.error
+    with pytest.raises(AudioIOError, match=r"nan\.wav.*NaN"):
+        pipeline.predict(artifact, tmp_path / "nan.wav")
+    with pytest.raises(ParameterError, match="finite"):  # an array is the caller's argument
+        pipeline.predict(artifact, y, sr=8000, on_error="skip")
+    with pytest.raises(ParameterError, match="window_sec"):
+        pipeline.predict(artifact, good, window_sec=1e-6)
 
 
 def test_a_file_failing_mid_stream_drops_only_its_own_windows(trained, digits_dir, tmp_path):

@@ -214,21 +214,31 @@ def predict(
     v.choice("on_error", on_error, ON_ERROR)
     win = round(window.window_sec * audio.sr)
     hop = max(1, round(window.hop_sec * audio.sr))
+    if win < 1:
+        raise ParameterError(f"window_sec must be at least one sample at {audio.sr} Hz, "
+                             f"got {window.window_sec!r}")
     inputs = _sources(source, sr)
     batches = _Batches(artifact.model, batch_size, audio.samples, len(inputs))
     spans: list[list[tuple[int, int]]] = [[] for _ in inputs]  # each window's samples
     errors: dict[int, str] = {}
-    for k, (_, data, rate) in enumerate(inputs):
+    for k, (name, data, rate) in enumerate(inputs):
         try:
             for start, frame in sliding_windows(_signal(data, rate, audio.sr), length=win, hop=hop):
                 spans[k].append((start, start + len(frame)))
                 batches.add(k, fit_length(frame, audio.samples, pad=audio.pad, crop=audio.crop))
+            continue
         except AudioIOError as exc:  # only files raise it: it names the file and the cause
-            if on_error == "raise":
+            failure = exc
+        except ParameterError as exc:
+            if isinstance(data, np.ndarray):  # the caller's array: a bad argument
                 raise
-            errors[k] = str(exc)
-            batches.drop(k)
-            spans[k] = []
+            failure = AudioIOError(f"cannot use audio file '{name}': its samples fail a check ({exc})")
+            failure.__cause__ = exc  # a float file with NaN or infinite samples
+        if on_error == "raise":
+            raise failure
+        errors[k] = str(failure)
+        batches.drop(k)
+        spans[k] = []
     batches.flush()
     labels = artifact.labels
     results = []
