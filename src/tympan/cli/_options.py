@@ -176,13 +176,14 @@ class OnError(click.Choice):
         return super().convert("fail" if value == "raise" else value, param, ctx)
 
 
-def on_error_option(default: str | None = "skip", extra: str = ""):
+def on_error_option(default: str | None = "skip", extra: str = "", skip_help: str | None = None):
     """``--on-error skip|fail`` for commands that work through many files.  The command gets
     ``"skip"`` or ``"fail"`` (``"raise"`` for the library: :data:`LIBRARY_ON_ERROR`)."""
+    skip_help = skip_help or ("go on after a file that cannot be read, name it with its cause, "
+                              "and exit with status 1 at the end")
     return click.option(
         "--on-error", type=OnError(), default=default, show_default=default is not None,
-        help="skip: go on after a file that cannot be read, name it with its cause, and exit "
-        "with status 1 at the end; fail: stop at the first one (status 1)." + extra)
+        help=f"skip: {skip_help}; fail: stop at the first one (status 1)." + extra)
 
 
 #: ``--on-error`` values as the library's ``on_error``.

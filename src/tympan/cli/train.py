@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from tympan.cli._options import (
+    LIBRARY_ON_ERROR,
     dataset_options,
     discovery,
+    on_error_option,
     parse_ints,
     recipe_config,
     recipe_options,
@@ -27,9 +29,8 @@ from tympan.data.splits import DEFAULT_TEST_SIZE
 @click.option("--test-folds", help="Comma-separated folds for the test set (with --split fold).")
 @click.option("--test-pattern", help="Regex: matching file names are the test set (--split pattern).")
 @recipe_options
-@click.option("--on-error", type=click.Choice(["skip", "raise"]), default="skip", show_default=True,
-              help="skip: unreadable files are left out, each named with its cause; raise: stop at "
-              "the first.")
+@on_error_option(skip_help="train without the files that cannot be read, each named with its cause "
+                 "and listed in pipeline.json")
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
@@ -68,7 +69,8 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
                       label_column=label_column, group_column=group_column, fold_column=fold_column)
     artifact = pipeline.train(data, config, discovery=found, split=split,
                               split_options=split_options, out=out, overwrite=overwrite,
-                              on_error=on_error, verbose=0 if quiet else 2, report=click.echo)
+                              on_error=LIBRARY_ON_ERROR[on_error], verbose=0 if quiet else 2,
+                              report=click.echo)
     test = artifact.metrics.get("test")
     if "test_normalization" in artifact.metrics:
         click.echo(f"test clips normalised {artifact.metrics['test_normalization']}")
