@@ -32,7 +32,9 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     ``[Dropout]``, ``Dense(dense_units, relu)`` (none when 0), ``[Dropout]``, softmax.
 
     The seed's "Example 1" is ``filters=(32, 64), batch_norm=False, dropout=0.0,
-    pooling="flatten", per_example_norm=False, augment=False``.  ``augment`` switches on, in
+    pooling="flatten", per_example_norm=False, augment=False``.  It takes every frame-wise
+    feature kind and stack, and ``fft`` as frames (``framed`` defaults to True here; see
+    :func:`tympan.models.feature_table`).  ``augment`` switches on, in
     training only, a random gain of ``±gain_db`` dB, a zero-filled time shift of ``±time_shift``
     of the clip, white noise at an SNR in ``noise_snr_db`` (None: off), a stretch of the frames
     by ``1 ± time_stretch`` and of the mel bands by ``1 ± freq_warp`` (0: off; ignored for MFCC
@@ -90,9 +92,9 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     ``hidden_units`` gives a linear classifier (softmax regression) on the pooled vector.
     ``l2`` adds the weight decay ``l2 * sum(w**2)`` of every Dense kernel to the loss (for a
     linear model, scikit-learn's ``C`` is ``1 / (2 * l2 * n_train)``).
-    ``{"kind": "fft"}`` (the magnitude of the whole clip's FFT) is the seed's "give every
-    neuron a y value".  ``augment`` adds the waveform augmentations (gain, shift, noise)
-    described in :func:`conv1d`.
+    ``{"kind": "fft"}`` (the magnitude of the whole clip's FFT: ``framed`` defaults to False
+    here) is the seed's "give every neuron a y value".  ``augment`` adds the waveform
+    augmentations (gain, shift, noise) described in :func:`conv1d`.
     """
     features = model_features("mlp", features, sr=sr)
     empty = isinstance(hidden_units, (list, tuple)) and len(hidden_units) == 0
