@@ -101,7 +101,7 @@ def contenders(clips: np.ndarray) -> dict[str, dict[str, object]]:
             "cqt": lambda: librosa.cqt(clips, n_bins=N_BINS, tuning=0.0, **kw),
         },
         "tympan.dsp": {
-            "chroma": lambda: dsp.chroma_stft(clips, n_fft=N_FFT, **kw),
+            "chroma": lambda: dsp.chroma_stft(clips, n_fft=N_FFT, tuning=0.0, **kw),
             "cqt": lambda: dsp.cqt(clips, n_bins=N_BINS, **kw),
         },
         f"tympan layers ({keras.backend.backend()})": {
@@ -133,7 +133,7 @@ def agreement(clips: np.ndarray) -> list[tuple[str, str]]:
 
     from tympan import dsp
 
-    chroma = dsp.chroma_stft(clips, sr=SR, n_fft=N_FFT, hop_length=HOP)
+    chroma = dsp.chroma_stft(clips, sr=SR, n_fft=N_FFT, hop_length=HOP, tuning=0.0)
     ref = librosa.feature.chroma_stft(y=clips, sr=SR, n_fft=N_FFT, hop_length=HOP, tuning=0.0)
     fsdd = [sf.read(f, dtype="float32")[0] for f in sorted(FSDD.glob("*.wav"))[::50]]
     rows = [("chroma_stft, EMO-DB batch: max abs difference", f"{np.abs(chroma - ref).max():.1e}")]

@@ -85,7 +85,8 @@ def test_train_with_class_weight_records_it(emotions, tmp_path, capsys):
                                "got 'zero'"),
     (["--only-folds", "0,5"], r"error: only must name folds among 0..1, got [0, 5]"),
     (["--model-param", "units=4"], "error: unknown parameter(s) 'units' for model 'conv1d_lstm'"),
-    (["--features", "waveform"], "error: model 'conv1d_lstm' takes feature kinds"),
+    (["--features", "waveform"], "error: model 'conv1d_lstm' does not take feature kind 'waveform': "
+                                 "use model 'waveform'"),
 ])
 def test_errors_are_one_clean_line(emotions, capsys, args, message):
     capsys.readouterr()

@@ -67,10 +67,21 @@ def test_chroma_equals_dsp(clips, key):
     corpus, params = CHROMA_PARAMS[key]
     x = clips[corpus]
     out = to_np(Chroma(**params)(x))
-    ref = channels_last(dsp.chroma_stft(x, **params))
+    ref = channels_last(dsp.chroma_stft(x, **{"tuning": 0.0, **params}))  # the layer's default
     assert out.dtype == np.float32 and out.shape == ref.shape
     for i in range(2):
         np.testing.assert_allclose(out[i], ref[i], rtol=0, atol=1e-5 * max(1.0, ref[i].max()))
+
+
+def test_chroma_with_the_estimated_tuning_equals_librosas_default(clips):
+    """The layer is fixed; given the tuning ``dsp.estimate_tuning`` finds (what a model records),
+    it equals ``dsp.chroma_stft``'s default (librosa's: the tuning estimated from the clip)."""
+    x = clips["emodb"]  # a clip and the same 60 dB quieter: the same tuning
+    power = dsp.spectrogram(x, n_fft=2048, hop_length=512, power=2.0)
+    tuning, quiet = dsp.estimate_tuning(S=power, sr=22050)
+    assert tuning == quiet != 0.0
+    out = to_np(Chroma(sr=22050, tuning=tuning)(x))
+    np.testing.assert_allclose(out, channels_last(dsp.chroma_stft(x, sr=22050)), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("key", CQT_PARAMS)

@@ -13,6 +13,9 @@ from tympan.errors import ParameterError
 from tympan.models import build_model
 from tympan.models.frontend import build_frontend, is_framewise, resolve_features
 
+# Keras's own saving code calls np.array on jax variables, which numpy 2 flags; not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 def test_resolution_whole_clip_and_framed():
     whole = resolve_features({"kind": "fft", "fmax": 2000.0}, sr=8000)
@@ -45,7 +48,51 @@ def test_models_that_take_it():
     conv = build_model("conv1d", input_samples=8000, sr=8000, n_classes=6,
                        features={"kind": "fft", "framed": True, "n_bins": 64})
     assert conv.get_layer("fft_magnitude").output.shape == (None, 101, 64)
-    with pytest.raises(ParameterError, match="set framed=true"):
-        build_model("conv1d", input_samples=8000, sr=8000, n_classes=6, features={"kind": "fft"})
-    with pytest.raises(ParameterError, match="takes feature kinds"):
+    # left out, framed is the model's choice: frames for the models that read frames
+    for name in ("conv1d", "conv1d_lstm", "conv2d"):
+        model = build_model(name, input_samples=8000, sr=8000, n_classes=6, features={"kind": "fft"},
+                            filters=(4,), augment=False)
+        assert model.get_layer("fft_magnitude").output.shape == (None, 101, 129)
+    with pytest.raises(ParameterError, match=r"'conv1d' does not take feature kind 'fft' with "
+                                             r"framed=False .*model 'mlp'.*'fft' with framed=True"):
+        build_model("conv1d", input_samples=8000, sr=8000, n_classes=6,
+                    features={"kind": "fft", "framed": False})
+    with pytest.raises(ParameterError, match="'waveform' does not take feature kind 'fft'"):
         build_model("waveform", input_samples=8000, sr=8000, n_classes=6, features={"kind": "fft"})
+    with pytest.raises(ParameterError, match=r"pooling='stats'.*'fft' with framed=True"):
+        build_model("mlp", input_samples=8000, sr=8000, n_classes=6, features={"kind": "fft"},
+                    pooling="stats")
+
+
+def test_cli_trains_the_default_model_on_fft_features(tmp_path, capsys):
+    """``tympan train DATA --features fft`` with the default model (conv1d), end to end: the
+    frame-wise FFT recipe is what pipeline.json records, and the run predicts."""
+    import json
+    import shutil
+
+    from tympan.cli.main import main
+    from tympan.data import demo_dir
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for digit in range(4):
+        for speaker in ("jackson", "theo"):
+            for take in range(3):
+                name = f"{digit}_{speaker}_{take}.wav"
+                shutil.copy(demo_dir() / name, folder / name)
+    out = tmp_path / "run"
+    assert main(["train", str(folder), "--pattern", "fsdd", "--test-groups", "theo",
+                 "--features", "fft", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    meta = json.loads((out / "pipeline.json").read_text())
+    assert meta["model"]["name"] == "conv1d"
+    features = meta["features"]
+    assert features["kind"] == "fft" and features["framed"] is True
+    assert (features["n_fft"], features["hop_length"], features["win_length"]) == (256, 80, 256)
+    capsys.readouterr()
+    assert main(["predict", str(out), str(folder / "2_theo_1.wav"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["label"] in ("0", "1", "2", "3")
+    assert main(["train", str(folder), "--pattern", "fsdd", "--features", "fft",
+                 "--feature-param", "framed=false", "--out", str(tmp_path / "no")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: model 'conv1d' does not take feature kind 'fft' with framed=False")
+    assert "use model 'mlp'" in err and "Traceback" not in err

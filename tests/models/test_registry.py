@@ -123,9 +123,10 @@ def test_mel_frontend_equals_numpy(fsdd):
 def test_frontend_shapes(kind):
     inputs = keras.Input((SAMPLES,))
     out = inputs
-    for layer in build_frontend({"kind": kind}, sr=SR):
+    recipe = {"kind": kind, **({"tuning": 0.0} if kind == "chroma" else {})}
+    for layer in build_frontend(recipe, sr=SR):
         out = layer(out)
-    f = resolve_features({"kind": kind}, sr=SR)
+    f = resolve_features(recipe, sr=SR)
     frames = 1 + SAMPLES // 80
     expected = {"mel": (None, frames, 40), "mfcc": (None, frames, 20),
                 "mfcc+delta": (None, frames, 40), "mean_mfcc": (None, 40),
@@ -158,6 +159,8 @@ def test_resolve_features_fills_every_default(kind, sr):
     nullable = {"norm", "top_db"}  # None is a meaningful value for these, not "unset"
     if kind == "fft":  # whole clip: n_fft None is the clip's length; no bin limit; no window length
         nullable |= {"n_fft", "win_length", "n_bins", "fmax", "normalize"}
+    if kind == "chroma":  # estimated from the training clips: models.fit_feature_params
+        nullable |= {"tuning"}
     assert all(val is not None for k, val in resolved.items() if k not in nullable)
     assert resolve_features(resolved, sr=sr) == resolved  # idempotent
     if kind != "waveform":
@@ -219,9 +222,9 @@ def test_unknown_model_parameter():
     ("conv1d", None, {"filters": ()}, "filters"),
     ("conv1d", None, {"dropout": 1.0}, "dropout"),
     ("conv1d", None, {"filters": (8, 8, 8, 8, 8, 8, 8)}, "frames left"),
-    ("conv1d", {"kind": "mean_mfcc"}, {}, "feature kinds"),
-    ("waveform", {"kind": "mel"}, {}, "feature kinds"),
-    ("mlp", {"kind": "waveform"}, {}, "feature kinds"),
+    ("conv1d", {"kind": "mean_mfcc"}, {}, "does not take feature kind 'mean_mfcc'.*model 'mlp'"),
+    ("waveform", {"kind": "mel"}, {}, "does not take feature kind 'mel'.*kind 'waveform'"),
+    ("mlp", {"kind": "waveform"}, {}, "does not take feature kind 'waveform'.*model 'waveform'"),
     ("conv1d", {"kind": "mel", "n_mels": 0}, {}, "n_mels"),
 ])
 def test_bad_model_arguments(name, features, params, match):

@@ -115,8 +115,9 @@ def test_predict_save_reload_equal(speech, tmp_path):
     ({"gain_db": -1.0}, "gain_db"),
     ({"seed": 1.5}, "seed must be an int or None, got 1.5"),
     ({"kernel_size": 60}, "block1: 51 frames left, fewer than kernel_size=60"),
-    ({"features": {"kind": "mean_mfcc"}}, "model 'conv1d_lstm' takes feature kinds mel, mfcc"),
-    ({"features": {"kind": "waveform"}}, "got 'waveform'"),
+    ({"features": {"kind": "mean_mfcc"}}, "model 'conv1d_lstm' does not take feature kind 'mean_mfcc' "
+                                          r"\(one vector per clip; it reads frames\): use model 'mlp'"),
+    ({"features": {"kind": "waveform"}}, "does not take feature kind 'waveform': use model 'waveform'"),
     ({"lstm_size": 8}, r"unknown parameter\(s\) 'lstm_size' for model 'conv1d_lstm'"),
 ])
 def test_parameter_errors(params, match):

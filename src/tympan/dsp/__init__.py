@@ -29,7 +29,7 @@ from tympan.dsp.spectrum import (
     spectrogram,
     stft,
 )
-from tympan.dsp.tonal import chroma_cqt, chroma_stft, cqt
+from tympan.dsp.tonal import chroma_cqt, chroma_stft, cqt, estimate_tuning, piptrack, pitch_tuning
 from tympan.dsp.wavelets import (
     dwt,
     dwt_feature_names,
@@ -53,6 +53,7 @@ __all__ = [
     "dwt",
     "dwt_feature_names",
     "dwt_features",
+    "estimate_tuning",
     "fft_bin_count",
     "fft_features",
     "fft_frequencies_kept",
@@ -69,6 +70,8 @@ __all__ = [
     "mfcc_to_audio",
     "mfcc_to_mel",
     "n_frames",
+    "piptrack",
+    "pitch_tuning",
     "power_to_db",
     "rms",
     "scalogram",

@@ -8,8 +8,11 @@ model.compile(...); model.fit(train_waveforms, labels, ...)
 
 Registered models (``available_models()``): classifiers ``conv1d``, ``conv1d_lstm``, ``conv2d``,
 ``mlp``, ``waveform``; the ``autoencoder`` (waveform in, waveform out) and the ``separator``
-(waveform in, one waveform per source out); ``model_task`` tells.  See
-``docs/models.md`` for the measured choice of defaults.
+(waveform in, one waveform per source out); ``model_task`` tells.  Which feature kinds each
+classifier takes: ``feature_table()`` (``model_features`` resolves a recipe for a model and
+says what to use instead of a kind it refuses); ``fit_feature_params`` estimates the
+data-dependent defaults (the chroma tuning) on the training clips.  See ``docs/models.md`` for
+the measured choice of defaults.
 """
 
 from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers the builders)
@@ -23,12 +26,15 @@ from tympan.models.blocks import (
     feature_statistics,
     set_normalization,
 )
+from tympan.models.compatibility import feature_table, model_features
+from tympan.models.fitting import fit_feature_params
 from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features
 from tympan.models.registry import (
     available_models,
     build_model,
     default_features,
     model_defaults,
+    model_takes,
     model_task,
     register_model,
     resolve_params,
@@ -36,5 +42,6 @@ from tympan.models.registry import (
 
 __all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
-           "feature_model", "feature_statistics", "model_defaults", "model_task",
-           "register_model", "resolve_features", "resolve_params", "set_normalization"]
+           "feature_model", "feature_statistics", "feature_table", "fit_feature_params",
+           "model_defaults", "model_features", "model_takes", "model_task", "register_model",
+           "resolve_features", "resolve_params", "set_normalization"]

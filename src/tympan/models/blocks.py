@@ -35,8 +35,7 @@ from tympan.layers import (
     RandomTimeShift,
     SpecAugment,
 )
-from tympan.models.frontend import FRAMEWISE_KINDS, build_frontend, resolve_features
-from tympan.models.stack import is_stack
+from tympan.models.frontend import build_frontend
 
 FEATURE_NORM = "feature_norm"
 
@@ -75,23 +74,6 @@ def optional_seed(value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
         raise ParameterError(f"seed must be an int or None, got {value!r}")
     return None if value is None else int(value)
-
-
-def feature_kind(model: str, features: dict, sr: float, allowed: Sequence[str], *,
-                 stacks: bool = True) -> str:
-    """The resolved feature kind, if ``model`` takes it (frame-wise stacks when ``stacks``)."""
-    resolved = resolve_features(features, sr=sr)
-    kind = resolved["kind"]
-    if kind == "fft" and "fft" not in allowed and set(FRAMEWISE_KINDS) <= set(allowed):
-        if resolved["framed"]:
-            return kind  # framed FFT magnitudes are frames like any spectrogram
-        raise ParameterError(f"model {model!r} takes frame-wise features; for kind 'fft' set "
-                             "framed=true (whole-clip FFT vectors suit model 'mlp')")
-    if kind not in allowed and not (stacks and is_stack(resolved)):
-        extra = " or a stack of frame-wise kinds such as 'mfcc+delta+chroma'" if stacks else ""
-        raise ParameterError(f"model {model!r} takes feature kinds {', '.join(allowed)}{extra}, "
-                             f"got {kind!r}")
-    return kind
 
 
 def _seed(seed: int | None, k: int) -> int | None:
@@ -327,7 +309,7 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
     return set_normalization(model, mean, std, layer_name=layer_name)
 
 
-__all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block", "feature_kind",
+__all__ = ["FEATURE_NORM", "adapt_normalization", "classifier_head", "conv_block",
            "feature_model", "feature_stage", "feature_statistics", "framewise_input_stage",
            "l2_regularizer", "normalization_layer", "set_normalization", "spec_augment",
            "waveform_augmentation", "waveform_input"]

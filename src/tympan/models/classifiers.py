@@ -15,11 +15,13 @@ from tympan import _validate as v
 from tympan.errors import ParameterError
 from tympan.layers import FrameStatistics
 from tympan.models import blocks
-from tympan.models.frontend import FRAMEWISE_KINDS, resolve_features
+from tympan.models.compatibility import model_features
+from tympan.models.frontend import FRAMEWISE_KINDS
 from tympan.models.registry import register_model
 
 
-@register_model("conv1d", features={"kind": "mel"})
+@register_model("conv1d", features={"kind": "mel"}, kinds=(*FRAMEWISE_KINDS, "fft"), stacks=True,
+                framewise=True)
 def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), kernel_size=3,
            batch_norm=True, dropout=0.3, pooling="global_avg", dense_units=128,
            per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
@@ -30,7 +32,9 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     ``[Dropout]``, ``Dense(dense_units, relu)`` (none when 0), ``[Dropout]``, softmax.
 
     The seed's "Example 1" is ``filters=(32, 64), batch_norm=False, dropout=0.0,
-    pooling="flatten", per_example_norm=False, augment=False``.  ``augment`` switches on, in
+    pooling="flatten", per_example_norm=False, augment=False``.  It takes every frame-wise
+    feature kind and stack, and ``fft`` as frames (``framed`` defaults to True here; see
+    :func:`tympan.models.feature_table`).  ``augment`` switches on, in
     training only, a random gain of ``±gain_db`` dB, a zero-filled time shift of ``±time_shift``
     of the clip, white noise at an SNR in ``noise_snr_db`` (None: off), a stretch of the frames
     by ``1 ± time_stretch`` and of the mel bands by ``1 ± freq_warp`` (0: off; ignored for MFCC
@@ -43,7 +47,7 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     stretch and mel warp ±10 %.  Against the flatten head: standard split 98.3 % vs 96.3 %,
     leave-one-speaker-out mean 73.6 % vs 74.2 %.
     """
-    blocks.feature_kind("conv1d", features, sr, FRAMEWISE_KINDS)
+    features = model_features("conv1d", features, sr=sr)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)
@@ -72,7 +76,8 @@ def conv1d(*, input_samples, sr, n_classes, features, filters=(64, 128, 128), ke
     return keras.Model(inputs, blocks.classifier_head(x, n_classes), name="conv1d")
 
 
-@register_model("mlp", features={"kind": "mean_mfcc"})
+@register_model("mlp", features={"kind": "mean_mfcc"}, kinds=("mean_mfcc", "fft", *FRAMEWISE_KINDS),
+                stacks=True)
 def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), dropout=0.5,
         pooling="mean", stats=("mean", "std", "p10", "p90"), l2=0.0, augment=False, gain_db=6.0,
         time_shift=0.1, noise_snr_db=None, seed=None) -> keras.Model:
@@ -87,11 +92,11 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     ``hidden_units`` gives a linear classifier (softmax regression) on the pooled vector.
     ``l2`` adds the weight decay ``l2 * sum(w**2)`` of every Dense kernel to the loss (for a
     linear model, scikit-learn's ``C`` is ``1 / (2 * l2 * n_train)``).
-    ``{"kind": "fft"}`` (the magnitude of the whole clip's FFT) is the seed's "give every
-    neuron a y value".  ``augment`` adds the waveform augmentations (gain, shift, noise)
-    described in :func:`conv1d`.
+    ``{"kind": "fft"}`` (the magnitude of the whole clip's FFT: ``framed`` defaults to False
+    here) is the seed's "give every neuron a y value".  ``augment`` adds the waveform
+    augmentations (gain, shift, noise) described in :func:`conv1d`.
     """
-    blocks.feature_kind("mlp", features, sr, ("mean_mfcc", "fft", *FRAMEWISE_KINDS))
+    features = model_features("mlp", features, sr=sr)
     empty = isinstance(hidden_units, (list, tuple)) and len(hidden_units) == 0
     hidden_units = () if empty else blocks.positive_ints("hidden_units", hidden_units)
     dropout = blocks.rate("dropout", dropout)
@@ -104,10 +109,11 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
         x = blocks.waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
                                          noise_snr_db=noise_snr_db, seed=seed)
     if pooling == "stats":
-        resolved = resolve_features(features, sr=sr)
-        if resolved["kind"] == "mean_mfcc" or (resolved["kind"] == "fft" and not resolved["framed"]):
-            raise ParameterError("pooling='stats' needs frame-wise features (such as 'mfcc'); "
-                                 f"kind {resolved['kind']!r} gives one vector per clip")
+        if features["kind"] == "mean_mfcc" or (features["kind"] == "fft" and not features["framed"]):
+            raise ParameterError("pooling='stats' needs frame-wise features (such as 'mfcc', or "
+                                 f"'fft' with framed=True); kind {features['kind']!r} "
+                                 + ("with framed=False " if features["kind"] == "fft" else "")
+                                 + "gives one vector per clip")
         # statistics of the raw frames, then feature_norm on the statistics themselves
         x = blocks.feature_stage(x, features=features, sr=sr,
                                  pool=FrameStatistics(stats, name="frame_statistics"))
@@ -123,7 +129,7 @@ def mlp(*, input_samples, sr, n_classes, features, hidden_units=(256, 256), drop
     return keras.Model(inputs, blocks.classifier_head(x, n_classes, l2=l2), name="mlp")
 
 
-@register_model("waveform", features={"kind": "waveform"})
+@register_model("waveform", features={"kind": "waveform"}, kinds=("waveform",))
 def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64),
              first_kernel=80, first_stride=4, kernel_size=3, pool_size=4, dropout=0.0,
              per_example_norm=True, augment=False, gain_db=6.0, time_shift=0.1,
@@ -136,7 +142,7 @@ def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64)
     ``per_example_norm`` scales each waveform to zero mean and unit variance (a loudness
     normalisation) before the dataset normalisation.
     """
-    blocks.feature_kind("waveform", features, sr, ("waveform",), stacks=False)
+    features = model_features("waveform", features, sr=sr)
     filters = blocks.positive_ints("filters", filters)
     first_kernel = v.positive_int("first_kernel", first_kernel)
     first_stride = v.positive_int("first_stride", first_stride)
@@ -165,7 +171,8 @@ def waveform(*, input_samples, sr, n_classes, features, filters=(32, 32, 64, 64)
 __all__ = ["conv1d", "mlp", "waveform"]
 
 
-@register_model("conv2d", features={"kind": "mel"})
+@register_model("conv2d", features={"kind": "mel"},
+                kinds=("mel", "spectrogram", "cqt", "scalogram", "fft"), framewise=True)
 def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128), kernel_size=3,
            dropout=0.3, per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
            noise_snr_db=None, time_stretch=0.1, freq_warp=0.1, freq_masks=1, freq_width=4,
@@ -179,7 +186,7 @@ def conv2d(*, input_samples, sr, n_classes, features, filters=(16, 32, 64, 128),
     for recordings by speakers never heard in training.  Augmentations (training only) as in
     :func:`conv1d`.
     """
-    blocks.feature_kind("conv2d", features, sr, ("mel", "spectrogram", "cqt", "scalogram"), stacks=False)
+    features = model_features("conv2d", features, sr=sr)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     dropout = blocks.rate("dropout", dropout)

@@ -25,9 +25,16 @@ kind            layers                                                     outpu
 ==============  =========================================================  ======================
 
 ``fft`` is the modulus of the FFT (:func:`tympan.dsp.fft_features`): of the whole clip
-(``n_fft`` None: the clip length; one vector per clip, for ``mlp``) or of frames
-(``framed=True``: a sequence for ``conv1d``), the first ``n_bins`` bins or those up to
-``fmax``, ``scale`` "db" or "linear", ``normalize`` "max", "standard" or None per example.
+(``n_fft`` None: the clip length; one vector per clip) or of frames (``framed=True``: a
+spectrogram-like sequence), the first ``n_bins`` bins or those up to ``fmax``, ``scale`` "db" or
+"linear", ``normalize`` "max", "standard" or None per example.  ``framed`` left out (or None)
+is the model's choice (:func:`tympan.models.model_features`): frames for the models that read
+frames (``conv1d``, ``conv1d_lstm``, ``conv2d``), the whole clip for ``mlp`` and on its own.
+
+``chroma``'s ``tuning`` defaults to None, as in librosa: estimated from the data, once, by
+:func:`tympan.models.fit_feature_params` on the training clips (the trainer calls it and
+records the number), so that the layers never change after training.  A recipe whose tuning
+is still None cannot build layers: give a number (``0.0``: A440) or fit it first.
 
 dB conversions use ``ref=1.0`` and ``amin=1e-10`` with the recipe's ``top_db`` per example.
 
@@ -114,7 +121,7 @@ def _defaults(kind: str, sr: float) -> dict[str, Any]:
         "mfcc+delta": {**mfcc, "delta_width": 9, "delta_order": 1},
         "mean_mfcc": mfcc,
         "spectrogram": {**stft, "top_db": 80.0},
-        "chroma": {**stft, "n_chroma": 12, "tuning": 0.0, "norm": "inf"},
+        "chroma": {**stft, "n_chroma": 12, "tuning": None, "norm": "inf"},
         "cqt": {"hop_length": stft["hop_length"], "fmin": CQT_FMIN, "bins_per_octave": 12,
                 "n_bins": default_cqt_bins(sr), "top_db": 80.0},
         "scalogram": {"hop_length": stft["hop_length"], "fmin": 50.0, "fmax": sr / 2.0,
@@ -152,9 +159,12 @@ def resolve_features(features: dict, *, sr: float) -> dict:
 
     Defaults: ``n_fft`` the power of two nearest 25 ms, ``hop_length`` 10 ms, ``win_length =
     n_fft``, Hann window, ``n_mels`` 40 below 16 kHz else 64, ``fmin=0``, ``fmax=sr/2``,
-    ``top_db=80``, ``n_mfcc`` 20 (40 for ``mean_mfcc``), deltas of width 9 and order 1.  Keys
-    that the kind does not use raise :class:`~tympan.errors.ParameterError` naming them; values
-    are checked by building the layers once.
+    ``top_db=80``, ``n_mfcc`` 20 (40 for ``mean_mfcc``), deltas of width 9 and order 1, ``fft``
+    of the whole clip (``framed=False``; a model may choose frames: see
+    :func:`tympan.models.model_features`).  ``chroma``'s ``tuning`` stays None, estimated from
+    data by :func:`tympan.models.fit_feature_params`.  Keys that the kind does not use raise
+    :class:`~tympan.errors.ParameterError` naming them; values are checked by building the
+    layers once.
     """
     sr = v.positive_number("sr", sr)
     from tympan.models import stack
@@ -174,11 +184,14 @@ def resolve_features(features: dict, *, sr: float) -> dict:
     for key in ("n_fft", "hop_length", "fmax"):  # None means "the default" for these
         if key in resolved and resolved[key] is None:
             resolved[key] = defaults[key]
+    if kind == "fft" and resolved["framed"] is None:
+        resolved["framed"] = False
     if kind == "fft" and resolved["framed"] and resolved["n_fft"] is None:
         resolved["n_fft"] = default_n_fft(sr)  # whole clip: None stays, the clip's length
     if "win_length" in resolved and resolved["win_length"] is None:
         resolved["win_length"] = resolved["n_fft"]
-    _layers(resolved, sr)  # validate every value now
+    # validate every value now (a tuning still to be estimated checked as A440)
+    _layers({**resolved, "tuning": 0.0} if resolved.get("tuning", 0.0) is None else resolved, sr)
     return resolved
 
 
@@ -249,6 +262,11 @@ def _layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
 def _pitch_layers(resolved: dict, sr: float) -> list[keras.layers.Layer]:
     kind = resolved["kind"]
     if kind == "chroma":
+        if resolved["tuning"] is None:
+            raise ParameterError(
+                "feature kind 'chroma' has tuning=None, to be estimated from the training clips: "
+                "call tympan.models.fit_feature_params(features, waveforms, sr=sr) first (the "
+                "trainer does), or give a tuning (0.0: A440)")
         norm = float("inf") if resolved["norm"] == "inf" else resolved["norm"]
         return [Chroma(sr=sr, **_pick(resolved, _STFT_KEYS), n_chroma=resolved["n_chroma"],
                        tuning=resolved["tuning"], norm=norm, name="chroma")]

@@ -11,7 +11,7 @@ parameter, and :func:`build_model` refuses parameters the builder does not take.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -26,24 +26,35 @@ TASKS = ("classification", "reconstruction", "separation")
 _BUILDERS: dict[str, Builder] = {}
 _FEATURES: dict[str, dict] = {}
 _TASKS: dict[str, str] = {}
+_TAKES: dict[str, dict] = {}
 
 
 def _required(task: str) -> tuple[str, ...]:
     return _REQUIRED if task == "classification" else tuple(p for p in _REQUIRED if p != "n_classes")
 
 
-def register_model(name: str, *, features: dict | None = None,
-                   task: str = "classification") -> Callable[[Builder], Builder]:
+def register_model(name: str, *, features: dict | None = None, task: str = "classification",
+                   kinds: Sequence[str] | None = None, stacks: bool = False,
+                   framewise: bool = False) -> Callable[[Builder], Builder]:
     """Decorator registering ``builder`` under ``name``.
 
     ``features`` is the feature recipe used when :func:`build_model` gets ``features=None``
     (default ``{"kind": "mel"}``).  The builder must take ``input_samples``, ``sr``,
     ``n_classes`` (only for ``task="classification"``) and ``features`` as keyword-only
     arguments, and give every other parameter a default.
+
+    What the model takes (:func:`tympan.models.model_features` checks it, and
+    :func:`tympan.models.feature_table` tabulates it): ``kinds``, the feature kinds (None: the
+    builder checks for itself), ``stacks`` whether feature stacks too, and ``framewise`` whether
+    it reads frames ``(batch, frames, feature)``, so that a whole-clip kind is refused and kind
+    ``fft`` defaults to ``framed=True`` (else to the whole clip's FFT).
     """
     if not isinstance(name, str) or not name:
         raise ParameterError(f"model name must be a non-empty string, got {name!r}")
     v.choice("task", task, TASKS)
+    if kinds is not None and (isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds)):
+        raise ParameterError(f"kinds of model {name!r} must be a sequence of feature kind names, "
+                             f"got {kinds!r}")
     required = _required(task)
 
     def decorator(builder: Builder) -> Builder:
@@ -60,6 +71,8 @@ def register_model(name: str, *, features: dict | None = None,
         _BUILDERS[name] = builder
         _FEATURES[name] = dict(features or {"kind": "mel"})
         _TASKS[name] = task
+        _TAKES[name] = {"kinds": None if kinds is None else tuple(kinds), "stacks": bool(stacks),
+                        "framewise": bool(framewise)}
         return builder
 
     return decorator
@@ -112,11 +125,20 @@ def default_features(name: str) -> dict:
     return dict(_FEATURES[name])
 
 
+def model_takes(name: str) -> dict:
+    """What model ``name`` was registered to take: ``{"kinds": tuple or None, "stacks": bool,
+    "framewise": bool}`` (see :func:`register_model`)."""
+    _builder(name)
+    return dict(_TAKES[name])
+
+
 def build_model(name: str, *, input_samples: int, sr: float, n_classes: int | None = None,
                 features: dict | None = None, **params: Any) -> keras.Model:
     """Build the registered model ``name`` (un-compiled, ``feature_norm`` not yet adapted).
 
-    ``features=None`` uses the model's default recipe (:func:`default_features`).  Unknown
+    ``features=None`` (or ``{}``) uses the model's default recipe (:func:`default_features`);
+    a recipe the model does not take raises :class:`~tympan.errors.ParameterError` saying what
+    to use instead (:func:`tympan.models.model_features`).  Unknown
     ``params`` raise :class:`~tympan.errors.ParameterError` naming them and listing the valid
     ones.  ``n_classes`` is required for classifiers and ignored by the other tasks.
     """
@@ -124,7 +146,7 @@ def build_model(name: str, *, input_samples: int, sr: float, n_classes: int | No
     resolve_params(name, params)
     input_samples = v.positive_int("input_samples", input_samples)
     sr = v.positive_number("sr", sr)
-    features = default_features(name) if features is None else features
+    features = features or default_features(name)
     if _TASKS[name] != "classification":
         return builder(input_samples=input_samples, sr=sr, features=features, **params)
     if n_classes is None:
@@ -137,4 +159,4 @@ def build_model(name: str, *, input_samples: int, sr: float, n_classes: int | No
 
 
 __all__ = ["TASKS", "available_models", "build_model", "default_features", "model_defaults",
-           "model_task", "register_model", "resolve_params"]
+           "model_takes", "model_task", "register_model", "resolve_params"]

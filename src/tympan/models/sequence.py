@@ -12,11 +12,13 @@ import keras
 
 from tympan import _validate as v
 from tympan.models import blocks
+from tympan.models.compatibility import model_features
 from tympan.models.frontend import FRAMEWISE_KINDS
 from tympan.models.registry import register_model
 
 
-@register_model("conv1d_lstm", features={"kind": "mfcc"})
+@register_model("conv1d_lstm", features={"kind": "mfcc"}, kinds=(*FRAMEWISE_KINDS, "fft"), stacks=True,
+                framewise=True)
 def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), kernel_size=5,
                 pool_size=1, bn_momentum=0.9, dropout=0.2, lstm_units=128, bidirectional=False,
                 summary="last", per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
@@ -43,7 +45,7 @@ def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), ke
     default) noise, a stretch of time and of the mel bands, and SpecAugment masks, with the
     parameters of ``conv1d``.
     """
-    blocks.feature_kind("conv1d_lstm", features, sr, FRAMEWISE_KINDS)
+    features = model_features("conv1d_lstm", features, sr=sr)
     filters = blocks.positive_ints("filters", filters)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     pool_size = v.positive_int("pool_size", pool_size)

@@ -16,7 +16,7 @@ from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.choices import announce, with_split_reason
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import as_dataset, fit_and_test, load_indexed, prepare
+from tympan.pipeline.train import as_dataset, fit_and_test, fit_features, load_indexed, prepare
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,8 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
     results, pooled = [], np.zeros((len(dataset.labels),) * 2, dtype=np.int64)
     for k, fold in enumerate(folds):
         t0 = time.perf_counter()
-        _, _, report, counts = fit_and_test(config, dataset, X, row, fold.train, fold.test,
-                                            verbose=verbose)
+        _, _, report, counts = fit_and_test(fit_features(config, X, row, fold.train), dataset, X, row,
+                                            fold.train, fold.test, verbose=verbose)
         results.append({"fold": picked[k] if only is not None else k, "split": fold.to_json(),
                         "train_seconds": time.perf_counter() - t0,
                         "epochs_run": counts["epochs_run"], **report.to_dict(),

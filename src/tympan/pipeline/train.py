@@ -27,10 +27,19 @@ def resolve_config(config: PipelineConfig) -> PipelineConfig:
                              f"model={config.model!r} (pipeline.train chooses them from the data)")
     name = config.model["name"]
     params = models.resolve_params(name, {k: val for k, val in config.model.items() if k != "name"})
-    features = models.resolve_features(config.features or models.default_features(name),
-                                       sr=config.audio.sr)
+    features = models.model_features(name, config.features, sr=config.audio.sr)
     return dataclasses.replace(config, features=features,
                                model={"name": name, **params})
+
+
+def fit_features(config: PipelineConfig, X, row, train_ids) -> PipelineConfig:
+    """``config`` with the feature defaults that depend on the data (the chroma ``tuning``)
+    estimated on the training clips (:func:`tympan.models.fit_feature_params`)."""
+    from tympan import models
+
+    rows = row[np.asarray(train_ids, dtype=int)]
+    features = models.fit_feature_params(config.features, X[rows[rows >= 0]], sr=config.audio.sr)
+    return dataclasses.replace(config, features=features)
 
 
 _TRAINERS = {"reconstruction": "pipeline.train_autoencoder (tympan autoencoder train)",
@@ -301,6 +310,7 @@ def train(
     choices = with_split_reason(choices, split)
     announce(choices, report)
     X, row = load_indexed(dataset, config.audio, on_error=on_error, progress=progress)
+    config = fit_features(config, X, row, split.train)
     model, history, report, metrics = fit_and_test(config, dataset, X, row, split.train,
                                                    split.test, verbose=verbose)
     if report is not None:
