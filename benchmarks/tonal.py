@@ -2,10 +2,11 @@
 
 Workload (speed): 64 clips x 4 s of real speech at 22.05 kHz (pairs of EMO-DB recordings joined
 end to end, ``features.load_clips``), with librosa's defaults: ``chroma_stft`` (n_fft 2048, hop
-512, 12 chroma) and ``cqt`` (hop 512, 84 bins from C1, 12 per octave); librosa is called with
-``tuning=0`` (tympan never estimates tuning).  The figure is seconds of audio per second of wall
-time (best of ``--repeat`` runs after a warm-up, the contenders interleaved round-robin so that
-load from elsewhere falls on all alike); ratios are to the librosa per-clip loop and to librosa
+512, 12 chroma) and ``cqt`` (hop 512, 84 bins from C1, 12 per octave); both are called with
+``tuning=0`` (the layers' fixed A440; the estimate is measured by ``benchmarks/tuning.py``).
+The figure is seconds of audio per second of wall time (best of ``--repeat`` runs after a
+warm-up, the contenders interleaved round-robin so that load from elsewhere falls on all
+alike); ratios are to the librosa per-clip loop and to librosa
 on the whole batch.
 
 Contenders: librosa per clip; librosa on the (64, samples) batch; ``tympan.dsp`` on the batch
