@@ -18,6 +18,7 @@ SMALL = {"name": "conv1d", "filters": [8], "dense_units": 0, "augment": False}
 
 def _chroma_config(**features):
     return pipeline.PipelineConfig(model=SMALL, features={"kind": "chroma", **features},
+                                   audio=pipeline.AudioConfig(sr=8000, duration=1.0),
                                    training=pipeline.TrainConfig(epochs=1, seed=0))
 
 
