@@ -167,3 +167,16 @@ def build_bad_files_folder(target: Path, shared: Path = SHARED_DATA) -> Path:
     cut.write_bytes((recordings / "2_theo_1.wav").read_bytes()[:30])
     text.write_text("These are my notes about the recordings, not audio.\n")
     return target
+
+
+def make_dataset(labels, groups=None, folds=None):
+    """An in-memory :class:`tympan.data.Dataset` of made-up paths ``/x/<i>_<label>.wav`` with
+    these labels (and groups, folds), for split tests that read no audio."""
+    from tympan.data import Dataset, Item
+
+    n = len(labels)
+    groups = groups if groups is not None else [None] * n
+    folds = folds if folds is not None else [None] * n
+    items = tuple(Item(Path(f"/x/{i}_{lab}.wav"), str(lab), None if g is None else str(g), f)
+                  for i, (lab, g, f) in enumerate(zip(labels, groups, folds, strict=True)))
+    return Dataset(items, Path("/x"))

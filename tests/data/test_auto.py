@@ -8,18 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import userdata  # tests/userdata.py (registered by conftest.py)
 from tympan import data, io
 from tympan.data import Dataset, Item, audio_defaults, auto_method, cross_validation, split, survey
 from tympan.errors import DatasetError, ParameterError
 
-
-def make(labels, groups=None, folds=None) -> Dataset:
-    n = len(labels)
-    groups = groups if groups is not None else [None] * n
-    folds = folds if folds is not None else [None] * n
-    items = tuple(Item(Path(f"/x/{i}_{lab}.wav"), str(lab), None if g is None else str(g), f)
-                  for i, (lab, g, f) in enumerate(zip(labels, groups, folds, strict=True)))
-    return Dataset(items, Path("/x"))
+make = userdata.make_dataset
 
 
 LABELS = ["a", "b"] * 30

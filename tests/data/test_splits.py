@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import userdata  # tests/userdata.py (registered by conftest.py)
 from tympan import data
-from tympan.data import Dataset, DatasetWarning, Item, Split, cross_validation, split
+from tympan.data import Dataset, DatasetWarning, Split, cross_validation, split
 from tympan.errors import DatasetError, ParameterError
 
 FSDD_TEST_TAKES = r"_[0-4]\.wav$"
@@ -24,13 +24,7 @@ def fsdd() -> Dataset:
     return data.from_regex(data.demo_dir(), data.FSDD_PATTERN)
 
 
-def make(labels, groups=None, folds=None) -> Dataset:
-    n = len(labels)
-    groups = groups if groups is not None else [None] * n
-    folds = folds if folds is not None else [None] * n
-    items = tuple(Item(Path(f"/x/{i}_{lab}.wav"), str(lab), None if g is None else str(g), f)
-                  for i, (lab, g, f) in enumerate(zip(labels, groups, folds, strict=True)))
-    return Dataset(items, Path("/x"))
+make = userdata.make_dataset
 
 
 def check_partition(s: Split, n: int) -> None:
