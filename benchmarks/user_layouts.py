@@ -53,6 +53,7 @@ def build_emodb(root: Path) -> Path:
     for i, item in enumerate(emo):
         y, sr = io.load(item.path, sr=44100)
         stereo = np.stack([y, 0.9 * y]).astype(np.float32)
+        stereo /= max(1.0, float(np.abs(stereo).max()))  # resampling can overshoot 1.0 a little
         (folder / item.label).mkdir(parents=True, exist_ok=True)
         io.save(folder / item.label / f"take_{i:03d}.wav", stereo, sr)
     return folder
