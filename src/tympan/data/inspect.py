@@ -106,12 +106,13 @@ class Inspection:
         return tuple(d for d in self.duplicates if d.label_conflict)
 
     def groups(self) -> dict[str, int] | None:
-        """Items per group, in natural order (``None`` when the items have no groups)."""
-        return _tally(self.dataset.groups(), key=lambda kv: natural_key(kv[0]))
+        """Items per group, in natural order (``None`` when the items have no groups; items
+        without one, when others have one, count under ``"(none)"``)."""
+        return _tally(_values(self.dataset, "group"), key=lambda kv: natural_key(str(kv[0])))
 
     def folds(self) -> dict[int, int] | None:
-        """Items per fold (``None`` when the items have no folds)."""
-        return _tally(self.dataset.folds())
+        """Items per fold (``None`` when the items have no folds; see :meth:`groups`)."""
+        return _tally(_values(self.dataset, "fold"), key=lambda kv: natural_key(str(kv[0])))
 
     def durations(self) -> dict[str, float] | None:
         """min / median / max of the readable items' durations in seconds."""
@@ -197,6 +198,15 @@ class Inspection:
         lines.append(f"unreadable: {len(self.unreadable)}")
         lines += [f"  {u.error}" for u in self.unreadable]
         return "\n".join(lines)
+
+
+def _values(dataset: Dataset, name: str) -> np.ndarray | None:
+    """Each item's ``group`` or ``fold`` (``"(none)"`` where an item has none), or ``None``
+    when no item has one."""
+    values = [getattr(it, name) for it in dataset.items]
+    if all(x is None for x in values):
+        return None
+    return np.array(["(none)" if x is None else x for x in values], dtype=object)
 
 
 def _tally(values: np.ndarray | None, key: Any = None) -> dict | None:
@@ -322,9 +332,16 @@ def inspect(dataset: Dataset | str | os.PathLike, *, discovery: dict | None = No
         raise ParameterError(f"split must be a tympan.data.Split or None, got {type(split).__name__}")
     n = len(dataset)
     split_error = None
-    if split is None:
+    found = survey(dataset)
+    if split is None:  # as tympan train makes it: of the files that can be opened
+        readable = np.flatnonzero([f.ok for f in found.files])
         try:
-            split = make_split(dataset, method="auto", test_size=DEFAULT_TEST_SIZE, seed=seed)
+            if not len(readable):
+                raise DatasetError(f"none of the {n} files can be read")
+            s = make_split(dataset.subset(readable), method="auto", test_size=DEFAULT_TEST_SIZE,
+                           seed=seed)
+            split = Split(train=readable[s.train], test=readable[s.test], val=readable[s.val],
+                          method=s.method, params=s.params)
         except DatasetError as exc:
             split_error = str(exc)
     else:
@@ -332,7 +349,6 @@ def inspect(dataset: Dataset | str | os.PathLike, *, discovery: dict | None = No
         if every.size and (every.min() < 0 or every.max() >= n):
             raise ParameterError(f"split indices must lie in [0, {n}) for this dataset of {n} items, "
                                  f"got min {every.min()} and max {every.max()}")
-    found = survey(dataset)
     try:
         audio, audio_error = audio_defaults(found), None
     except DatasetError as exc:

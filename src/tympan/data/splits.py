@@ -222,19 +222,30 @@ def auto_method(dataset: Dataset, *, cv: bool = False, n_splits: int = 5) -> tup
 
     Folds first (the data's own protocol), then groups (at least :data:`AUTO_MIN_GROUPS`, or
     ``n_splits`` for cross-validation), else stratified.  For cross-validation (``cv=True``)
-    the names are :data:`CV_METHODS`' ("fold", "group_kfold", "kfold")."""
-    folds = dataset.folds()
-    if folds is not None and len(np.unique(folds)) >= 2:
-        return "fold", f"the items come with {len(np.unique(folds))} predefined folds"
-    groups = dataset.groups()
+    the names are :data:`CV_METHODS`' ("fold", "group_kfold", "kfold").  A fold or group
+    that only some items have is not used (the reason says how many lack it)."""
+    partial = []
+
+    def whole(name: str):
+        values = [getattr(it, name) for it in dataset.items]
+        missing = sum(x is None for x in values)
+        if missing and missing < len(values):
+            partial.append(f"{missing} of {len(values)} items have no {name}")
+            return None
+        return None if missing else np.asarray(values, dtype=object)
+
+    folds = whole("fold")
+    if folds is not None and len(np.unique(folds.astype(np.int64))) >= 2:
+        return "fold", f"the items come with {len(np.unique(folds.astype(np.int64)))} predefined folds"
+    groups = whole("group")
     need = max(AUTO_MIN_GROUPS, n_splits) if cv else AUTO_MIN_GROUPS
-    n_groups = 0 if groups is None else len(np.unique(groups))
+    n_groups = 0 if groups is None else len(set(groups))
     if n_groups >= need:
         return ("group_kfold" if cv else "group",
                 f"the items come in {n_groups} groups (speakers or source recordings): no group "
                 "is on both sides")
-    why = "the items have no groups or folds" if groups is None else (
-        f"only {n_groups} group(s), fewer than {need}")
+    why = ("; ".join(partial) if partial else "the items have no groups or folds") if groups is None \
+        else f"only {n_groups} group(s), fewer than {need}"
     return "kfold" if cv else "stratified", f"{why}: classes split in equal proportions"
 
 
@@ -264,7 +275,8 @@ def split(dataset: Dataset, *, method: str = "stratified", test_size: float = DE
         if len(named) > 1:
             raise ParameterError(f"split 'auto' takes one of test_folds, test_groups and "
                                  f"test_pattern, got {', '.join('test_' + m + 's' for m in named)}")
-        method, reason = (named[0], f"test_{named[0]}s given") if named else auto_method(ds)
+        method, reason = (named[0], f"test_{named[0]} given" if named[0] == "pattern" else
+                          f"test_{named[0]}s given") if named else auto_method(ds)
         params["auto"] = reason
     if method == "stratified":
         test_size = _fraction("test_size", test_size, allow_zero=False)

@@ -39,6 +39,9 @@ from tympan.pipeline.reconstruct import _load, audio_files
 from tympan.pipeline.windowing import overlap_add
 
 _BLOCK = 1 << 15  # samples read from a file at a time
+#: Sample rate and window of the separator recipe (NOIZEUS is 8 kHz; docs/separation.md), used
+#: where a config leaves them unset.
+SEPARATOR_AUDIO = AudioConfig(sr=8000, duration=1.0)
 
 
 def _artifact(artifact) -> Artifact:
@@ -303,9 +306,15 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
 
     # the recipe measured in benchmarks/separation.py (docs/separation.md)
     config = config or PipelineConfig(
-        audio=AudioConfig(sr=8000, duration=1.0), model={"name": "separator"},
+        audio=SEPARATOR_AUDIO, model={"name": "separator"},
         training=TrainConfig(epochs=80, batch_size=16, learning_rate=2e-3, early_stopping=None,
                              validation_size=0.0))
+    if not config.model:  # the separator with its own defaults
+        config = dataclasses.replace(config, model={"name": "separator"})
+    if not config.audio.resolved:  # the rate and window the separator recipe was measured with
+        config = dataclasses.replace(config, audio=dataclasses.replace(
+            config.audio, sr=config.audio.sr or SEPARATOR_AUDIO.sr,
+            duration=config.audio.duration or SEPARATOR_AUDIO.duration))
     if models.model_task(config.model["name"]) != "separation":
         raise ParameterError(f"model {config.model['name']!r} is not a separator; available: "
                              f"{', '.join(models.available_models('separation'))}")

@@ -12,7 +12,7 @@ from tympan import data as tdata
 from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
 from tympan.pipeline.choices import announce, resolve_for_data, with_split_reason
-from tympan.pipeline.config import AudioConfig, PipelineConfig
+from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
 
 
@@ -49,17 +49,22 @@ _TRAINERS = {"reconstruction": "pipeline.train_autoencoder (tympan autoencoder t
 def classifier_config(config: PipelineConfig | None) -> PipelineConfig:
     """:func:`resolve_config` for the classifier trainers; a model of another task (the
     autoencoder, the separator) is refused with the trainer to use instead."""
-    from tympan import models
 
     config = config or PipelineConfig()
     if not config.model:
         raise ParameterError("the model is not chosen yet (an empty model is chosen from the "
                              "training data): use pipeline.train or prepare")
-    task = models.model_task(config.model["name"])
-    if task != "classification":
-        raise ParameterError(f"model {config.model['name']!r} is a {task} model, not a classifier: "
-                             f"train it with {_TRAINERS.get(task, 'its own trainer')}")
+    _check_classifier(config.model["name"])
     return resolve_config(config)
+
+
+def _check_classifier(name: str) -> None:
+    from tympan import models
+
+    task = models.model_task(name)
+    if task != "classification":
+        raise ParameterError(f"model {name!r} is a {task} model, not a classifier: "
+                             f"train it with {_TRAINERS.get(task, 'its own trainer')}")
 
 
 def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
@@ -260,9 +265,14 @@ def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = 
         raise DatasetError("the dataset is empty: nothing to train on")
     config = config or PipelineConfig()
     if config.model:  # a model of another task is refused before any file is read
-        classifier_config(dataclasses.replace(config, audio=AudioConfig(sr=8000, duration=1.0)))
+        _check_classifier(config.model["name"])
     v.choice("on_error", on_error, ("skip", "raise"))
-    config, kept, choices = resolve_for_data(config, dataset, on_error=on_error, warn=warn)
+    if len(dataset.labels) < 2:
+        raise DatasetError(f"the dataset in '{dataset.root}' has one class ({dataset.labels[0]!r}): "
+                           "a classifier needs at least 2")
+    # with keep_items the load names unreadable files itself (on_error), so no warning here
+    config, kept, choices = resolve_for_data(config, dataset, on_error=on_error,
+                                             warn=warn and not keep_items)
     return (dataset if keep_items else kept), classifier_config(config), choices
 
 
