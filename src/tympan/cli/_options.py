@@ -7,6 +7,7 @@ import json
 
 import click
 
+from tympan.data.survey import DURATION_CEILING, DURATION_PERCENTILE, DURATION_STEP, SR_CEILING
 from tympan.errors import ParameterError
 
 
@@ -89,10 +90,11 @@ def recipe_options(f):
                      help="Feature parameter, repeatable."),
         click.option("--sr", type=int, default=None,
                      help="Sample rate the model works at; default: the files' most common rate, "
-                     "at most 16000."),
+                     f"at most {SR_CEILING}."),
         click.option("--duration", type=float, default=None,
-                     help="Clip length in seconds; default: what 95 % of the clips fit in, rounded "
-                     "up to 0.5 s, at most 10."),
+                     help=f"Clip length in seconds; default: what {DURATION_PERCENTILE} % of "
+                     f"the clips fit in, rounded up to {DURATION_STEP:g} s, at most "
+                     f"{DURATION_CEILING:g}."),
         click.option("--epochs", type=int, default=60, show_default=True,
                      help="At most this many (early stopping on a validation part)."),
         click.option("--batch-size", type=int, default=32, show_default=True),

@@ -93,8 +93,13 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
         paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
         n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
         on_fold=_fold_printer() if table else None, report=click.echo if table else None)
+    left_out = result["chosen"].get("unreadable", [])
     if not table:
         click.echo(json.dumps(result, indent=2))
+        for cause in left_out:
+            click.echo(f"error: {cause}", err=True)
+        if left_out:
+            ctx.exit(1)
         return
     pooled = pipeline.Report.from_dict(result["pooled"])
     click.echo(_ROW.format("", "pooled", pooled.confusion.sum(), f"{pooled.accuracy:.4f}",
@@ -103,6 +108,8 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
                            f"{result['mean_uar']:.4f}", f"{result['mean_macro_f1']:.4f}", "",
                            "").rstrip())
     click.echo(f"\nall folds' test predictions together:\n{pooled.format()}")
+    if left_out:  # named above, as they were left out
+        ctx.exit(1)
 
 
 def _fold_printer():

@@ -57,11 +57,6 @@ class Choices:
         return out
 
 
-def needs_data(config: PipelineConfig) -> bool:
-    """Whether ``config`` leaves anything to the data."""
-    return config.audio.sr is None or config.audio.duration is None or not config.model
-
-
 def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset, *, on_error: str = "skip",
                      warn: bool = True) -> tuple[PipelineConfig, tdata.Dataset, Choices]:
     """Fill what ``config`` leaves to the data (see the module docstring); returns the config,
@@ -114,4 +109,4 @@ def announce(choices: Choices, report: Callable[[str], None] | None) -> None:
             report(line)
 
 
-__all__ = ["Choices", "announce", "needs_data", "resolve_for_data", "with_split_reason"]
+__all__ = ["Choices", "announce", "resolve_for_data", "with_split_reason"]

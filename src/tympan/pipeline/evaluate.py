@@ -16,7 +16,7 @@ from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.choices import announce, with_split_reason
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import as_dataset, fit_and_test, fit_features, load_indexed, prepare
+from tympan.pipeline.train import as_dataset, fit_and_test, fit_features, load_recording, prepare
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
                              or not 0 <= k < len(folds) for k in picked):
             raise ParameterError(f"only must name folds among 0..{len(folds) - 1}, got {list(only)!r}")
         folds = [folds[k] for k in picked]
-    X, row = load_indexed(dataset, audio, on_error=on_error, progress=progress)
+    X, row, choices = load_recording(dataset, audio, choices, on_error=on_error, progress=progress,
+                                     report=report)
     results, pooled = [], np.zeros((len(dataset.labels),) * 2, dtype=np.int64)
     for k, fold in enumerate(folds):
         t0 = time.perf_counter()

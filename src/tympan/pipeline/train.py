@@ -187,6 +187,26 @@ def load_indexed(dataset, audio, *, on_error: str, progress: bool):
     return X, row
 
 
+def load_recording(dataset, audio, choices, *, on_error: str, progress: bool, report=None):
+    """:func:`load_indexed`, with the files that open but fail to decode (skipped with
+    ``on_error="skip"``) added to ``choices.unreadable`` and reported (through ``report``, else
+    as the loader's warnings).  Returns ``(X, row, choices)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", tdata.DatasetWarning)
+        X, row = load_indexed(dataset, audio, on_error=on_error, progress=progress)
+    skipped = tuple(str(w.message) for w in caught if issubclass(w.category, tdata.DatasetWarning))
+    for w in caught:
+        if report is None or not issubclass(w.category, tdata.DatasetWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if skipped:
+        choices = dataclasses.replace(choices, unreadable=choices.unreadable + skipped)
+        if report is not None:
+            report(f"left out {len(skipped)} file(s) that failed to decode:")
+            for line in skipped:
+                report(f"  {line}")
+    return X, row, choices
+
+
 def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *, verbose=1):
     """One training run on item indices: drop skipped items, carve the validation part, fit,
     and test.  Returns ``(model, history, report or None, counts)``.
@@ -273,6 +293,8 @@ def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = 
     # with keep_items the load names unreadable files itself (on_error), so no warning here
     config, kept, choices = resolve_for_data(config, dataset, on_error=on_error,
                                              warn=warn and not keep_items)
+    if keep_items:  # the load names (or raises) the unreadable files, at their own indices
+        choices = dataclasses.replace(choices, unreadable=())
     return (dataset if keep_items else kept), classifier_config(config), choices
 
 
@@ -311,22 +333,28 @@ def train(
     """
     if out is not None:
         check_destination(out, overwrite=overwrite)  # fail before hours of training
+    given_split = isinstance(split, tdata.Split)
     dataset, config, choices = prepare(dataset, config, discovery=discovery,
-                                       keep_items=isinstance(split, tdata.Split), on_error=on_error,
+                                       keep_items=given_split, on_error=on_error,
                                        warn=report is None)
     seed = config.training.seed
     if not isinstance(split, tdata.Split):
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
     choices = with_split_reason(choices, split)
     announce(choices, report)
-    X, row = load_indexed(dataset, config.audio, on_error=on_error, progress=progress)
+    X, row, choices = load_recording(dataset, config.audio, choices, on_error=on_error,
+                                     progress=progress, report=report)
     config = fit_features(config, X, row, split.train)
-    model, history, report, metrics = fit_and_test(config, dataset, X, row, split.train,
-                                                   split.test, verbose=verbose)
-    if report is not None:
-        metrics["test"] = report.to_dict()
+    model, history, test_report, metrics = fit_and_test(config, dataset, X, row, split.train,
+                                                        split.test, verbose=verbose)
+    if test_report is not None:
+        metrics["test"] = test_report.to_dict()
+    split_record = split.to_json()
+    if choices.unreadable and not given_split:
+        split_record["items"] = ("indices of the files that could be opened, in discovery order; "
+                                 "the files in chosen.unreadable were left out of training and test")
     artifact = Artifact(model=model, config=config, labels=dataset.labels, metrics=metrics,
-                        split=split.to_json(), history=history, info=runtime_info(),
+                        split=split_record, history=history, info=runtime_info(),
                         chosen=choices.to_dict())
     if out is not None:
         save_artifact(artifact, out, overwrite=overwrite)
