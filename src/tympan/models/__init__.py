@@ -26,7 +26,7 @@ from tympan.models.blocks import (
     feature_statistics,
     set_normalization,
 )
-from tympan.models.compatibility import feature_table, model_features
+from tympan.models.compatibility import feature_table, model_features, refusal
 from tympan.models.fitting import fit_feature_params
 from tympan.models.frontend import FEATURE_KINDS, AppendDeltas, build_frontend, resolve_features
 from tympan.models.registry import (
@@ -43,5 +43,5 @@ from tympan.models.registry import (
 __all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
            "feature_model", "feature_statistics", "feature_table", "fit_feature_params",
-           "model_defaults", "model_features", "model_takes", "model_task", "register_model",
+           "model_defaults", "model_features", "model_takes", "model_task", "refusal", "register_model",
            "resolve_features", "resolve_params", "set_normalization"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from tympan import data as tdata
 from tympan.errors import AudioIOError, DatasetError
-from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.config import DEFAULT_MODEL, PipelineConfig
 from tympan.pipeline.recipes import choose_recipe
 
 
@@ -89,10 +89,34 @@ def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset, *, on_error
         recipe = choose_recipe(n_clips=len(dataset), n_classes=len(dataset.labels),
                                duration=audio.duration, sr=audio.sr)
         model = recipe.model
-        features = features or recipe.features
         recipe_record = recipe.to_dict()
+        if features:  # the user's features: a model that takes them
+            model, recipe_record = _model_for(features, recipe)
+        features = features or recipe.features
     config = dataclasses.replace(config, audio=audio, model=model, features=features)
     return config, dataset, Choices(audio=audio_record, recipe=recipe_record, unreadable=unreadable)
+
+
+#: Models tried, in order, when the recipe's model does not take the features a user gave.
+_FALLBACKS = (DEFAULT_MODEL, "mlp", "conv1d_lstm", "conv2d", "waveform")
+
+
+def _model_for(features: dict, recipe) -> tuple[dict, dict]:
+    """The recipe's model when it takes ``features``, else the first of :data:`_FALLBACKS`
+    that does (with its defaults), and the record of the choice."""
+    from tympan import models
+
+    kind, framed = features.get("kind"), features.get("framed")
+    name = recipe.model["name"]
+    if kind is None or models.refusal(name, kind, framed=framed) is None:
+        return recipe.model, recipe.to_dict()
+    for other in _FALLBACKS:
+        if models.refusal(other, kind, framed=framed) is None:
+            reason = (f"{other}: the features given (kind {kind!r}) are not for {name}, the recipe "
+                      f"for this data ({recipe.reason})")
+            return {"name": other}, {"model": {"name": other}, "features": features,
+                                     "reason": reason}
+    return recipe.model, recipe.to_dict()  # the model then names what to use instead
 
 
 def with_split_reason(choices: Choices, split) -> Choices:
