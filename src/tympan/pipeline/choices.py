@@ -23,7 +23,7 @@ import numpy as np
 
 from tympan import data as tdata
 from tympan.errors import AudioIOError, DatasetError
-from tympan.pipeline.config import DEFAULT_MODEL, PipelineConfig
+from tympan.pipeline.config import DEFAULT_MODEL, PipelineConfig, TrainConfig
 from tympan.pipeline.recipes import choose_recipe
 
 
@@ -85,6 +85,7 @@ def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset, *, on_error
         audio = dataclasses.replace(audio, sr=choice.sr, duration=choice.duration)
         audio_record = choice.to_dict()
     model, features, recipe_record = config.model, config.features, {}
+    training = config.training
     if not model:
         recipe = choose_recipe(n_clips=len(dataset), n_classes=len(dataset.labels),
                                duration=audio.duration, sr=audio.sr)
@@ -92,9 +93,20 @@ def resolve_for_data(config: PipelineConfig, dataset: tdata.Dataset, *, on_error
         recipe_record = recipe.to_dict()
         if features:  # the user's features: a model that takes them
             model, recipe_record = _model_for(features, recipe)
-        features = features or recipe.features
-    config = dataclasses.replace(config, audio=audio, model=model, features=features)
+        else:
+            features = recipe.features
+            training = _recipe_training(training, recipe.training)
+    config = dataclasses.replace(config, audio=audio, model=model, features=features,
+                                 training=training)
     return config, dataset, Choices(audio=audio_record, recipe=recipe_record, unreadable=unreadable)
+
+
+def _recipe_training(training: TrainConfig, settings: dict) -> TrainConfig:
+    """``training`` with the recipe's ``settings`` in the fields still at their defaults (a
+    value the user set, such as ``--epochs``, is kept)."""
+    default = TrainConfig()
+    keep = {k: val for k, val in settings.items() if getattr(training, k) == getattr(default, k)}
+    return dataclasses.replace(training, **keep)
 
 
 #: Models tried, in order, when the recipe's model does not take the features a user gave.
