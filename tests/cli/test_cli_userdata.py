@@ -98,6 +98,6 @@ def test_broken_files_stop_training_with_on_error_raise(bad_files_folder, tmp_pa
 
 def test_features_without_a_model_get_a_model_that_takes_them(class_folders_8k, tmp_path, capsys):
     meta, out = _train([class_folders_8k, "--features", "mean_mfcc"], tmp_path / "run", capsys)
-    # one vector per clip: not for the frame-reading conv1d, so the model that takes it
+    # one vector per clip: the small-data recipe's mlp takes it, with its own defaults
     assert meta["model"]["name"] == "mlp" and meta["features"]["kind"] == "mean_mfcc"
-    assert "recipe: mlp: the features given (kind 'mean_mfcc')" in out
+    assert "recipe: mlp with the features given (kind 'mean_mfcc')" in out

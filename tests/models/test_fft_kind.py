@@ -65,8 +65,9 @@ def test_models_that_take_it():
 
 
 def test_cli_trains_the_default_model_on_fft_features(tmp_path, capsys):
-    """``tympan train DATA --features fft`` with the default model (conv1d), end to end: the
-    frame-wise FFT recipe is what pipeline.json records, and the run predicts."""
+    """``tympan train DATA --features fft --model conv1d`` (conv1d: the default model from 50
+    clips per class), end to end: the frame-wise FFT recipe is what pipeline.json records, and
+    the run predicts."""
     import json
     import shutil
 
@@ -81,7 +82,8 @@ def test_cli_trains_the_default_model_on_fft_features(tmp_path, capsys):
                 name = f"{digit}_{speaker}_{take}.wav"
                 shutil.copy(demo_dir() / name, folder / name)
     out = tmp_path / "run"
-    assert main(["train", str(folder), "--pattern", "fsdd", "--test-groups", "theo",
+    # 24 clips would get the small-data recipe: conv1d (the default from 50 clips per class) named
+    assert main(["train", str(folder), "--pattern", "fsdd", "--test-groups", "theo", "--model", "conv1d",
                  "--features", "fft", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
     meta = json.loads((out / "pipeline.json").read_text())
     assert meta["model"]["name"] == "conv1d"
@@ -91,7 +93,7 @@ def test_cli_trains_the_default_model_on_fft_features(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(out), str(folder / "2_theo_1.wav"), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["label"] in ("0", "1", "2", "3")
-    assert main(["train", str(folder), "--pattern", "fsdd", "--features", "fft",
+    assert main(["train", str(folder), "--pattern", "fsdd", "--model", "conv1d", "--features", "fft",
                  "--feature-param", "framed=false", "--out", str(tmp_path / "no")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: model 'conv1d' does not take feature kind 'fft' with framed=False")

@@ -32,7 +32,7 @@ def test_fsdd_size_keeps_todays_default():
     # exactly the recipe the FSDD figures were measured with, every default resolved
     audio = pipeline.AudioConfig(sr=8000, duration=1.0)
     assert resolve_config(_config(choice, audio)).to_dict() == \
-        resolve_config(pipeline.PipelineConfig(audio=audio)).to_dict()
+        resolve_config(pipeline.PipelineConfig(audio=audio, model={"name": "conv1d"})).to_dict()
 
 
 def test_eight_clips_per_class_get_the_small_data_recipe():

@@ -93,7 +93,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
         paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
         n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
         on_fold=_fold_printer() if table else None, report=click.echo if table else None)
-    left_out = result["chosen"].get("unreadable", [])
+    left_out = result.get("chosen", {}).get("unreadable", [])
     if not table:
         click.echo(json.dumps(result, indent=2))
         for cause in left_out:

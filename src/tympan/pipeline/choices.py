@@ -114,14 +114,18 @@ _FALLBACKS = (DEFAULT_MODEL, "mlp", "conv1d_lstm", "conv2d", "waveform")
 
 
 def _model_for(features: dict, recipe) -> tuple[dict, dict]:
-    """The recipe's model when it takes ``features``, else the first of :data:`_FALLBACKS`
-    that does (with its defaults), and the record of the choice."""
+    """The recipe's model when it takes ``features`` (its parameters only with its own
+    features: they are tuned to them), else the first of :data:`_FALLBACKS` that does (with
+    its defaults), and the record of the choice."""
     from tympan import models
 
     kind, framed = features.get("kind"), features.get("framed")
     name = recipe.model["name"]
-    if kind is None or models.refusal(name, kind, framed=framed) is None:
+    if features == recipe.features:
         return recipe.model, recipe.to_dict()
+    if kind is None or models.refusal(name, kind, framed=framed) is None:
+        reason = f"{name} with the features given (kind {kind!r}); the recipe for this data: {recipe.reason}"
+        return {"name": name}, {"model": {"name": name}, "features": features, "reason": reason}
     for other in _FALLBACKS:
         if models.refusal(other, kind, framed=framed) is None:
             reason = (f"{other}: the features given (kind {kind!r}) are not for {name}, the recipe "
