@@ -28,9 +28,15 @@ class DatasetError(TympanError):
     """A dataset cannot be discovered, split or loaded."""
 
 
+class InputWarning(UserWarning):
+    """Input that tympan can process but whose result is doubtful: silence, a signal shorter than
+    the model's analysis window, samples far beyond [-1, 1], an unusual sample rate.  The
+    message names the file (or array) and the value."""
+
+
 class MissingDependencyError(TympanError, ImportError):
     """An optional package is not installed (the message names the ``pip install`` extra)."""
 
 
-__all__ = ["ArtifactError", "AudioIOError", "DatasetError", "MissingDependencyError", "ParameterError",
-           "TympanError"]
+__all__ = ["ArtifactError", "AudioIOError", "DatasetError", "InputWarning", "MissingDependencyError",
+           "ParameterError", "TympanError"]
