@@ -18,6 +18,7 @@ numpy only.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -42,15 +43,17 @@ def _error(source: str | None, cause: str, *, from_file: bool) -> Exception:
 
 
 def non_finite_error(y: np.ndarray, *, sr: float | None = None, source: str | None = None,
-                     from_file: bool = False) -> Exception | None:
-    """The error for non-finite samples in ``y`` (count and first position), or ``None``."""
+                     from_file: bool = False, offset: int = 0) -> Exception | None:
+    """The error for non-finite samples in ``y`` (count and first position), or ``None``.
+
+    ``offset`` is the index of ``y``'s first sample in the source (a block of a stream)."""
     finite = np.isfinite(y)
     if finite.all():
         return None
     bad = ~finite
     count = int(np.count_nonzero(bad))
     flat = bad.reshape(-1, y.shape[-1]) if y.ndim else bad.reshape(1, 1)
-    first = int(np.flatnonzero(flat.any(axis=0))[0])
+    first = offset + int(np.flatnonzero(flat.any(axis=0))[0])
     where = f"sample {first}" + (f" ({first / sr:.4f} s)" if sr else "")
     kinds = [k for k, m in (("NaN", np.isnan(y)), ("inf", np.isinf(y))) if m.any()]
     return _error(source, f"{count} non-finite sample(s) ({'/'.join(kinds)}), the first at {where}",
@@ -71,19 +74,22 @@ def signal_flags(y: np.ndarray, *, min_samples: int = 0) -> list[str]:
 
 
 def check_signal(y: Any, *, sr: float | None = None, source: str | None = None,
-                 min_samples: int = 0, from_file: bool = False, warn: bool = True,
-                 stacklevel: int = 2) -> list[str]:
+                 min_samples: int = 0, from_file: bool = False,
+                 warn: bool | Collection[str] = True, stacklevel: int = 2,
+                 offset: int = 0) -> list[str]:
     """Apply the policy to ``y`` (``(..., samples)``) and return its flags.
 
     Raises (``AudioIOError`` when ``from_file``, else ``ParameterError``, naming ``source``) for no
     samples, non-finite samples and peaks beyond ``MAX_PEAK``; warns (:class:`InputWarning`, when
-    ``warn``) for each flag.  ``min_samples`` is the model's analysis window in samples.
+    ``warn``) for each flag (``warn`` may name the flags that warn, e.g. ``("beyond_full_scale",)``).
+    ``min_samples`` is the model's analysis window in samples; ``offset`` the index of ``y``'s first
+    sample in the source (for positions in a block of a stream).
     """
     y = np.asarray(y)
     name = f"'{source}'" if source is not None else "the signal"
     if y.size == 0:
         raise _error(source, "it holds no audio (0 samples)", from_file=from_file)
-    err = non_finite_error(y, sr=sr, source=source, from_file=from_file)
+    err = non_finite_error(y, sr=sr, source=source, from_file=from_file, offset=offset)
     if err is not None:
         raise err
     peak = float(np.max(np.abs(y)))
@@ -102,6 +108,6 @@ def check_signal(y: Any, *, sr: float | None = None, source: str | None = None,
             "beyond_full_scale": f"{name} peaks at {peak:.6g}, beyond [-1, 1]: the file is not "
                                  "normalised audio, the result may be unreliable",
         }
-        for flag in flags:
+        for flag in flags if warn is True else [f for f in flags if f in warn]:
             warnings.warn(text[flag], InputWarning, stacklevel=stacklevel)
     return flags
