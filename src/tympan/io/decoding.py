@@ -99,9 +99,8 @@ def _open_error(path: str, exc: Exception) -> AudioIOError:
 # bytes of a data chunk (WAV "data", AIFF "SSND", AU "Data Size", W64 "riff") ...
 _SHORT_BYTES = re.compile(r"^\s*(data|SSND|Data Size|riff)\s*:\s*(\d+)\s*\(should be (\d+)\)",
                           re.MULTILINE)
-# ... or frames (RF64's ds64 chunk).
-_SHORT_FRAMES = re.compile(r"Calculated frame count (\d+) does not match value from 'ds64' chunk "
-                           r"of (\d+)")
+# ... or frames (RF64's ds64 chunk; its "does not match" line truncates them to 32 bits).
+_DS64_FRAMES = re.compile(r"^\s*Frames\s*:\s*(\d+)\s*$", re.MULTILINE)
 _UNKNOWN_FLAC = "Frames      : 0 (bumping"
 _CORRUPT_OGG = re.compile(r"^.*(Corrupted bitstream|Junk after).*$", re.MULTILINE)
 
@@ -211,10 +210,10 @@ def _check_length(src: Source) -> None:
                                f"({present} bytes)")
             raise src.fail(f"truncated file: the header declares {declared} bytes but the file "
                            f"holds {present}")
-    for present, declared in _SHORT_FRAMES.findall(log):
-        if int(present) < int(declared):
+    for declared in _DS64_FRAMES.findall(log) if f.format == "RF64" else []:
+        if int(declared) > f.frames:
             raise src.fail(f"truncated file: the header declares {declared} frames but the file "
-                           f"holds {present}")
+                           f"holds {f.frames}")
     if f.format == "OGG" and src.declared == 0 and _CORRUPT_OGG.search(log):
         raise src.fail(f"corrupt Ogg stream: libsndfile finds no audio length in it "
                        f"({_CORRUPT_OGG.search(log)[0].strip()})")
