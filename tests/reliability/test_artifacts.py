@@ -325,3 +325,38 @@ def test_interrupt_at_every_step_leaves_a_complete_artifact(saved, tmp_path, mon
     else:
         pytest.fail("the save never completed")
     assert k > 5  # the steps were really interrupted one by one
+
+
+def test_overwrite_without_hard_links_copies_user_files(run, saved, monkeypatch):
+    (run / "results").mkdir()
+    (run / "results" / "eval.csv").write_text("file,label\n")
+
+    def no_links(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(folder_swap.os, "link", no_links)
+    art.save_artifact(saved[1], run, overwrite=True)
+    assert (run / "results" / "eval.csv").read_text() == "file,label\n"
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"]
+
+
+def test_failing_write_is_an_artifact_error_and_keeps_the_old(run, saved, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(saved[1].model, "save", full)
+    with pytest.raises(ArtifactError, match=r"cannot write the artifact .*run: .*No space left"):
+        art.save_artifact(saved[1], run, overwrite=True)
+    assert _state(run) == "old" and sorted(p.name for p in run.parent.iterdir()) == ["run"]
+
+
+def test_keras_functions_named_in_the_file_still_load(tmp_path):
+    """Keras writes its own functions (a compiled loss) as module 'builtins', class 'function':
+    not refused as a foreign class."""
+    import keras
+
+    artifact = _artifact()
+    artifact.model.compile(optimizer="adam", loss=keras.losses.sparse_categorical_crossentropy)
+    folder = art.save_artifact(artifact, tmp_path / "compiled")
+    assert b'"builtins"' in zipfile.ZipFile(folder / "model.keras").read("config.json")
+    assert art.load_artifact(folder).labels == ("a", "b", "c")

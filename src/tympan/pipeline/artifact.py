@@ -138,7 +138,10 @@ def save_artifact(artifact: Artifact, path, *, overwrite: bool = False) -> Path:
         (folder / HISTORY_FILE).write_text(json.dumps(artifact.history, indent=2) + "\n")
         _write_figures(folder, artifact)
 
-    folder_swap.replace_folder(dest, fill, owned=ARTIFACT_FILES)
+    try:
+        folder_swap.replace_folder(dest, fill, owned=ARTIFACT_FILES)
+    except OSError as exc:  # disk full, no permission, ...
+        raise ArtifactError(f"cannot write the artifact {dest}: {exc}") from exc
     artifact.path = dest
     return dest
 
@@ -319,8 +322,11 @@ def _check_classes(file: Path) -> None:
         if name == "Lambda":
             raise ArtifactError(f"{file}: refused to load a model with a Lambda layer (it would "
                                 "run code stored in the file; tympan loads in Keras safe mode)")
+        # "builtins" + "function": how Keras names its own functions (a loss, an activation),
+        # looked up by name among Keras' modules and registered objects only
         trusted = module is None or (isinstance(module, str) and (
-            module == "keras" or module.startswith(("keras.", "tympan."))))
+            module == "keras" or module.startswith(("keras.", "tympan."))
+            or (module == "builtins" and name == "function")))
         if registered is not None and (not isinstance(registered, str)
                                        or (">" in registered and not registered.startswith("tympan>"))):
             trusted = False

@@ -117,9 +117,11 @@ def recover(dest, *, accept: Callable[[Path], bool]) -> Path | None:
     if dest.exists() or dest.is_symlink() or not dest.parent.is_dir():
         return None
     found = []
-    for folder in dest.parent.glob(f".{dest.name}.old-*"):
-        pid = folder.name.rpartition("-")[2]
-        if folder.is_dir() and pid.isdigit() and not _running(int(pid)) and accept(folder):
+    prefix = f".{dest.name}.old-"
+    for folder in dest.parent.iterdir():
+        pid = folder.name[len(prefix):]
+        if (folder.name.startswith(prefix) and pid.isdigit() and folder.is_dir()
+                and not _running(int(pid)) and accept(folder)):
             found.append(folder)
     if not found:
         return None
