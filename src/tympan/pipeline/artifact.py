@@ -3,8 +3,20 @@
 
 ``model.keras`` takes raw waveforms (feature layers and fitted normalisation inside);
 ``pipeline.json`` holds the schema version, library versions, the whole recipe, the labels, the
-split and the metrics.  Writing is atomic (a temporary folder renamed into place); loading
-refuses unknown schema versions and uses Keras safe mode.  No pickle anywhere.
+split and the metrics.  No pickle anywhere.
+
+Writing (:func:`save_artifact`) replaces a folder only when it is a tympan artifact (its
+``pipeline.json`` passes the schema), and then only the files tympan writes
+(:data:`ARTIFACT_FILES`): a user's notes or results in the folder are kept.  The new folder is
+written beside the old one and swapped in one step (:mod:`tympan.pipeline.folder_swap`), so
+the path always holds a complete artifact; a copy hidden by an interrupted save is recovered
+by the next load or save.
+
+Loading (:func:`load_artifact`) checks ``pipeline.json`` against the schema
+(:mod:`tympan.pipeline.schema`) before anything else, loads ``model.keras`` in Keras safe mode
+(no Lambda layers, only Keras and tympan classes), then checks that the model's input and
+outputs match the audio settings and labels.  A ``history.json`` that cannot be read only
+warns: the history is a convenience, the model does not depend on it.
 """
 
 from __future__ import annotations
@@ -12,20 +24,23 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-import os
-import shutil
-import tempfile
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tympan.errors import ArtifactError, MissingDependencyError
+from tympan.errors import ArtifactError, InputWarning, MissingDependencyError
+from tympan.pipeline import folder_swap, schema
 from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.schema import SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 MODEL_FILE, PIPELINE_FILE, HISTORY_FILE = "model.keras", "pipeline.json", "history.json"
+#: the figures tympan.plot.save_run_figures draws into the folder
+FIGURE_FILES = ("curves.png", "confusion.png")
+#: every file tympan writes in an artifact folder: the only ones a save replaces
+ARTIFACT_FILES = (MODEL_FILE, PIPELINE_FILE, HISTORY_FILE, *FIGURE_FILES)
 
 
 @dataclass
@@ -82,45 +97,61 @@ def runtime_info() -> dict[str, str]:
 
 
 def check_destination(path, *, overwrite: bool = False) -> Path:
-    """Refuse to write over anything that is not a tympan artifact, or over one unless asked."""
+    """Refuse to write over anything that is not a tympan artifact (a folder whose
+    ``pipeline.json`` passes the schema), or over one unless asked.  An empty folder is fine."""
     dest = Path(path)
-    if dest.exists():
-        if not dest.is_dir() or not (dest / PIPELINE_FILE).is_file():
-            if dest.is_dir() and not any(dest.iterdir()):
-                return dest
-            raise ArtifactError(f"{dest} exists and is not a tympan artifact; choose another --out")
-        if not overwrite:
-            raise ArtifactError(f"{dest} already holds an artifact; pass overwrite=True "
-                                "(--overwrite) to replace it")
+    folder_swap.recover(dest, accept=_is_artifact)
+    if not dest.exists():
+        return dest
+    if dest.is_dir() and not any(dest.iterdir()):
+        return dest
+    if not dest.is_dir():
+        raise ArtifactError(f"{dest} exists and is not a tympan artifact (not a folder); choose "
+                            "another --out")
+    if not (dest / PIPELINE_FILE).is_file():
+        raise ArtifactError(f"{dest} exists and is not a tympan artifact (no {PIPELINE_FILE}); "
+                            "choose another --out")
+    try:
+        read_pipeline_json(dest)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{dest} is not a tympan artifact ({exc}); nothing there is replaced: "
+                            "choose another --out") from None
+    if not overwrite:
+        raise ArtifactError(f"{dest} already holds an artifact; pass overwrite=True "
+                            "(--overwrite) to replace it")
     return dest
 
 
 def save_artifact(artifact: Artifact, path, *, overwrite: bool = False) -> Path:
     """Write ``artifact`` to the folder ``path`` atomically and return the path.
 
-    With matplotlib installed the folder also gets ``curves.png`` (training curves) and, for a
+    An existing artifact there is replaced only with ``overwrite=True``, and then only the
+    files tympan writes (:data:`ARTIFACT_FILES`); any other file or folder in it is kept.  With
+    matplotlib installed the folder also gets ``curves.png`` (training curves) and, for a
     classifier with a test set, ``confusion.png``.
     """
     dest = check_destination(path, overwrite=overwrite)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+
+    def fill(folder: Path) -> None:
+        artifact.model.save(folder / MODEL_FILE)
+        (folder / PIPELINE_FILE).write_text(json.dumps(artifact.pipeline_json(), indent=2) + "\n")
+        (folder / HISTORY_FILE).write_text(json.dumps(artifact.history, indent=2) + "\n")
+        _write_figures(folder, artifact)
+
     try:
-        artifact.model.save(tmp / MODEL_FILE)
-        (tmp / PIPELINE_FILE).write_text(json.dumps(artifact.pipeline_json(), indent=2) + "\n")
-        (tmp / HISTORY_FILE).write_text(json.dumps(artifact.history, indent=2) + "\n")
-        _write_figures(tmp, artifact)
-        old = None
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-            os.rename(dest, old)
-        os.rename(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        folder_swap.replace_folder(dest, fill, owned=ARTIFACT_FILES)
+    except OSError as exc:  # disk full, no permission, ...
+        raise ArtifactError(f"cannot write the artifact {dest}: {exc}") from exc
     artifact.path = dest
     return dest
+
+
+def _is_artifact(folder: Path) -> bool:
+    try:
+        read_pipeline_json(folder, recover=False)
+    except ArtifactError:
+        return False
+    return True
 
 
 def _write_figures(folder: Path, artifact: Artifact) -> None:
@@ -137,27 +168,46 @@ def _write_figures(folder: Path, artifact: Artifact) -> None:
                       "artifact is saved without them", RuntimeWarning, stacklevel=3)
 
 
-def read_pipeline_json(path) -> dict[str, Any]:
+def read_pipeline_json(path, *, recover: bool = True) -> dict[str, Any]:
+    """The ``pipeline.json`` of the artifact folder ``path``, checked against the schema
+    (:func:`tympan.pipeline.schema.validate_pipeline`; no Keras is imported).  A folder
+    missing after an interrupted save is first recovered from its hidden copy (a warning)."""
     folder = Path(path)
+    if recover:
+        folder_swap.recover(folder, accept=_is_artifact)
     if not folder.exists():
         raise ArtifactError(f"no artifact at {folder}: the folder does not exist")
     file = folder / PIPELINE_FILE
     if not folder.is_dir() or not file.is_file():
         raise ArtifactError(f"{folder} is not a tympan artifact: {PIPELINE_FILE} is missing")
     try:
-        meta = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {file}: {exc}") from exc
-    version = meta.get("schema_version") if isinstance(meta, dict) else None
-    if not isinstance(version, int):
-        raise ArtifactError(f"{file} has no integer schema_version; not a tympan artifact")
-    if version > SCHEMA_VERSION:
-        raise ArtifactError(
-            f"{file} has schema_version {version}, newer than this tympan understands "
-            f"({SCHEMA_VERSION}); upgrade tympan to load it")
-    if version < 1:
-        raise ArtifactError(f"{file} has an unknown schema_version {version}")
-    return meta
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ArtifactError(f"cannot read {file}: its JSON is nested too deeply") from None
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ArtifactError(f"cannot read {file}: {exc}") from None
+    return schema.validate_pipeline(meta, file)
+
+
+def read_history(folder) -> dict:
+    """``history.json`` of the artifact ``folder`` (``{}`` when absent).  One that cannot be
+    read or does not hold a dict of lists only warns (:class:`~tympan.errors.InputWarning`)
+    and gives ``{}``: the history is a convenience, not needed to predict."""
+    file = Path(folder) / HISTORY_FILE
+    if not file.is_file():
+        return {}
+    try:
+        history = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        problem = "its JSON is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+    else:
+        if isinstance(history, dict) and all(isinstance(k, str) and isinstance(x, list)
+                                             for k, x in history.items()):
+            return history
+        problem = f"it holds {type(history).__name__}, not a dict of lists"
+    warnings.warn(f"ignored {file}: {problem}; the artifact loads without its training history",
+                  InputWarning, stacklevel=3)
+    return {}
 
 
 _LOADING = threading.local()  # .depth > 0 while this thread runs load_model
@@ -220,11 +270,75 @@ def _zeros_instead_of_initializers():
 
 
 def load_artifact(path) -> Artifact:
-    """Load an artifact folder written by :func:`save_artifact` (Keras safe mode)."""
+    """Load an artifact folder written by :func:`save_artifact`: ``pipeline.json`` checked
+    against the schema first, then ``model.keras`` in Keras safe mode, then the model checked
+    against the audio settings and labels.  Every failure is an
+    :class:`~tympan.errors.ArtifactError` naming the file."""
     meta = read_pipeline_json(path)
     folder = Path(path)
-    if not (folder / MODEL_FILE).is_file():
+    schema.validate_recipe(meta, folder / PIPELINE_FILE)
+    model_file = folder / MODEL_FILE
+    if not model_file.is_file():
         raise ArtifactError(f"{folder} is not a complete artifact: {MODEL_FILE} is missing")
+    if not zipfile.is_zipfile(model_file):
+        raise ArtifactError(f"{model_file}: model.keras is corrupt (not a Keras archive)")
+    _check_classes(model_file)
+    model = _load_model(model_file)
+    schema.validate_model(model, meta, folder / PIPELINE_FILE)
+    config = PipelineConfig.from_dict({k: meta[k] for k in
+                                       ("audio", "features", "model", "training", "windows")})
+    info = {k: meta[k] for k in ("tympan_version", "keras_version", "backend", "created") if k in meta}
+    return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
+                    metrics=meta.get("metrics", {}), split=meta.get("split", {}),
+                    history=read_history(folder), info=info, path=folder, task=meta["task"],
+                    adaptation=meta.get("adaptation", {}), chosen=meta.get("chosen", {}))
+
+
+def _check_classes(file: Path) -> None:
+    """Refuse, before Keras reads it, a ``model.keras`` whose ``config.json`` names a Lambda
+    layer or a class from outside Keras and tympan (``"module": "os"``); safe mode refuses
+    them too, with messages that name neither the file nor the reason."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            config = json.loads(archive.read("config.json"))
+    except RecursionError:
+        raise ArtifactError(f"{file}: model.keras is corrupt (its config.json is nested too "
+                            "deeply)") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise ArtifactError(f"{file}: model.keras is corrupt (not a Keras archive: {exc})") from None
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        stack.extend(item.values())
+        if "class_name" not in item:
+            continue
+        name, module = item["class_name"], item.get("module")
+        registered = item.get("registered_name")
+        if name == "Lambda":
+            raise ArtifactError(f"{file}: refused to load a model with a Lambda layer (it would "
+                                "run code stored in the file; tympan loads in Keras safe mode)")
+        # "builtins" + "function": how Keras names its own functions (a loss, an activation),
+        # looked up by name among Keras' modules and registered objects only
+        trusted = module is None or (isinstance(module, str) and (
+            module == "keras" or module.startswith(("keras.", "tympan."))
+            or (module == "builtins" and name == "function")))
+        if registered is not None and (not isinstance(registered, str)
+                                       or (">" in registered and not registered.startswith("tympan>"))):
+            trusted = False
+        if not trusted:
+            raise ArtifactError(f"{file}: refused to load class {name!r} from module {module!r} "
+                                f"(registered as {registered!r}): only Keras and tympan classes "
+                                "are loaded")
+
+
+def _load_model(file: Path):
+    """``keras.models.load_model`` in safe mode, every failure an ArtifactError naming
+    ``file``: a damaged archive, a Lambda layer, a class outside Keras and tympan."""
     import keras
 
     import tympan.layers
@@ -234,20 +348,11 @@ def load_artifact(path) -> Artifact:
         # compile=False: predicting needs no optimizer, and the saved compile settings of one
         # backend (jit_compile under jax) would make another backend compile (torch.compile).
         with _zeros_instead_of_initializers():
-            model = keras.models.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+            return keras.models.load_model(file, safe_mode=True, compile=False)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ArtifactError(f"{file}: model.keras is corrupt (not a Keras archive: {exc})") from None
     except Exception as exc:  # keras raises many types for a bad file
-        raise ArtifactError(f"cannot load {folder / MODEL_FILE}: {exc}") from exc
-    config = PipelineConfig.from_dict({k: meta[k] for k in
-                                       ("audio", "features", "model", "training", "windows")
-                                       if k in meta})
-    history = {}
-    if (folder / HISTORY_FILE).is_file():
-        history = json.loads((folder / HISTORY_FILE).read_text())
-    info = {k: meta[k] for k in ("tympan_version", "keras_version", "backend", "created") if k in meta}
-    task = meta.get("task", "classification")
-    if task not in ("classification", "reconstruction", "separation"):
-        raise ArtifactError(f"{folder / PIPELINE_FILE} has an unknown task {task!r}")
-    return Artifact(model=model, config=config, labels=tuple(meta["labels"]),
-                    metrics=meta.get("metrics", {}), split=meta.get("split", {}),
-                    history=history, info=info, path=folder, task=task,
-                    adaptation=meta.get("adaptation", {}), chosen=meta.get("chosen", {}))
+        message = " ".join(str(exc).split())
+        if len(message) > 300:
+            message = message[:297] + "..."
+        raise ArtifactError(f"cannot load {file}: {type(exc).__name__}: {message}") from None
