@@ -16,6 +16,7 @@ from tympan.cli._options import (
     parse_ints,
     recipe_config,
     recipe_options,
+    use_models,
 )
 
 CV_METHODS = {"auto": "auto", "leave-one-group-out": "leave_one_group_out",
@@ -59,6 +60,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
           --model-param hidden_units=[] --model-param pooling=stats --features mfcc+delta \\
           --feature-norm group --sr 16000 --duration 2.0 --class-weight
     """
+    use_models()
     from tympan import pipeline
 
     ctx = click.get_current_context()

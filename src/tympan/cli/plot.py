@@ -7,7 +7,7 @@ import inspect
 
 import click
 
-from tympan.cli._options import parse_params
+from tympan.cli._options import parse_params, use_models
 from tympan.errors import ParameterError, TympanError
 
 #: kind -> (function in tympan.plot, one-line help, example options)
@@ -98,6 +98,7 @@ def _audio_command(kind: str, func_name: str, summary: str, example: str):
             if param or sr is not None:
                 raise click.UsageError("--run takes the rate, bins and scaling from the run; "
                                        "leave out --sr and --param")
+            use_models()
             _save(_function("plot_network_spectrum")(run_dir, file, title=title, **kwargs), out,
                   overwrite, dpi)
             return
@@ -179,6 +180,7 @@ def timeline(run, file, window, hop, sr, out, overwrite, title, dpi):
     Example:
       tympan plot timeline runs/digits long_recording.wav --window 1.0 --hop 0.25 -o timeline.png
     """
+    use_models()
     from tympan import io
     from tympan.pipeline import predict
     from tympan.plot import plot_prediction
@@ -211,6 +213,9 @@ def segments(file, method, on, sr, out, overwrite, title, dpi):
 
     from tympan import io
     from tympan.plot import plot_segments
+
+    if method in (None, "learned"):  # the shipped frame classifier is a Keras model
+        use_models()
 
     try:
         from tympan.segment import segments as find_segments

@@ -8,7 +8,7 @@ import json
 
 import click
 
-from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option
+from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option, use_models
 
 
 def _table(predictions, timeline: bool) -> str:
@@ -66,6 +66,7 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
       tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
       tympan predict runs/digits recordings/ --on-error fail
     """
+    use_models()
     from tympan.pipeline import predict as run_predict
 
     preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine,
