@@ -45,7 +45,7 @@ def debug_enabled(ctx: click.Context | None = None) -> bool:
 def _unexpected(exc: BaseException) -> str:
     text = str(exc).strip() or ("out of memory" if isinstance(exc, MemoryError) else "")
     text = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 class _TympanGroup(click.Group):
@@ -57,7 +57,7 @@ class _TympanGroup(click.Group):
         except TympanError as exc:
             if debug_enabled(ctx):
                 traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(str(exc))}", err=True)
             ctx.exit(1)
         except Exception as exc:  # a bug, or MemoryError: one line, the traceback on demand
             if debug_enabled(ctx):
