@@ -24,16 +24,18 @@ from tympan.errors import ArtifactError
 from tympan.pipeline.config import PipelineConfig
 from tympan.signal_checks import SignalMonitor, check_signal
 
-__all__ = ["analysis_window", "checked_array", "checked_file", "require_finite"]
+__all__ = ["analysis_window", "checked_array", "checked_file", "load_checked", "require_finite"]
 
 
 def analysis_window(config: PipelineConfig) -> int:
     """The model's analysis window in samples at ``config.audio.sr``: the frame length of its
     features (``win_length``, else ``n_fft``; ``hop_length`` for the constant-Q and wavelet
-    kinds), or the whole clip for models of the raw waveform or of one spectrum per clip."""
+    kinds), or the whole clip for models of the raw waveform or of one spectrum per clip; for
+    separators and autoencoders, the ``n_fft`` of their STFT."""
     features = config.features or {}
     if not features:
-        return 0
+        n_fft = config.model.get("n_fft")
+        return n_fft if isinstance(n_fft, int) and not isinstance(n_fft, bool) and n_fft > 0 else 0
     kind = features.get("kind", "mel")
     whole = config.audio.samples if config.audio.resolved else 0
     if kind == "waveform" or (kind == "fft" and features.get("n_fft") is None):
@@ -48,6 +50,15 @@ def analysis_window(config: PipelineConfig) -> int:
 def _native(window: int, model_sr: int, rate: float) -> int:
     """``window`` samples at ``model_sr`` as samples at ``rate``."""
     return math.ceil(window * rate / model_sr) if window else 0
+
+
+def load_checked(path: str | os.PathLike, *, sr: int, min_samples: int = 0) -> np.ndarray:
+    """The whole file, mono at ``sr``, checked on its own samples (errors name the file;
+    flags warn).  ``min_samples`` is the analysis window at ``sr``."""
+    y, rate = io.load(path, mono=True)
+    check_signal(y, sr=rate, source=os.fspath(path), min_samples=_native(min_samples, sr, rate),
+                 from_file=True, stacklevel=3)
+    return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
 
 
 def checked_file(path: str | os.PathLike, *, sr: int, block_length: int, min_samples: int = 0,
