@@ -27,6 +27,7 @@ from tympan import _validate as v
 from tympan import dsp, io
 from tympan.dsp import filters
 from tympan.errors import ParameterError
+from tympan.signal_checks import check_signal
 
 #: Sample rate the features are computed at.
 FEATURE_SR = 16000
@@ -114,6 +115,16 @@ def _features16(y16: np.ndarray, *, frame_length: int, hop_length: int, n_fft: i
             periodicity(y16, hop_length=hop_length),
             10 * np.log10(np.maximum(low, _AMIN) / np.maximum(high, _AMIN)), *mfcc]
     return np.stack([np.asarray(r, dtype=np.float32) for r in rows])
+
+
+def input_flags(y: np.ndarray, sr: float, *, stacklevel: int = 3) -> list[str]:
+    """The flags of the signal ``y`` by the policy of :mod:`tympan.signal_checks` (its errors
+    for non-finite and huge samples name ``y``; the count and first position); arrays that are
+    not float, empty ones and bad rates are left to the checks of :func:`mono16`."""
+    sr = v.positive_number("sr", sr)
+    if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.floating) and y.size):
+        return []
+    return check_signal(y, sr=sr, source="y", stacklevel=stacklevel + 1)
 
 
 def mono16(y: np.ndarray, sr: float) -> np.ndarray:

@@ -25,10 +25,16 @@ from tympan import io
 from tympan.errors import ParameterError
 from tympan.segment import intervals as iv
 from tympan.segment import methods
-from tympan.segment.features import FEATURE_SR, frame_features, frame_settings, stream_features
+from tympan.segment.features import (
+    FEATURE_SR,
+    frame_features,
+    frame_settings,
+    input_flags,
+    stream_features,
+)
 from tympan.segment.pauses import SILENCE_DB, cut, pause_frames
 from tympan.segment.truth import CLASSES
-from tympan.signal_checks import SignalMonitor, check_signal
+from tympan.signal_checks import SignalMonitor
 
 METHODS = ("learned", "hmm", "fcm", "histogram", "energy")
 KEEP = ("vowels", "consonants", "speech")
@@ -132,7 +138,7 @@ def label_frames(y: np.ndarray, sr: float, *, method: str = "learned", frame_sec
     consonant / vowel (``method="energy"``: pause / speech).  Frames of ``frame_sec`` every
     ``hop_sec`` (rounded to samples at 16 kHz), frame ``i`` centred at ``i * hop_sec``."""
     v.choice("method", method, METHODS)
-    flags = check_signal(y, sr=sr, source="y", stacklevel=3)
+    flags = input_flags(y, sr)
     y = v.valid_audio(y)
     feats = frame_features(y, sr, frame_sec=frame_sec, hop_sec=hop_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR

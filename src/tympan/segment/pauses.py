@@ -22,8 +22,7 @@ import numpy as np
 from tympan import _validate as v
 from tympan.errors import ParameterError
 from tympan.segment import intervals as iv
-from tympan.segment.features import FEATURE_SR, frame_energy_db, frame_settings, mono16
-from tympan.signal_checks import check_signal
+from tympan.segment.features import FEATURE_SR, frame_energy_db, frame_settings, input_flags, mono16
 
 PAUSE_METHODS = ("energy", "histogram")
 #: Frame energies are clipped this far below the loud level, so that digital silence (zeros)
@@ -111,9 +110,8 @@ def pauses(y: np.ndarray, sr: float, *, method: str = "energy", frame_sec: float
     ``"histogram"`` (Otsu's threshold on the frame energies; ``threshold_db`` is unused).
     Frames of ``frame_sec`` every ``hop_sec``; see the module notes for the rest.
     """
-    if "silent" in check_signal(y, sr=sr, source="y", stacklevel=3):  # DC rings when resampled
-        duration = np.shape(y)[-1] / v.positive_number("sr", sr)
-        return [(0.0, duration)]
+    if "silent" in input_flags(y, sr):  # a constant signal rings when resampled
+        return [(0.0, y.shape[-1] / float(sr))]
     energy, duration = _energy_db(y, sr, frame_sec, hop_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR
     mask = pause_frames(energy, hop_sec=hop, method=method, threshold_db=threshold_db,
