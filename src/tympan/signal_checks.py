@@ -25,7 +25,8 @@ import numpy as np
 
 from tympan.errors import AudioIOError, InputWarning, ParameterError
 
-__all__ = ["MAX_PEAK", "SILENCE_PEAK", "check_signal", "non_finite_error", "signal_flags"]
+__all__ = ["MAX_PEAK", "SILENCE_PEAK", "SignalMonitor", "check_signal", "non_finite_error",
+           "signal_flags"]
 
 #: Half the peak-to-peak span at or below which a signal counts as silent (-80 dBFS).
 SILENCE_PEAK = 1e-4
@@ -45,8 +46,7 @@ def _error(source: str | None, cause: str, *, from_file: bool) -> Exception:
 def non_finite_error(y: np.ndarray, *, sr: float | None = None, source: str | None = None,
                      from_file: bool = False, offset: int = 0) -> Exception | None:
     """The error for non-finite samples in ``y`` (count and first position), or ``None``.
-
-    ``offset`` is the index of ``y``'s first sample in the source (a block of a stream)."""
+    ``offset``: the sample index of ``y``'s first sample (a block of a longer signal)."""
     finite = np.isfinite(y)
     if finite.all():
         return None
@@ -62,15 +62,44 @@ def non_finite_error(y: np.ndarray, *, sr: float | None = None, source: str | No
 
 def signal_flags(y: np.ndarray, *, min_samples: int = 0) -> list[str]:
     """The flags of a finite signal: ``"silent"``, ``"too_short"``, ``"beyond_full_scale"``."""
-    flags = []
     n = y.shape[-1] if y.ndim else 0
-    if n and float(np.max(np.max(y, axis=-1) - np.min(y, axis=-1))) <= 2 * SILENCE_PEAK:
+    if not n:
+        return _flags(0, 0.0, 0.0, min_samples)
+    span = float(np.max(np.max(y, axis=-1) - np.min(y, axis=-1)))
+    return _flags(n, span, float(np.max(np.abs(y))), min_samples)
+
+
+def _flags(n: int, span: float, peak: float, min_samples: int) -> list[str]:
+    """The flags of a finite signal of ``n`` samples per channel whose widest channel spans
+    ``span`` (highest minus lowest sample) and whose peak magnitude is ``peak``."""
+    flags = []
+    if n and span <= 2 * SILENCE_PEAK:
         flags.append("silent")
     if n < min_samples:
         flags.append("too_short")
-    if n and float(np.max(np.abs(y))) > FULL_SCALE:
+    if n and peak > FULL_SCALE:
         flags.append("beyond_full_scale")
     return flags
+
+
+def _peak_error(source: str | None, peak: float, *, from_file: bool) -> Exception:
+    return _error(source, f"samples reach {peak:.3g}, not audio in [-1, 1] (above {MAX_PEAK:g} "
+                          "the arithmetic overflows); scale the signal first", from_file=from_file)
+
+
+def _warn(flags: list[str], *, name: str, n: int, sr: float | None, min_samples: int, peak: float,
+          stacklevel: int) -> None:
+    secs = f" ({n / sr:.3f} s)" if sr else ""
+    text = {
+        "silent": f"{name} is silent (its samples span at most {2 * SILENCE_PEAK:g}, below "
+                  "-80 dBFS): the result says nothing about its content",
+        "too_short": f"{name} has {n} sample(s){secs}, fewer than the model's analysis window "
+                     f"of {min_samples}: it is padded, and the result is unreliable",
+        "beyond_full_scale": f"{name} peaks at {peak:.6g}, beyond [-1, 1]: the file is not "
+                             "normalised audio, the result may be unreliable",
+    }
+    for flag in flags:
+        warnings.warn(text[flag], InputWarning, stacklevel=stacklevel + 1)
 
 
 def check_signal(y: Any, *, sr: float | None = None, source: str | None = None,
@@ -94,20 +123,57 @@ def check_signal(y: Any, *, sr: float | None = None, source: str | None = None,
         raise err
     peak = float(np.max(np.abs(y)))
     if peak > MAX_PEAK:
-        raise _error(source, f"samples reach {peak:.3g}, not audio in [-1, 1] (above {MAX_PEAK:g} "
-                             "the arithmetic overflows); scale the signal first", from_file=from_file)
+        raise _peak_error(source, peak, from_file=from_file)
     flags = signal_flags(y, min_samples=min_samples)
     if warn:
-        n = y.shape[-1]
-        secs = f" ({n / sr:.3f} s)" if sr else ""
-        text = {
-            "silent": f"{name} is silent (its samples span at most {2 * SILENCE_PEAK:g}, below "
-                      "-80 dBFS): the result says nothing about its content",
-            "too_short": f"{name} has {n} sample(s){secs}, fewer than the model's analysis window "
-                         f"of {min_samples}: it is padded, and the result is unreliable",
-            "beyond_full_scale": f"{name} peaks at {peak:.6g}, beyond [-1, 1]: the file is not "
-                                 "normalised audio, the result may be unreliable",
-        }
-        for flag in flags if warn is True else [f for f in flags if f in warn]:
-            warnings.warn(text[flag], InputWarning, stacklevel=stacklevel)
+        shown = flags if warn is True else [f for f in flags if f in warn]
+        _warn(shown, name=name, n=y.shape[-1], sr=sr, min_samples=min_samples, peak=peak,
+              stacklevel=stacklevel)
     return flags
+
+
+class SignalMonitor:
+    """The policy of :func:`check_signal` over a signal read in consecutive blocks (a file
+    streamed), holding a few numbers rather than the signal.
+
+    :meth:`check` each block as it passes (it raises at once for non-finite samples, naming
+    their count in the block and the first position in the whole signal, and for peaks beyond
+    ``MAX_PEAK``); :meth:`finish` at the end raises for a signal of no samples and returns (and
+    warns about) the flags of the whole signal, exactly as ``check_signal`` of the whole array.
+    """
+
+    def __init__(self, *, sr: float | None = None, source: str | None = None, min_samples: int = 0,
+                 from_file: bool = False):
+        self.sr, self.source, self.min_samples, self.from_file = sr, source, min_samples, from_file
+        self.samples = 0  # per channel
+        self._lo: Any = np.inf
+        self._hi: Any = -np.inf
+
+    def check(self, block: Any) -> Any:
+        """Check one block ``(..., samples)`` and return it unchanged."""
+        y = np.asarray(block)
+        if y.size:
+            err = non_finite_error(y, sr=self.sr, source=self.source, from_file=self.from_file,
+                                   offset=self.samples)
+            if err is not None:
+                raise err
+            lo, hi = np.min(y, axis=-1), np.max(y, axis=-1)
+            self._lo, self._hi = np.minimum(self._lo, lo), np.maximum(self._hi, hi)
+            peak = float(max(np.max(np.abs(lo)), np.max(np.abs(hi))))
+            if peak > MAX_PEAK:
+                raise _peak_error(self.source, peak, from_file=self.from_file)
+        self.samples += y.shape[-1] if y.ndim else 0
+        return block
+
+    def finish(self, *, warn: bool = True, stacklevel: int = 2) -> list[str]:
+        """The flags of the whole signal (warning for each when ``warn``)."""
+        if self.samples == 0:
+            raise _error(self.source, "it holds no audio (0 samples)", from_file=self.from_file)
+        span = float(np.max(self._hi - self._lo))
+        peak = float(max(np.max(np.abs(self._lo)), np.max(np.abs(self._hi))))
+        flags = _flags(self.samples, span, peak, self.min_samples)
+        if warn:
+            name = f"'{self.source}'" if self.source is not None else "the signal"
+            _warn(flags, name=name, n=self.samples, sr=self.sr, min_samples=self.min_samples,
+                  peak=peak, stacklevel=stacklevel)
+        return flags

@@ -24,7 +24,7 @@ def test_predict_formats(cli_run, small_digits, capsys):
     assert all(p["label"] in [str(d) for d in range(10)] for p in out)
     assert main(["predict", str(cli_run), *files, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "file,start,end,label,probability,error" and len(lines) == 3
+    assert lines[0] == "file,start,end,label,probability,error,flags" and len(lines) == 3
     assert main(["predict", str(cli_run), files[0]]) == 0
     table = capsys.readouterr().out
     assert "3_nicolas_0.wav" in table and "label" in table

@@ -4,6 +4,7 @@ parameters."""
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
@@ -190,3 +191,25 @@ def on_error_option(default: str | None = "skip", extra: str = "", skip_help: st
 
 #: ``--on-error`` values as the library's ``on_error``.
 LIBRARY_ON_ERROR = {"skip": "skip", "fail": "raise"}
+
+
+def use_models() -> None:
+    """Set up Keras for a command that loads or trains a model: import it without the packages
+    the command never uses (:func:`tympan._backend.import_keras_lean`) and turn on jax's
+    compilation cache.  Commands that read headers or draw audio never call it."""
+    from tympan._backend import enable_compilation_cache, import_keras_lean
+
+    import_keras_lean()
+    enable_compilation_cache()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newline, tab, escape, ...) written as escapes
+    (``\\n``, ``\\t``, ``\\x1b``), so a file name cannot break a table or a terminal line;
+    json and csv output keep names exact (they quote them)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import dataset_options, discovery
+from tympan.cli._options import dataset_options, discovery, use_models
 
 
 @click.command("adapt")
@@ -40,6 +40,7 @@ def adapt(run, clips, out, overwrite, on_error, self_training, training_data, la
       tympan adapt runs/digits my_voice/ --out runs/digits-me --self-training 2 \\
           --training-data fsdd/recordings --pattern fsdd
     """
+    use_models()
     from tympan import pipeline
 
     adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite, on_error=on_error,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tympan.cli._options import parse_params
+from tympan.cli._options import parse_params, use_models
 
 
 @click.group("autoencoder")
@@ -50,6 +50,7 @@ def train(data, representation, compression, model_param, sr, duration, test_siz
     Example:
       tympan autoencoder train speech/ --representation stft --compression 8 --out runs/ae
     """
+    use_models()
     from tympan import pipeline
 
     model = {"name": "autoencoder", **parse_params(model_param, "--model-param"),
@@ -86,6 +87,7 @@ def reconstruct(run, source, dest, phase, subtype, overwrite):
     Example:
       tympan autoencoder reconstruct runs/ae in.mp3 out.mp3
     """
+    use_models()
     from tympan import pipeline
 
     r = pipeline.reconstruct_file(run, source, dest, phase=phase, overwrite=overwrite,
@@ -106,6 +108,7 @@ def evaluate(run, data, phase, fmt):
     Example:
       tympan autoencoder evaluate runs/ae held_out_speech/
     """
+    use_models()
     from tympan import pipeline
 
     result = pipeline.evaluate_reconstruction(run, data, phase=phase)

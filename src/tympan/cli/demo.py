@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tympan.cli._options import use_models
+
 
 @click.command("demo")
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(),
@@ -19,6 +21,7 @@ def demo(out, epochs, quiet):
       tympan demo --out runs/demo
       tympan predict runs/demo my_recording.wav
     """
+    use_models()
     from tympan.pipeline.demo import run_demo
     from tympan.pipeline.metrics import Report
 

@@ -14,8 +14,10 @@ from tympan.cli._options import (
     given,
     on_error_option,
     parse_ints,
+    printable,
     recipe_config,
     recipe_options,
+    use_models,
 )
 
 CV_METHODS = {"auto": "auto", "leave-one-group-out": "leave_one_group_out",
@@ -59,6 +61,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
           --model-param hidden_units=[] --model-param pooling=stats --features mfcc+delta \\
           --feature-norm group --sr 16000 --duration 2.0 --class-weight
     """
+    use_models()
     from tympan import pipeline
 
     ctx = click.get_current_context()
@@ -75,7 +78,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
                                    adapt_per_group=per_group)
         click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
         if report.failures:
-            lines = ([f"error: {cause}" for _, cause in report.failures] if fmt == "table" else
+            lines = ([f"error: {printable(cause)}" for _, cause in report.failures] if fmt == "table" else
                      [f"error: {len(report.failures)} files could not be read and are not in "
                       "the report (see 'failures')"])
             click.echo("\n".join(lines), err=True)
@@ -97,7 +100,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
     if not table:
         click.echo(json.dumps(result, indent=2))
         for cause in left_out:
-            click.echo(f"error: {cause}", err=True)
+            click.echo(f"error: {printable(cause)}", err=True)
         if left_out:
             ctx.exit(1)
         return

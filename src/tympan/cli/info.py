@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import click
 
 from tympan import io
-from tympan.cli._options import on_error_option
+from tympan.cli._options import on_error_option, printable
 from tympan.data import AUDIO_EXTENSIONS, audio_files
 from tympan.errors import AudioIOError, ParameterError
 
@@ -59,7 +59,7 @@ def info(files: tuple[str, ...], fmt: str, on_error: str) -> None:
             rows.append({**dict.fromkeys(f.name for f in fields(io.AudioInfo)), "path": path,
                          "error": str(exc)})
             if fmt == "text":
-                click.echo(f"error: {exc}", err=True)
+                click.echo(f"error: {printable(str(exc))}", err=True)
             continue
         if fmt == "json":
             rows.append({**asdict(header), "error": None})
@@ -67,7 +67,7 @@ def info(files: tuple[str, ...], fmt: str, on_error: str) -> None:
             if len(rows) > failed:
                 click.echo()
             rows.append(header)
-            click.echo(str(header))
+            click.echo(str(replace(header, path=printable(header.path))))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         if failed:

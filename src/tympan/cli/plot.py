@@ -7,7 +7,7 @@ import inspect
 
 import click
 
-from tympan.cli._options import parse_params
+from tympan.cli._options import parse_params, use_models
 from tympan.errors import ParameterError, TympanError
 
 #: kind -> (function in tympan.plot, one-line help, example options)
@@ -87,7 +87,7 @@ def _output_options(f):
 
 def _audio_command(kind: str, func_name: str, summary: str, example: str):
     def run(file, sr, out, overwrite, title, dpi, param, scale=None, run_dir=None):
-        from tympan import io
+        from tympan.plot import load_audio
 
         func = _function(func_name)
         kwargs = _params(func, param)
@@ -101,7 +101,7 @@ def _audio_command(kind: str, func_name: str, summary: str, example: str):
             _save(_function("plot_network_spectrum")(run_dir, file, title=title, **kwargs), out,
                   overwrite, dpi)
             return
-        y, rate = io.load(file, sr=sr, mono=True)
+        y, rate = load_audio(file, sr=sr)
         _save(func(y, rate, title=title, **kwargs), out, overwrite, dpi)
 
     run.__doc__ = (f"{summary}\n\n    FILE is any audio file tympan reads; --param passes the "
@@ -179,13 +179,13 @@ def timeline(run, file, window, hop, sr, out, overwrite, title, dpi):
     Example:
       tympan plot timeline runs/digits long_recording.wav --window 1.0 --hop 0.25 -o timeline.png
     """
-    from tympan import io
+    use_models()
     from tympan.pipeline import predict
-    from tympan.plot import plot_prediction
+    from tympan.plot import load_audio, plot_prediction
 
     _check_out(out, overwrite)
     prediction = predict(run, file, window_sec=window, hop_sec=hop)[0]
-    y, rate = io.load(file, sr=sr, mono=True)
+    y, rate = load_audio(file, sr=sr)
     _save(plot_prediction(y, rate, prediction, title=title), out, overwrite, dpi)
 
 
@@ -209,8 +209,10 @@ def segments(file, method, on, sr, out, overwrite, title, dpi):
     """
     from pathlib import Path
 
-    from tympan import io
-    from tympan.plot import plot_segments
+    from tympan.plot import load_audio, plot_segments
+
+    if method in (None, "learned"):  # the shipped frame classifier is a Keras model
+        use_models()
 
     try:
         from tympan.segment import segments as find_segments
@@ -218,7 +220,7 @@ def segments(file, method, on, sr, out, overwrite, title, dpi):
         raise TympanError("segmentation is not available in this version of tympan "
                           "(tympan.segment.segments is missing)") from None
     _check_out(out, overwrite)
-    y, rate = io.load(file, sr=sr, mono=True)
+    y, rate = load_audio(file, sr=sr)
     options = {} if method is None else {"method": method}
     found = find_segments(y, rate, **options)
     if title is None:

@@ -8,17 +8,21 @@ import json
 
 import click
 
-from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option
+from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option, printable, use_models
 
 
 def _table(predictions, timeline: bool) -> str:
-    width = max(6, *(len(p.source) for p in predictions))
+    """Aligned columns; file names and labels with control characters escaped (a newline in a
+    name must not start a row), and the input's flags after the window count: ``(silent)``."""
+    names = [printable(p.source) for p in predictions]
+    width = max(6, *(len(n) for n in names))
     lines = [f"{'file':<{width}}  {'label':<10} {'prob':>6}  {'seconds':>7}  windows"]
-    for p in predictions:
-        lines.append(f"{p.source:<{width}}  {p.label:<10} {p.probability:6.3f}  {p.duration:7.2f}  "
-                     f"{len(p.segments)}")
+    for name, p in zip(names, predictions, strict=True):
+        marker = f"  ({', '.join(p.flags)})" if p.flags else ""
+        lines.append(f"{name:<{width}}  {printable(p.label):<10} {p.probability:6.3f}  "
+                     f"{p.duration:7.2f}  {len(p.segments)}{marker}")
         if timeline and len(p.segments) > 1:
-            lines += [f"    {s.start:7.2f}-{s.end:7.2f} s  {s.label:<10} {s.probability:6.3f}"
+            lines += [f"    {s.start:7.2f}-{s.end:7.2f} s  {printable(s.label):<10} {s.probability:6.3f}"
                       for s in p.segments]
     return "\n".join(lines)
 
@@ -26,15 +30,15 @@ def _table(predictions, timeline: bool) -> str:
 def _csv(predictions) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["file", "start", "end", "label", "probability", "error"])
+    w.writerow(["file", "start", "end", "label", "probability", "error", "flags"])
     for p in predictions:
         if not p.ok:
-            w.writerow([p.source, "", "", "", "", p.error])
+            w.writerow([p.source, "", "", "", "", p.error, ""])
             continue
         for s in p.segments if len(p.segments) > 1 else ():
             w.writerow([p.source, f"{s.start:.3f}", f"{s.end:.3f}", s.label, f"{s.probability:.4f}",
-                        ""])
-        w.writerow([p.source, "", "", p.label, f"{p.probability:.4f}", ""])
+                        "", ""])
+        w.writerow([p.source, "", "", p.label, f"{p.probability:.4f}", "", " ".join(p.flags)])
     return buf.getvalue().rstrip("\n")
 
 
@@ -56,8 +60,10 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
 
     Folders are searched recursively (hidden files skipped).  A file that cannot be read is
     named with its cause on stderr (json, csv: a row with an "error" field) and the others are
-    still predicted.  Exit status: 0 every file predicted, 1 some file could not be read (or
-    another error), 2 a usage error.
+    still predicted.  A silent file (digital silence, DC), one shorter than the model's analysis
+    window or one beyond full scale is predicted with a warning naming it, and flagged (table:
+    "(silent)" after the row; json: "flags"; csv: a "flags" column).  Exit status: 0 every
+    file predicted, 1 some file could not be read (or another error), 2 a usage error.
 
     \b
     Examples:
@@ -66,6 +72,7 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
       tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
       tympan predict runs/digits recordings/ --on-error fail
     """
+    use_models()
     from tympan.pipeline import predict as run_predict
 
     preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine,
@@ -80,7 +87,7 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
             click.echo(_table(good, timeline))
         for p in preds:
             if not p.ok:
-                click.echo(f"error: {p.error}", err=True)
+                click.echo(f"error: {printable(p.error)}", err=True)
     if len(good) < len(preds):
         if fmt != "table":  # stdout may go to a file: say so where the user looks
             click.echo(f"error: {len(preds) - len(good)} of {len(preds)} files could not be read "

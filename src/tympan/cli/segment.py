@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import parse_params
+from tympan.cli._options import parse_params, use_models
 
 
 @click.command("segment")
@@ -41,6 +41,8 @@ def segment(source, method, keep, out, export, export_dir, fmt, param, block_sec
       tympan segment speech.wav --export labels.txt --format json
       tympan segment speech.wav --keep vowels --export-dir segments/
     """
+    if method == "learned":  # the shipped frame classifier is a Keras model
+        use_models()
     from tympan.segment import format_segments, segment_file
 
     labels, kept = segment_file(source, method=method, keep=keep, out=out, export=export,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tympan.cli._options import parse_params
+from tympan.cli._options import parse_params, use_models
 from tympan.errors import ParameterError
 
 
@@ -28,6 +28,7 @@ def separate(run, source, out_dir, overwrite):
     Example:
       tympan separate runs/sep noisy.wav --out separated/
     """
+    use_models()
     from tympan import pipeline
 
     for name, path in pipeline.separate_file(run, source, out_dir, overwrite=overwrite).items():
@@ -103,6 +104,7 @@ def train(pairs, speech, noise, held_out, snr, speed, by_length, pair_speed, exa
       tympan separator train --pairs ../shared/data/noizeus --init runs/sep --epochs 40 \\
           --learning-rate 1e-3 --out runs/sep-more
     """
+    use_models()
     from tympan import pipeline
 
     if init is not None and model_param:
@@ -139,6 +141,7 @@ def combine(runs, out, pairs, overwrite):
       tympan separator combine runs/sep runs/sep-seed1 --pairs ../shared/data/noizeus \\
           --out runs/sep-avg
     """
+    use_models()
     from tympan import pipeline
 
     artifact = pipeline.combine_separators(list(runs), pairs=pairs, out=out, overwrite=overwrite)
@@ -164,6 +167,7 @@ def evaluate(run, pairs, sentences, speech, noise, snr, fmt):
     Example:
       tympan separator evaluate runs/sep --pairs ../shared/data/noizeus
     """
+    use_models()
     from tympan import pipeline
 
     result = pipeline.evaluate_separation(

@@ -12,6 +12,7 @@ from tympan.cli._options import (
     parse_ints,
     recipe_config,
     recipe_options,
+    use_models,
 )
 from tympan.data.splits import DEFAULT_TEST_SIZE
 
@@ -55,6 +56,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
       tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \\
           --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
     """
+    use_models()
     from tympan import pipeline
 
     split_options = {"test_size": test_size}

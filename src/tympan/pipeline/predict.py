@@ -8,13 +8,18 @@ Files are read in blocks (:func:`tympan.io.stream`, resampled as a stream) and t
 through the model ``batch_size`` at a time, batches shared across files, so memory does not grow
 with a file's length or the number of files.  With ``on_error="skip"`` an unreadable file gives
 a :class:`Prediction` that carries its ``error`` and the others are still predicted.
+
+Every input is checked by the policy of :mod:`tympan.signal_checks` as it is read
+(:mod:`tympan.pipeline.inputs`): no audio and non-finite samples are errors naming the file;
+a silent input (digital silence, DC), one shorter than the model's analysis window and one
+beyond full scale are predicted, with an :class:`~tympan.errors.InputWarning`, and their
+:attr:`Prediction.flags` say so.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from tympan.data import AUDIO_EXTENSIONS, audio_files, fit_length
 from tympan.errors import AudioIOError, ParameterError
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import WindowConfig
+from tympan.pipeline.inputs import analysis_window, checked_array, checked_file
 from tympan.pipeline.windowing import sliding_windows
 
 #: What :func:`predict` does with a file it cannot read: raise its error, or skip it (its
@@ -52,6 +58,10 @@ class Prediction:
     An input that could not be read (``predict(..., on_error="skip")``) has ``error`` set to
     the cause (naming the file) and no decision: ``label``, ``probability`` and ``duration``
     are ``None``, ``probabilities`` and ``segments`` empty.
+
+    ``flags`` name what makes the decision doubtful (:mod:`tympan.signal_checks`):
+    ``"silent"`` (digital silence or DC), ``"too_short"`` (fewer samples than the model's
+    analysis window) and ``"beyond_full_scale"``; empty for an ordinary input.
     """
 
     source: str
@@ -61,6 +71,7 @@ class Prediction:
     duration: float | None
     segments: tuple[Segment, ...]
     error: str | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -76,6 +87,7 @@ class Prediction:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["segments"] = [asdict(s) for s in self.segments]
+        d["flags"] = list(self.flags)
         return d
 
 
@@ -114,13 +126,17 @@ def _to_mono(y: np.ndarray) -> np.ndarray:
     return y
 
 
-def _signal(data: np.ndarray | Path, rate: int | None, sr: int) -> Iterator[np.ndarray]:
-    """The input as consecutive mono chunks at ``sr``: a file read and resampled in blocks, an
-    array resampled whole (it is in memory already)."""
+def _signal(name: str, data: np.ndarray | Path, rate: int | None, sr: int, window: int):
+    """``(chunks, flags)``: the input as consecutive mono chunks at ``sr`` (a file read,
+    checked and resampled in blocks; an array checked and resampled whole, it is in memory
+    already) and a function giving its flags once the chunks are consumed."""
     if isinstance(data, np.ndarray):
+        flags = checked_array(data, sr=rate, min_samples=-(-window * rate // sr), source=name,
+                              stacklevel=4)
         y = _to_mono(data).astype(np.float32, copy=False)
-        return iter([y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)])
-    return io.stream(data, block_length=_BLOCK, sr=sr, mono=True)
+        return iter([y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)]), lambda: flags
+    chunks, monitor = checked_file(data, sr=sr, block_length=_BLOCK, min_samples=window, source=name)
+    return chunks, lambda: monitor.finish(stacklevel=4)
 
 
 def _combine(probs: np.ndarray, how: str) -> np.ndarray:
@@ -221,11 +237,15 @@ def predict(
     batches = _Batches(artifact.model, batch_size, audio.samples, len(inputs))
     spans: list[list[tuple[int, int]]] = [[] for _ in inputs]  # each window's samples
     errors: dict[int, str] = {}
+    flags: dict[int, tuple[str, ...]] = {}
+    analysis = analysis_window(artifact.config)
     for k, (name, data, rate) in enumerate(inputs):
         try:
-            for start, frame in sliding_windows(_signal(data, rate, audio.sr), length=win, hop=hop):
+            chunks, finish = _signal(name, data, rate, audio.sr, analysis)
+            for start, frame in sliding_windows(chunks, length=win, hop=hop):
                 spans[k].append((start, start + len(frame)))
                 batches.add(k, fit_length(frame, audio.samples, pad=audio.pad, crop=audio.crop))
+            flags[k] = tuple(finish())
             continue
         except AudioIOError as exc:  # only files raise it: it names the file and the cause
             failure = exc
@@ -255,5 +275,6 @@ def predict(
         best = int(overall.argmax())
         results.append(Prediction(source=name, label=labels[best], probability=float(overall[best]),
                                   probabilities=dict(zip(labels, map(float, overall), strict=True)),
-                                  duration=spans[k][-1][1] / audio.sr, segments=segments))
+                                  duration=spans[k][-1][1] / audio.sr, segments=segments,
+                                  flags=flags[k]))
     return results

@@ -24,6 +24,7 @@ from tympan.dsp.spectrum import spectrogram
 from tympan.errors import ArtifactError, DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
 from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.inputs import analysis_window, checked_array, load_checked, require_finite
 from tympan.pipeline.predict import _sources, _to_mono
 from tympan.pipeline.windowing import clips, overlap_add
 
@@ -38,11 +39,15 @@ def audio_files(source) -> list[Path]:
     return [Path(p) for p in found]
 
 
-def _load(data, rate, sr: int) -> np.ndarray:
+def _load(data, rate, sr: int, *, window: int = 0) -> np.ndarray:
+    """An array (at ``rate``) or a file, mono at ``sr``, checked by the signal policy
+    (:mod:`tympan.pipeline.inputs`): non-finite samples and no audio are errors naming it;
+    ``window`` is the model's analysis window at ``sr`` (for the ``too_short`` warning)."""
     if isinstance(data, np.ndarray):
+        checked_array(data, sr=rate, min_samples=-(-window * rate // sr), stacklevel=4)
         y = _to_mono(data).astype(np.float32, copy=False)
         return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
-    return io.load(data, sr=sr, mono=True)[0]
+    return load_checked(data, sr=sr, min_samples=window)
 
 
 def _check_task(artifact: Artifact) -> Artifact:
@@ -73,9 +78,18 @@ def _model_for(artifact: Artifact, phase: str):
 
 def reconstruct_array(artifact: Artifact, y: np.ndarray, *, phase: str = "input",
                       batch_size: int = 32) -> np.ndarray:
-    """Reconstruct the mono waveform ``y`` (at the artifact's sample rate), any length."""
-    model = _model_for(_check_task(artifact), phase)
+    """Reconstruct the mono waveform ``y`` (at the artifact's sample rate), any length.  ``y``
+    must be finite (ParameterError); a model giving non-finite samples raises ArtifactError."""
     y = np.asarray(y, dtype=np.float32)
+    checked_array(y, sr=artifact.config.audio.sr, source="y", warn=False)
+    return _reconstructed(artifact, y, "the array", phase, batch_size)
+
+
+def _reconstructed(artifact: Artifact, y: np.ndarray, name: str, phase: str,
+                   batch_size: int = 32) -> np.ndarray:
+    """The reconstruction of the checked signal ``y``; a non-finite output is an ArtifactError
+    naming the input ``name`` (so nothing is written)."""
+    model = _model_for(_check_task(artifact), phase)
     if phase == "input":
         def process(windows):
             return model.predict(windows, batch_size=batch_size, verbose=0)
@@ -84,7 +98,8 @@ def reconstruct_array(artifact: Artifact, y: np.ndarray, *, phase: str = "input"
             return _griffinlim_windows(artifact, model, windows, batch_size)
     pieces = list(overlap_add(process, [y], n=artifact.config.audio.samples,
                               batch_size=8 * batch_size))
-    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    out = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return require_finite(out, source=name, model=artifact.path)
 
 
 def _griffinlim_windows(artifact, model, windows, batch_size):
@@ -107,9 +122,10 @@ def reconstruct(artifact, source, *, sr: int | None = None, phase: str = "input"
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
     _check_task(artifact)
-    rate = artifact.config.audio.sr
-    return [(name, reconstruct_array(artifact, _load(data, r, rate), phase=phase), rate)
+    rate, window = artifact.config.audio.sr, analysis_window(artifact.config)
+    return [(name, _reconstructed(artifact, _load(data, r, rate, window=window), name, phase), rate)
             for name, data, r in _sources(source, sr)]
+
 
 
 def reconstruct_file(artifact, src, dst, *, phase: str = "input", overwrite: bool = False,
@@ -125,8 +141,8 @@ def reconstruct_file(artifact, src, dst, *, phase: str = "input", overwrite: boo
     if dst.exists() and not overwrite:
         raise ParameterError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
     rate = artifact.config.audio.sr
-    y = _load(src, None, rate)
-    y_hat = reconstruct_array(artifact, y, phase=phase)
+    y = _load(src, None, rate, window=analysis_window(artifact.config))
+    y_hat = _reconstructed(artifact, y, str(src), phase)
     io.save(dst, np.clip(y_hat, -1.0, 1.0), rate, subtype=subtype)
     return {"file": str(src), "out": str(dst), "sr": rate, "seconds": len(y) / rate,
             **quality(y, y_hat, sr=rate)}
@@ -146,11 +162,11 @@ def evaluate_reconstruction(artifact, source, *, phase: str = "input") -> dict:
     """Quality of ``artifact`` on every file of ``source``: per file and the means."""
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
-    rate = artifact.config.audio.sr
+    rate, window = artifact.config.audio.sr, analysis_window(artifact.config)
     rows = []
     for name, data, r in _sources(source, None):
-        y = _load(data, r, rate)
-        rows.append({"file": name, **quality(y, reconstruct_array(artifact, y, phase=phase), sr=rate)})
+        y = _load(data, r, rate, window=window)
+        rows.append({"file": name, **quality(y, _reconstructed(artifact, y, name, phase), sr=rate)})
     if not rows:
         raise DatasetError(f"no audio in {source}")
     keys = ("snr_db", "si_sdr_db", "lsd_db")

@@ -35,6 +35,7 @@ from tympan.dsp import metrics
 from tympan.errors import ArtifactError, AudioIOError, DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
 from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig
+from tympan.pipeline.inputs import analysis_window, checked_file, require_finite
 from tympan.pipeline.reconstruct import _load, audio_files
 from tympan.pipeline.windowing import overlap_add
 
@@ -69,12 +70,16 @@ def _separated(artifact: Artifact, chunks, batch_size: int):
 def separate(artifact, y: np.ndarray, sr: int, *, batch_size: int = 32) -> dict[str, np.ndarray]:
     """Split the waveform ``y`` (``(samples,)`` or ``(channels, samples)``, any length, at
     ``sr``) into its sources: ``{source: waveform}`` in the artifact's order, mono, at the
-    artifact's sample rate.  The sources add up to the (mono, resampled) input."""
+    artifact's sample rate.  The sources add up to the (mono, resampled) input.  ``y`` is
+    checked by the signal policy (:mod:`tympan.pipeline.inputs`); a model giving non-finite
+    samples raises ArtifactError."""
     artifact = _artifact(artifact)
     batch_size = v.positive_int("batch_size", batch_size)
-    y = _load(v.valid_audio(np.asarray(y)), v.positive_int("sr", sr), artifact.config.audio.sr)
+    y = _load(np.asarray(y), v.positive_int("sr", sr), artifact.config.audio.sr,
+              window=analysis_window(artifact.config))
     pieces = list(_separated(artifact, [y], batch_size))
     out = np.concatenate(pieces) if pieces else np.zeros((0, len(artifact.labels)), np.float32)
+    require_finite(out, source="the array", model=artifact.path)
     return {name: np.ascontiguousarray(out[:, i]) for i, name in enumerate(artifact.labels)}
 
 
@@ -116,7 +121,10 @@ def separate_file(artifact, src, out_dir, *, overwrite: bool = False,
     The input is read in blocks and the outputs written as they are finished, so memory does
     not grow with the file's length; the result equals :func:`separate` on the whole array.
     Existing outputs are replaced only with ``overwrite=True``, the input never.  Returns
-    ``{source: path}``.
+    ``{source: path}``.  The input is checked by the signal policy as it is read
+    (:mod:`tympan.pipeline.inputs`: non-finite samples and no audio are errors naming it,
+    silence warns), and so is every output piece (a model giving NaN raises ArtifactError):
+    on any error nothing is written.
     """
     artifact = _artifact(artifact)
     src, out_dir = Path(src), Path(out_dir)
@@ -129,12 +137,14 @@ def separate_file(artifact, src, out_dir, *, overwrite: bool = False,
             raise ParameterError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     out_dir.mkdir(parents=True, exist_ok=True)
     rate = artifact.config.audio.sr
-    blocks = io.stream(src, block_length=_BLOCK, sr=rate, mono=True)
+    blocks, monitor = checked_file(src, sr=rate, block_length=_BLOCK,
+                                   min_samples=analysis_window(artifact.config))
     with _writers(paths, sr=rate, fmt=meta.format, subtype=meta.subtype) as files:
         for piece in _separated(artifact, blocks, v.positive_int("batch_size", batch_size)):
-            piece = np.clip(piece, -1.0, 1.0)
+            piece = np.clip(require_finite(piece, source=str(src), model=artifact.path), -1.0, 1.0)
             for i, name in enumerate(artifact.labels):
                 files[name].write(np.ascontiguousarray(piece[:, i]))
+        monitor.finish(stacklevel=3)  # a file of no samples: nothing is written
     return paths
 
 

@@ -15,7 +15,7 @@ Importing this package does not import matplotlib; the first figure does, and wi
 :class:`tympan.errors.MissingDependencyError` naming the extra to install.
 """
 
-from tympan.plot._common import check_output, save_figure
+from tympan.plot._common import check_output, load_audio, save_figure
 from tympan.plot.model_input import network_input, plot_network_spectrum
 from tympan.plot.overlay import SEGMENT_COLORS, plot_prediction, plot_segments
 from tympan.plot.signal import plot_spectrum, plot_waveform
@@ -32,6 +32,7 @@ from tympan.plot.training import plot_confusion, plot_history, save_run_figures
 __all__ = [
     "SEGMENT_COLORS",
     "check_output",
+    "load_audio",
     "network_input",
     "plot_chroma",
     "plot_confusion",

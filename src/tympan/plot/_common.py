@@ -70,6 +70,20 @@ def mono(y: Any, *, name: str = "y") -> np.ndarray:
     return y
 
 
+def load_audio(path: str | os.PathLike, *, sr: int | None = None) -> tuple[np.ndarray, int]:
+    """``(y, rate)`` of the audio file ``path``, mono (at ``sr`` when given), checked by the
+    policy of :mod:`tympan.signal_checks` on the file's own samples: no audio and non-finite
+    samples raise AudioIOError naming the file; silence and samples beyond full scale warn."""
+    from tympan import io
+    from tympan.signal_checks import check_signal
+
+    y, rate = io.load(path, mono=True)
+    check_signal(y, sr=rate, source=os.fspath(path), from_file=True, stacklevel=3)
+    if sr is not None and sr != rate:
+        return io.resample(y, orig_sr=rate, target_sr=v.positive_int("sr", sr)), sr
+    return y, rate
+
+
 def audio(y: Any, sr: Any) -> tuple[np.ndarray, float]:
     """The mono signal (see :func:`mono`) and the checked sample rate."""
     return mono(y), v.positive_number("sr", sr)

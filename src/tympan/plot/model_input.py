@@ -16,10 +16,10 @@ def network_input(run: str | os.PathLike, file: str | os.PathLike):
     """``(clip, sr, recipe)``: ``file`` read as the artifact in ``run`` reads it for training
     (its rate, mono, fitted to the clip duration with its pad/crop policy) and the resolved
     ``fft`` feature recipe from its ``pipeline.json``.  Needs no Keras."""
-    from tympan import io
     from tympan.data import fit_length
     from tympan.pipeline.artifact import read_pipeline_json
     from tympan.pipeline.config import AudioConfig
+    from tympan.plot._common import load_audio
 
     meta = read_pipeline_json(run)
     recipe = dict(meta.get("features") or {})
@@ -30,7 +30,7 @@ def network_input(run: str | os.PathLike, file: str | os.PathLike):
         audio = AudioConfig(**meta["audio"])
     except (KeyError, TypeError) as exc:
         raise ArtifactError(f"{run}: pipeline.json has no valid 'audio' settings ({exc})") from None
-    y, sr = io.load(file, sr=audio.sr, mono=True)
+    y, sr = load_audio(file, sr=audio.sr)
     return fit_length(y, audio.samples, pad=audio.pad, crop=audio.crop), sr, recipe
 
 

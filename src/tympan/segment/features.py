@@ -1,4 +1,5 @@
-"""Frame features for segmentation, from ``tympan.dsp``: log energy, the energy of the vowel
+"""Frame features for segmentation, from ``tympan.dsp``: log energy (of each frame's variation
+about its mean: a DC offset, or a constant signal, carries no sound), the energy of the vowel
 band (300-2500 Hz, where the first two formants lie), zero-crossing rate, spectral flatness,
 periodicity (normalised autocorrelation peak), low/high band energy ratio and MFCCs.
 
@@ -26,6 +27,7 @@ from tympan import _validate as v
 from tympan import dsp, io
 from tympan.dsp import filters
 from tympan.errors import ParameterError
+from tympan.signal_checks import check_signal
 
 #: Sample rate the features are computed at.
 FEATURE_SR = 16000
@@ -83,11 +85,22 @@ def periodicity(y16: np.ndarray, *, hop_length: int) -> np.ndarray:
     return np.clip(norm.max(axis=1), 0.0, 1.0)
 
 
+def frame_energy_db(y16: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
+    """The energy (dB re full scale, floored at -100) of each frame's variation about its own
+    mean: frames centred every ``hop_length`` as ``tympan.dsp`` frames them with
+    ``center=True``, the signal's ends extended by their edge values (so a constant signal
+    stays constant there).  A DC offset or a constant signal gives -100 dB, as silence does;
+    for speech, whose frames have no mean, it is the plain RMS energy.  ``(n_frames,)``."""
+    pad = frame_length // 2
+    frames = dsp.frame(np.pad(np.asarray(y16, np.float64), (pad, pad), mode="edge"),
+                       frame_length=frame_length, hop_length=hop_length)
+    return 10 * np.log10(np.maximum(frames.var(axis=0), _AMIN))
+
+
 def _features16(y16: np.ndarray, *, frame_length: int, hop_length: int, n_fft: int) -> np.ndarray:
     """The feature matrix ``(len(FEATURE_NAMES), frames)`` of a 16-kHz mono float signal."""
     power = dsp.spectrogram(y16, n_fft=n_fft, hop_length=hop_length, win_length=frame_length,
                             power=2.0).astype(np.float64)
-    energy = dsp.rms(y16, frame_length=frame_length, hop_length=hop_length)[0].astype(np.float64)
     zcr = dsp.zero_crossing_rate(y16, frame_length=frame_length, hop_length=hop_length)[0]
     flatness = dsp.spectral_flatness(S=np.sqrt(power))[0]
     freqs = filters.fft_frequencies(sr=FEATURE_SR, n_fft=n_fft)
@@ -96,11 +109,22 @@ def _features16(y16: np.ndarray, *, frame_length: int, hop_length: int, n_fft: i
     vowel = power[(freqs >= VOWEL_BAND[0]) & (freqs < VOWEL_BAND[1])].sum(axis=0)
     mel = dsp.melspectrogram(S=power, sr=FEATURE_SR, n_mels=40, fmax=FEATURE_SR / 2)
     mfcc = dsp.mfcc(S=dsp.power_to_db(mel, top_db=None), n_mfcc=N_MFCC)
-    rows = [10 * np.log10(np.maximum(energy**2, _AMIN)), 10 * np.log10(np.maximum(vowel, _AMIN)),
+    rows = [frame_energy_db(y16, frame_length=frame_length, hop_length=hop_length),
+            10 * np.log10(np.maximum(vowel, _AMIN)),
             zcr, flatness,
             periodicity(y16, hop_length=hop_length),
             10 * np.log10(np.maximum(low, _AMIN) / np.maximum(high, _AMIN)), *mfcc]
     return np.stack([np.asarray(r, dtype=np.float32) for r in rows])
+
+
+def input_flags(y: np.ndarray, sr: float, *, stacklevel: int = 3) -> list[str]:
+    """The flags of the signal ``y`` by the policy of :mod:`tympan.signal_checks` (its errors
+    for non-finite and huge samples name ``y``; the count and first position); arrays that are
+    not float, empty ones and bad rates are left to the checks of :func:`mono16`."""
+    sr = v.positive_number("sr", sr)
+    if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.floating) and y.size):
+        return []
+    return check_signal(y, sr=sr, source="y", stacklevel=stacklevel + 1)
 
 
 def mono16(y: np.ndarray, sr: float) -> np.ndarray:

@@ -4,10 +4,16 @@
 Methods (``method=``): ``"learned"`` (the shipped Conv1D frame classifier), ``"hmm"``,
 ``"fcm"`` and ``"histogram"`` (unsupervised, :mod:`tympan.segment.methods`) label frames as
 pause / consonant / vowel; ``"energy"`` only tells pause from speech (:mod:`.pauses`).
+
+Every signal is checked by the policy of :mod:`tympan.signal_checks` on its own samples (before
+resampling): non-finite samples and no audio are errors naming the file; a silent one (digital
+silence, DC: :data:`FrameLabels.flags` ``"silent"``) is one pause, whatever the method, with an
+:class:`~tympan.errors.InputWarning`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 from dataclasses import dataclass
@@ -15,12 +21,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from tympan import _validate as v
+from tympan import io
 from tympan.errors import ParameterError
 from tympan.segment import intervals as iv
 from tympan.segment import methods
-from tympan.segment.features import FEATURE_SR, frame_features, frame_settings, stream_features
+from tympan.segment.features import (
+    FEATURE_SR,
+    frame_features,
+    frame_settings,
+    input_flags,
+    stream_features,
+)
 from tympan.segment.pauses import SILENCE_DB, cut, pause_frames
 from tympan.segment.truth import CLASSES
+from tympan.signal_checks import SignalMonitor
 
 METHODS = ("learned", "hmm", "fcm", "histogram", "energy")
 KEEP = ("vowels", "consonants", "speech")
@@ -32,7 +46,8 @@ class FrameLabels:
     """Labels of frames centred every ``hop_sec`` from 0: ``labels[i]`` indexes ``classes``.
 
     ``memberships`` (``fcm``) or class probabilities (``learned``), ``(n_frames,
-    len(classes))``, are kept when the method gives them, else ``None``.
+    len(classes))``, are kept when the method gives them, else ``None``.  ``flags`` are the
+    input's (:mod:`tympan.signal_checks`): ``("silent",)`` for silence or DC, every frame a pause.
     """
 
     labels: np.ndarray
@@ -41,6 +56,7 @@ class FrameLabels:
     duration: float
     method: str
     memberships: np.ndarray | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def times(self) -> np.ndarray:
@@ -122,20 +138,39 @@ def label_frames(y: np.ndarray, sr: float, *, method: str = "learned", frame_sec
     consonant / vowel (``method="energy"``: pause / speech).  Frames of ``frame_sec`` every
     ``hop_sec`` (rounded to samples at 16 kHz), frame ``i`` centred at ``i * hop_sec``."""
     v.choice("method", method, METHODS)
+    flags = input_flags(y, sr)
     y = v.valid_audio(y)
     feats = frame_features(y, sr, frame_sec=frame_sec, hop_sec=hop_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR
-    return label_features(feats, duration=y.shape[-1] / float(sr), method=method, hop_sec=hop,
-                          **params)
+    return _flagged(label_features(feats, duration=y.shape[-1] / float(sr), method=method,
+                                   hop_sec=hop, **params), flags)
+
+
+def _flagged(labels: FrameLabels, flags: list[str]) -> FrameLabels:
+    """``labels`` carrying the input's ``flags``; a silent input is one pause (resampling
+    makes a constant signal ring at its ends, which no method should take for speech)."""
+    if "silent" in flags:
+        labels = dataclasses.replace(labels, labels=np.zeros_like(labels.labels), memberships=None)
+    return dataclasses.replace(labels, flags=tuple(flags))
+
+
+def _file_flags(path: str | os.PathLike) -> list[str]:
+    """The policy's flags of the file's own samples (read in blocks, mixed to mono)."""
+    monitor = SignalMonitor(sr=io.info(path).sr, source=os.fspath(path), from_file=True)
+    for block in io.stream(path, block_length=1 << 16, mono=True):
+        monitor.check(block)
+    return monitor.finish(stacklevel=4)
 
 
 def label_file(path: str | os.PathLike, *, method: str = "learned", frame_sec: float = 0.025,
                hop_sec: float = 0.010, block_sec: float = 30.0, **params) -> FrameLabels:
     """:func:`label_frames` of an audio file of any length, read in blocks of ``block_sec``."""
     v.choice("method", method, METHODS)
+    flags = _file_flags(path)
     feats, duration = stream_features(path, frame_sec=frame_sec, hop_sec=hop_sec, block_sec=block_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR
-    return label_features(feats, duration=duration, method=method, hop_sec=hop, **params)
+    return _flagged(label_features(feats, duration=duration, method=method, hop_sec=hop, **params),
+                    flags)
 
 
 def segments(y: np.ndarray, sr: float, *, method: str = "learned",

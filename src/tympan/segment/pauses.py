@@ -11,7 +11,8 @@ Both then switch with hysteresis (speech starts above the threshold and lasts un
 falls ``hysteresis_db`` below it), fill pauses shorter than ``min_pause_sec`` and drop speech
 shorter than ``min_speech_sec``; ``pad_sec`` keeps that much more audio around the speech.
 Frames quieter than ``silence_db`` (dB re full scale, default -70) are pauses in any case, so a
-silent recording is one pause.
+silent recording is one pause; the energy is that of each frame's variation about its mean, so
+a DC offset or a constant signal is silent too.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from tympan import _validate as v
-from tympan import dsp
 from tympan.errors import ParameterError
 from tympan.segment import intervals as iv
-from tympan.segment.features import FEATURE_SR, frame_settings, mono16
+from tympan.segment.features import FEATURE_SR, frame_energy_db, frame_settings, input_flags, mono16
 
 PAUSE_METHODS = ("energy", "histogram")
 #: Frame energies are clipped this far below the loud level, so that digital silence (zeros)
@@ -95,9 +95,8 @@ def pause_intervals(pause_mask, *, hop_sec: float, duration: float,
 def _energy_db(y, sr, frame_sec, hop_sec) -> tuple[np.ndarray, float]:
     frame_length, hop_length, _ = frame_settings(frame_sec, hop_sec)
     y = v.valid_audio(y)
-    y16 = mono16(y, sr)
-    rms = dsp.rms(y16, frame_length=frame_length, hop_length=hop_length)[0].astype(np.float64)
-    return 10 * np.log10(np.maximum(rms**2, 1e-10)), y.shape[-1] / float(sr)
+    energy = frame_energy_db(mono16(y, sr), frame_length=frame_length, hop_length=hop_length)
+    return energy, y.shape[-1] / float(sr)
 
 
 def pauses(y: np.ndarray, sr: float, *, method: str = "energy", frame_sec: float = 0.025,
@@ -111,6 +110,8 @@ def pauses(y: np.ndarray, sr: float, *, method: str = "energy", frame_sec: float
     ``"histogram"`` (Otsu's threshold on the frame energies; ``threshold_db`` is unused).
     Frames of ``frame_sec`` every ``hop_sec``; see the module notes for the rest.
     """
+    if "silent" in input_flags(y, sr):  # a constant signal rings when resampled
+        return [(0.0, y.shape[-1] / float(sr))]
     energy, duration = _energy_db(y, sr, frame_sec, hop_sec)
     hop = frame_settings(frame_sec, hop_sec)[1] / FEATURE_SR
     mask = pause_frames(energy, hop_sec=hop, method=method, threshold_db=threshold_db,
