@@ -263,7 +263,8 @@ def _child(args: argparse.Namespace) -> None:
     if engine == "atheris":
         import atheris
 
-        with atheris.instrument_imports(include=["tympan.io", "tympan._validate", "soundfile"]):
+        with atheris.instrument_imports(include=["tympan.io", "tympan._validate", "tympan.signal_checks",
+                                                "soundfile"]):
             from tympan import io  # noqa: F401
 
         def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
