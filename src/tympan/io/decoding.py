@@ -243,8 +243,42 @@ def _seek(src: Source, start: int) -> None:
         raise src.fail(f"cannot seek to frame {start} (corrupt or truncated file: {exc})") from exc
 
 
+# NumPy dtype -> C type of libsndfile's sf_readf_<type> (soundfile's own table).
+_CTYPES = {"float32": "float", "float64": "double", "int16": "short", "int32": "int"}
+
+
+def reads_directly(file: sf.SoundFile) -> bool:
+    """Whether soundfile's own cffi handles to libsndfile (``soundfile._snd``, ``soundfile._ffi``,
+    ``SoundFile._file``, unchanged from soundfile 0.10 to 0.14) are there to call ``sf_readf_*``
+    directly, as :func:`iter_frames` does for MPEG audio.
+
+    ``SoundFile.read`` seeks to the position it just reached after every read, and libsndfile's
+    MPEG seek re-positions the mpg123 decoder, which drops the Layer III bit reservoir: a click at
+    every block boundary of a streamed MP3.  A direct read only advances the position.  Other
+    formats keep ``SoundFile.read`` (their seeks are exact, and their error handling is tuned to
+    it), and so does MPEG where soundfile lacks the handles."""
+    snd = getattr(sf, "_snd", None)
+    return (getattr(sf, "_ffi", None) is not None and getattr(file, "_file", None) is not None
+            and all(hasattr(snd, f"sf_readf_{c}") for c in _CTYPES.values())
+            and hasattr(snd, "sf_error"))
+
+
 def _read(src: Source, frames: int, dtype: str) -> np.ndarray:
-    return src.file.read(frames, dtype=dtype, always_2d=True)
+    """Up to ``frames`` frames from the current position, ``(frames, channels)``; libsndfile
+    stops at the header's length either way."""
+    f = src.file
+    if not (f.subtype.startswith("MPEG") and reads_directly(f)):
+        return f.read(frames, dtype=dtype, always_2d=True)
+    if f.closed:
+        raise sf.SoundFileRuntimeError("I/O operation on closed file")
+    snd, ffi = sf._snd, sf._ffi
+    out = np.empty((frames, f.channels), dtype)
+    ctype = _CTYPES[out.dtype.name]
+    n = getattr(snd, f"sf_readf_{ctype}")(f._file, ffi.cast(f"{ctype} *", out.ctypes.data), frames)
+    err = snd.sf_error(f._file)
+    if err:
+        raise sf.LibsndfileError(err)
+    return out[:n]
 
 
 def iter_frames(src: Source, *, start: int, count: int | None, dtype: str) -> Iterator[np.ndarray]:
@@ -292,9 +326,9 @@ def read_frames(src: Source, *, start: int, count: int | None, dtype: str) -> np
     """The ``(frames, channels)`` array of :func:`iter_frames`, in one buffer that grows with the
     decoded data (it starts at the header's length only as far as the file size allows).
 
-    MPEG audio is read in one call of a bounded length instead: soundfile seeks after every
-    read, and an MPEG seek drops the Layer III bit reservoir (a click at each block boundary).
-    A length beyond what the file can hold is first replaced by a decoded count."""
+    MPEG audio is read in one call of a bounded length instead (a length beyond what the file
+    can hold is first replaced by a decoded count): exact even where soundfile's ``read``, which
+    seeks after every read, must be used (see :func:`reads_directly`)."""
     f, ch = src.file, src.file.channels
     bound = max_frames(f.format, f.subtype, ch, src.size)
     if f.subtype.startswith("MPEG"):
