@@ -25,13 +25,16 @@ import numpy as np
 
 from tympan.errors import AudioIOError, InputWarning, ParameterError
 
-__all__ = ["MAX_PEAK", "SILENCE_PEAK", "SignalMonitor", "check_signal", "non_finite_error",
+__all__ = ["FILE_WARNINGS", "MAX_PEAK", "SILENCE_PEAK", "SignalMonitor", "check_signal", "non_finite_error",
            "signal_flags"]
 
 #: Half the peak-to-peak span at or below which a signal counts as silent (-80 dBFS).
 SILENCE_PEAK = 1e-4
 #: Peaks beyond this are refused: powers of such samples overflow float32.
 MAX_PEAK = 1e6
+#: The flags the pipeline warns about for a file it read with :mod:`tympan.io` (which warns
+#: about samples beyond full scale itself, once).
+FILE_WARNINGS = ("silent", "too_short")
 #: Peaks beyond this (but below MAX_PEAK) are processed with a warning.
 FULL_SCALE = 1.0 + 1e-3
 
@@ -165,15 +168,20 @@ class SignalMonitor:
         self.samples += y.shape[-1] if y.ndim else 0
         return block
 
-    def finish(self, *, warn: bool = True, stacklevel: int = 2) -> list[str]:
-        """The flags of the whole signal (warning for each when ``warn``)."""
+    def finish(self, *, warn: bool | Collection[str] = True, stacklevel: int = 2) -> list[str]:
+        """The flags of the whole signal, warning for each when ``warn`` (or for those it
+        names).  For a file (``from_file``), ``warn=True`` means :data:`FILE_WARNINGS`: the
+        reader, :mod:`tympan.io`, has already warned about samples beyond full scale."""
         if self.samples == 0:
             raise _error(self.source, "it holds no audio (0 samples)", from_file=self.from_file)
         span = float(np.max(self._hi - self._lo))
         peak = float(max(np.max(np.abs(self._lo)), np.max(np.abs(self._hi))))
         flags = _flags(self.samples, span, peak, self.min_samples)
+        if warn is True and self.from_file:
+            warn = FILE_WARNINGS
         if warn:
             name = f"'{self.source}'" if self.source is not None else "the signal"
-            _warn(flags, name=name, n=self.samples, sr=self.sr, min_samples=self.min_samples,
+            shown = flags if warn is True else [f for f in flags if f in warn]
+            _warn(shown, name=name, n=self.samples, sr=self.sr, min_samples=self.min_samples,
                   peak=peak, stacklevel=stacklevel)
         return flags

@@ -22,7 +22,7 @@ import soxr
 from tympan import io
 from tympan.errors import ArtifactError
 from tympan.pipeline.config import PipelineConfig
-from tympan.signal_checks import SignalMonitor, check_signal
+from tympan.signal_checks import FILE_WARNINGS, SignalMonitor, check_signal
 
 __all__ = ["analysis_window", "checked_array", "checked_file", "load_checked", "require_finite"]
 
@@ -57,7 +57,7 @@ def load_checked(path: str | os.PathLike, *, sr: int, min_samples: int = 0) -> n
     flags warn).  ``min_samples`` is the analysis window at ``sr``."""
     y, rate = io.load(path, mono=True)
     check_signal(y, sr=rate, source=os.fspath(path), min_samples=_native(min_samples, sr, rate),
-                 from_file=True, stacklevel=3)
+                 from_file=True, warn=FILE_WARNINGS, stacklevel=3)
     return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
 
 
