@@ -299,3 +299,26 @@ def test_cli_info_prints_one_error_line(tmp_path, capsys, name, content, cause):
     [line] = err.splitlines()
     assert re.fullmatch(rf"error: cannot read audio file '{re.escape(str(tmp_path / name))}': .*{cause}.*",
                         line)
+
+
+def test_damaged_mp3_is_one_error_without_libmpg123_notes(tmp_path, capfd):
+    """libmpg123 prints its resync notes to descriptor 2 from C; the error alone is reported,
+    and what others write to stderr meanwhile still gets through."""
+    good = encode("MP3", x=0.3 * np.sin(0.05 * np.arange(2 * SR)))
+    data = bytearray(good)
+    rng = np.random.default_rng(0)
+    data[len(data) // 3: len(data) // 3 + 2000] = rng.integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    path = tmp_path / "mid.mp3"
+    path.write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.raises(AudioIOError, match=r"'.*mid\.mp3': decoding failed \(corrupt or truncated MPEG"):
+        io.load(path)
+    with pytest.raises(AudioIOError, match=r"mid\.mp3"):
+        list(io.stream(path, block_length=4096))
+    err = capfd.readouterr().err
+    assert "libmpg123" not in err and "Note:" not in err, err
+    from tympan.io.decoder_messages import mpg123_quiet
+
+    with mpg123_quiet():
+        os.write(2, b"Note: Illegal Audio-MPEG-Header 0x0 at offset 1.\nkept line\n")
+    assert capfd.readouterr().err == "kept line\n"

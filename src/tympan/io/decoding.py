@@ -30,6 +30,7 @@ import soundfile as sf
 
 from tympan import signal_checks
 from tympan.errors import AudioIOError, InputWarning, ParameterError
+from tympan.io.decoder_messages import mpg123_quiet
 
 #: Format chosen by :func:`tympan.io.save` from the file extension.
 FORMATS = {
@@ -238,7 +239,8 @@ def _decode_error(src: Source, pos: int, exc: Exception) -> AudioIOError:
 
 def _seek(src: Source, start: int) -> None:
     try:
-        src.file.seek(start)
+        with mpg123_quiet() if src.file.subtype.startswith("MPEG") else contextlib.nullcontext():
+            src.file.seek(start)
     except (RuntimeError, OSError, ValueError) as exc:
         raise src.fail(f"cannot seek to frame {start} (corrupt or truncated file: {exc})") from exc
 
@@ -267,7 +269,14 @@ def _read(src: Source, frames: int, dtype: str) -> np.ndarray:
     """Up to ``frames`` frames from the current position, ``(frames, channels)``; libsndfile
     stops at the header's length either way."""
     f = src.file
-    if not (f.subtype.startswith("MPEG") and reads_directly(f)):
+    if not f.subtype.startswith("MPEG"):
+        return f.read(frames, dtype=dtype, always_2d=True)
+    with mpg123_quiet():  # its notes on a damaged stream: the error says it in one line
+        return _read_mpeg(f, frames, dtype)
+
+
+def _read_mpeg(f: sf.SoundFile, frames: int, dtype: str) -> np.ndarray:
+    if not reads_directly(f):
         return f.read(frames, dtype=dtype, always_2d=True)
     if f.closed:
         raise sf.SoundFileRuntimeError("I/O operation on closed file")
@@ -340,8 +349,8 @@ def read_frames(src: Source, *, start: int, count: int | None, dtype: str) -> np
             _seek(src, start)
         try:
             return _read(src, want, dtype)
-        except (RuntimeError, OSError, ValueError) as exc:
-            raise _decode_error(src, start, exc) from exc
+        except (RuntimeError, OSError, ValueError) as exc:  # one read: no frame to name
+            raise src.fail(f"decoding failed (corrupt or truncated MPEG stream: {exc})") from exc
     want = max(src.declared - start, 0) if count is None else count
     cap = min(want, bound, max(1 << 18, 16 * src.size // ch))
     buf = np.empty((cap, ch), dtype)
