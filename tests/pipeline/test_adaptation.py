@@ -12,7 +12,7 @@ import pytest
 
 from tympan import data, io, models, pipeline
 from tympan.errors import ArtifactError, DatasetError, ParameterError
-from tympan.pipeline import adaptation
+from tympan.pipeline import adaptation, group_norm
 from tympan.pipeline.artifact import PIPELINE_FILE
 from tympan.pipeline.train import resolve_config
 
@@ -190,7 +190,7 @@ def test_group_training_keeps_augmentation_and_cross_validates(digits_dir):
     model = models.build_model("conv1d", input_samples=8000, sr=8000, n_classes=10,
                                features=resolve_config(cfg).features,
                                **{k: x for k, x in small.items() if k != "name"})
-    assert adaptation._has_augmentation(models.feature_model(model))
+    assert group_norm.has_augmentation(models.feature_model(model))
     cv = pipeline.cross_validate(digits_dir, cfg, discovery=FSDD, method="leave_one_group_out",
                                  progress=False, only=[0])
     assert cv["folds"][0]["n"] == 60 and 0.0 <= cv["folds"][0]["accuracy"] <= 1.0

@@ -77,6 +77,10 @@ def test_train_save_load_reconstruct(ae_run, speech):
     assert len(m["test"]["files"]) == 3
     test_names = {p.rsplit("/", 1)[-1] for p in meta["split"]["test"]}
     assert {f["file"] for f in m["test"]["files"]} == test_names
+    # validation is whole files (15 % of 9: one), never windows of a file trained on
+    val_names = {p.rsplit("/", 1)[-1] for p in meta["split"]["validation"]}
+    assert m["n_val_files"] == len(val_names) == 1 and not val_names & test_names
+    assert m["n_val_clips"] >= 1 and m["n_train_clips"] >= 8
     loaded = pipeline.load_artifact(out)
     assert loaded.task == "reconstruction"
     file = sorted(speech.glob("*.wav"))[0]
@@ -136,3 +140,17 @@ def test_empty_folder_and_bad_test_size(tmp_path, speech):
     shutil.copy(sorted(speech.glob("*.wav"))[0], one / "x.wav")
     with pytest.raises(DatasetError, match="no files left to train on"):
         pipeline.train_autoencoder(one, test_size=0.9, verbose=0)
+
+
+def test_continue_from_an_autoencoder_artifact(ae_run, speech):
+    """init= continues the artifact: its recipe and weights, the epochs and history carried on."""
+    art, out = ae_run
+    more = pipeline.train_autoencoder(speech, pipeline.PipelineConfig(
+        training=pipeline.TrainConfig(epochs=1, batch_size=8)), test_size=0.25, init=out,
+        verbose=0, progress=False)
+    assert more.config.model == art.config.model and more.config.audio == art.config.audio
+    assert more.metrics["epochs_total"] == art.metrics["epochs_run"] + 1
+    assert more.metrics["init"]["path"] == str(out)
+    assert len(more.history["loss"]) == len(art.history["loss"]) + 1
+    with pytest.raises(ArtifactError, match="is a reconstruction model; separating needs a separator"):
+        pipeline.train_separator(pairs=speech, init=out)

@@ -12,7 +12,7 @@ import pytest
 from tympan import data, models, pipeline
 from tympan.cli.main import main
 from tympan.errors import DatasetError, ParameterError
-from tympan.pipeline.adaptation import _split, predict_per_group
+from tympan.pipeline.group_norm import predict_per_group, split_at_norm
 from tympan.pipeline.self_training import self_train
 
 FSDD = {"labels_from": "regex", "pattern": "fsdd"}
@@ -38,7 +38,7 @@ def test_self_train_fine_tunes_the_layers_after_feature_norm_only(clips, digits_
     art = pipeline.train(ds, _config(), split="group", split_options={"test_groups": ["george"]},
                          verbose=0, progress=False)
     model = art.model
-    features, body = _split(model)
+    features, body = split_at_norm(model)
     frozen = [w.copy() for w in (*features.get_weights(),
                                  *model.get_layer(models.FEATURE_NORM).get_weights())]
     tuned_before = [w.copy() for w in body.get_weights()]

@@ -15,6 +15,7 @@ from tympan.errors import ArtifactError, ParameterError
 from tympan.pipeline.windowing import overlap_add
 
 separate_module = importlib.import_module("tympan.pipeline.separate")  # the module, not the function
+separator_train = importlib.import_module("tympan.pipeline.separator_train")
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -65,7 +66,7 @@ def test_held_out_sentences_are_never_loaded_for_training(noizeus, monkeypatch):
     loaded = []
     real_load = io.load
     monkeypatch.setattr(io, "load", lambda path, **kw: (loaded.append(str(path)), real_load(path, **kw))[1])
-    parts, train_ids, val_ids = separate_module._material(
+    parts, train_ids, val_ids = separator_train._material(
         noizeus, None, None, HELD_OUT, 8000, 0.1, 0, False)
     assert loaded and not [p for p in loaded if "sp29" in p or "sp30" in p]
     assert len(train_ids) + len(val_ids) == 28 and not set(HELD_OUT) & set(train_ids + val_ids)

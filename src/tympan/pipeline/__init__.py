@@ -11,6 +11,10 @@ separate_file("runs/sep", "mix.wav", "separated/")        # separated/speech.wav
 combine_separators(["runs/sep", "runs/sep-seed1"], out="runs/sep-avg")   # averaged sources
 adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_norm="group" models
 ```
+
+Every task (classification, reconstruction, separation; :func:`get_task`) is a
+:class:`Task` object (:mod:`tympan.pipeline.task`) and trains through one driver
+(:mod:`tympan.pipeline.driver`); the functions above are their public faces.
 """
 
 from tympan.pipeline.adaptation import adapt
@@ -26,8 +30,10 @@ from tympan.pipeline.reconstruct import (
     reconstruct_file,
     train_autoencoder,
 )
-from tympan.pipeline.separate import evaluate_separation, separate, separate_file, train_separator
+from tympan.pipeline.separate import evaluate_separation, separate, separate_file
 from tympan.pipeline.separator_ensemble import combine_separators
+from tympan.pipeline.separator_train import train_separator
+from tympan.pipeline.task import Task, available_tasks, get_task, register_task
 from tympan.pipeline.train import train
 
 __all__ = [
@@ -40,18 +46,22 @@ __all__ = [
     "Prediction",
     "Report",
     "Segment",
+    "Task",
     "TrainConfig",
     "WindowConfig",
     "adapt",
+    "available_tasks",
     "combine_separators",
     "cross_validate",
     "evaluate",
     "evaluate_reconstruction",
     "evaluate_separation",
+    "get_task",
     "load_artifact",
     "predict",
     "reconstruct",
     "reconstruct_file",
+    "register_task",
     "run_demo",
     "save_artifact",
     "separate",

@@ -1,57 +1,20 @@
-"""Evaluate an artifact on a dataset, and cross-validate a recipe."""
+"""Evaluate an artifact on a dataset (the classification task's
+:meth:`~tympan.pipeline.classify.ClassificationTask.evaluate`), and cross-validate a recipe."""
 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from tympan import data as tdata
-from tympan.errors import DatasetError, ParameterError
-from tympan.pipeline.artifact import Artifact, load_artifact
+from tympan.errors import ParameterError
 from tympan.pipeline.choices import announce, with_split_reason
+from tympan.pipeline.classify import CLASSIFICATION, EvaluationReport
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.train import as_dataset, fit_and_test, fit_features, load_recording, prepare
-
-
-@dataclass(frozen=True)
-class EvaluationReport(Report):
-    """The :class:`Report` of :func:`evaluate`, with the files it could not read
-    (``on_error="skip"``): ``failures`` holds ``(file, cause)`` pairs in dataset order."""
-
-    failures: tuple[tuple[str, str], ...] = ()
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(),
-                "failures": [{"file": file, "error": cause} for file, cause in self.failures]}
-
-
-def _load_reporting(dataset, audio, on_error: str, progress: bool):
-    """:func:`tympan.data.load_clips` of the dataset's clips, plus ``(file, cause)`` of each one
-    skipped: load_clips names them in one DatasetWarning each, in order, which are taken here
-    instead of shown."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", tdata.DatasetWarning)
-        X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                                   crop=audio.crop, on_error=on_error, progress=progress)
-    skipped = [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
-    for w in caught:
-        if not issubclass(w.category, tdata.DatasetWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    failed = np.setdiff1d(np.arange(len(dataset)), kept)
-    causes = iter(str(w.message) for w in skipped)
-    failures = []
-    for i in failed:
-        path = str(dataset.items[i].path)
-        cause = next(causes, f"'{path}' could not be read")
-        prefix = f"skipped clip {i} '{Path(path).name}': "
-        failures.append((path, cause.removeprefix(prefix)))
-    return X, kept, tuple(failures)
+from tympan.pipeline.train import fit_and_test, fit_features, load_recording, prepare
 
 
 def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
@@ -71,43 +34,9 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     default (None) this is done for models trained with ``feature_norm="group"`` that have not
     been adapted to a speaker already, when the dataset has groups.
     """
-    if not isinstance(artifact, Artifact):
-        artifact = load_artifact(artifact)
-    dataset = as_dataset(dataset, discovery)
-    if len(dataset) == 0:
-        raise DatasetError("the dataset is empty: nothing to evaluate")
-    unknown = sorted(set(dataset.labels) - set(artifact.labels))
-    if unknown:
-        raise DatasetError(f"the dataset has labels the model was not trained on: {unknown}; "
-                           f"the model knows {list(artifact.labels)}")
-    grouped = artifact.config.training.feature_norm == "group" and not artifact.adaptation
-    # (only asked when needed: groups() refuses datasets where some clips lack one)
-    groups = dataset.groups() if (adapt_per_group or (adapt_per_group is None and grouped)) \
-        else None
-    if adapt_per_group is None:
-        adapt_per_group = grouped and groups is not None
-        if grouped and groups is None:
-            warnings.warn("the model normalises each speaker by their own statistics, but the "
-                          "dataset has no groups (speakers) to adapt to: it is tested with the "
-                          "training speakers' pooled statistics", UserWarning, stacklevel=2)
-    elif adapt_per_group and groups is None:
-        raise DatasetError("adapt_per_group needs the dataset's groups (speakers), and it has "
-                           "none: use a dataset with groups (e.g. --pattern fsdd)")
-    if adapt_per_group:
-        from tympan.pipeline.adaptation import adaptable_models
-
-        adaptable_models(artifact.model)  # before loading every clip
-    X, kept, failures = _load_reporting(dataset, artifact.config.audio, on_error, progress)
-    index = {label: i for i, label in enumerate(artifact.labels)}
-    y_true = np.array([index[dataset.items[i].label] for i in kept])
-    if adapt_per_group:
-        from tympan.pipeline.adaptation import predict_per_group
-
-        probs = predict_per_group(artifact.model, X, np.asarray(groups)[kept], batch_size=batch_size)
-    else:
-        probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
-    report = Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
-    return EvaluationReport(report.labels, report.confusion, failures)
+    return CLASSIFICATION.evaluate(artifact, dataset, discovery=discovery, on_error=on_error,
+                                   progress=progress, batch_size=batch_size,
+                                   adapt_per_group=adapt_per_group)
 
 
 def cross_validate(dataset, config: PipelineConfig | None = None, *,
@@ -170,3 +99,6 @@ def cross_validate(dataset, config: PipelineConfig | None = None, *,
             "std_uar": float(np.std(uars)),
             "mean_macro_f1": float(np.mean([r["macro_f1"] for r in results])),
             "pooled": overall.to_dict()}
+
+
+__all__ = ["EvaluationReport", "cross_validate", "evaluate"]

@@ -1,11 +1,14 @@
 """Audio in, audio out: train an autoencoder artifact, reconstruct files, measure the loss.
 
-Training cuts every file into clips of the configured duration (half-overlapping, the last one
-zero-padded), holds out whole files for testing, and fits the ``autoencoder`` model with
-:func:`~tympan.models.autoencoder.snr_loss`.  Reconstruction works on any length: the input is
-cut into clip-long windows with a hop of half a clip, each window is reconstructed, and the
-outputs are overlap-added under a periodic Hann window (``tympan.pipeline.windowing``), so a
-long recording comes back whole and without seams.
+:data:`RECONSTRUCTION` is the task (:mod:`tympan.pipeline.task`): its objectives, examples,
+how it runs and is evaluated.  Training cuts every file into clips of the configured duration
+(half-overlapping, the last one zero-padded), holds out whole files for testing and whole
+files for validation (never windows of a training file: early stopping would judge
+near-copies of the training data), and fits the ``autoencoder`` model with
+:func:`~tympan.models.autoencoder.snr_loss` through :mod:`tympan.pipeline.driver`.
+Reconstruction works on any length: the input is cut into clip-long windows with a hop of
+half a clip, each window is reconstructed, and the outputs are overlap-added under a periodic
+Hann window (``tympan.pipeline.windowing``), so a long recording comes back whole and without seams.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from tympan import data as tdata
 from tympan import io
 from tympan.dsp import metrics
 from tympan.dsp.spectrum import spectrogram
-from tympan.errors import ArtifactError, DatasetError, ParameterError
-from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
+from tympan.errors import DatasetError, ParameterError
+from tympan.pipeline import driver
+from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info
 from tympan.pipeline.config import PipelineConfig
-from tympan.pipeline.inputs import analysis_window, checked_array, load_checked, require_finite
-from tympan.pipeline.predict import _sources, _to_mono
+from tympan.pipeline.inputs import analysis_window, checked_array, require_finite
+from tympan.pipeline.sources import audio_files, load_signal, sources
+from tympan.pipeline.task import Task, register_task
 from tympan.pipeline.windowing import clips, overlap_add
 
 PHASES = ("input", "griffinlim")
@@ -33,28 +38,8 @@ PHASES = ("input", "griffinlim")
 AUTOENCODER_WINDOW = 1.0
 
 
-def audio_files(source) -> list[Path]:
-    """The audio files of ``source``: a file, a folder (recursively) or a list of those."""
-    found = [data for _, data, _ in _sources(source, None)]
-    return [Path(p) for p in found]
-
-
-def _load(data, rate, sr: int, *, window: int = 0) -> np.ndarray:
-    """An array (at ``rate``) or a file, mono at ``sr``, checked by the signal policy
-    (:mod:`tympan.pipeline.inputs`): non-finite samples and no audio are errors naming it;
-    ``window`` is the model's analysis window at ``sr`` (for the ``too_short`` warning)."""
-    if isinstance(data, np.ndarray):
-        checked_array(data, sr=rate, min_samples=-(-window * rate // sr), stacklevel=4)
-        y = _to_mono(data).astype(np.float32, copy=False)
-        return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
-    return load_checked(data, sr=sr, min_samples=window)
-
-
 def _check_task(artifact: Artifact) -> Artifact:
-    if artifact.task != "reconstruction":
-        raise ArtifactError(f"{artifact.path or 'the artifact'} is a {artifact.task} model; "
-                            "reconstruct needs an autoencoder (tympan autoencoder train)")
-    return artifact
+    return RECONSTRUCTION.check(artifact)
 
 
 def _model_for(artifact: Artifact, phase: str):
@@ -123,8 +108,8 @@ def reconstruct(artifact, source, *, sr: int | None = None, phase: str = "input"
         artifact = load_artifact(artifact)
     _check_task(artifact)
     rate, window = artifact.config.audio.sr, analysis_window(artifact.config)
-    return [(name, _reconstructed(artifact, _load(data, r, rate, window=window), name, phase), rate)
-            for name, data, r in _sources(source, sr)]
+    return [(name, _reconstructed(artifact, load_signal(data, r, rate, window=window), name, phase), rate)
+            for name, data, r in sources(source, sr)]
 
 
 
@@ -141,7 +126,7 @@ def reconstruct_file(artifact, src, dst, *, phase: str = "input", overwrite: boo
     if dst.exists() and not overwrite:
         raise ParameterError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
     rate = artifact.config.audio.sr
-    y = _load(src, None, rate, window=analysis_window(artifact.config))
+    y = load_signal(src, None, rate, window=analysis_window(artifact.config))
     y_hat = _reconstructed(artifact, y, str(src), phase)
     io.save(dst, np.clip(y_hat, -1.0, 1.0), rate, subtype=subtype)
     return {"file": str(src), "out": str(dst), "sr": rate, "seconds": len(y) / rate,
@@ -164,8 +149,8 @@ def evaluate_reconstruction(artifact, source, *, phase: str = "input") -> dict:
         artifact = load_artifact(artifact)
     rate, window = artifact.config.audio.sr, analysis_window(artifact.config)
     rows = []
-    for name, data, r in _sources(source, None):
-        y = _load(data, r, rate, window=window)
+    for name, data, r in sources(source, None):
+        y = load_signal(data, r, rate, window=window)
         rows.append({"file": name, **quality(y, _reconstructed(artifact, y, name, phase), sr=rate)})
     if not rows:
         raise DatasetError(f"no audio in {source}")
@@ -173,44 +158,31 @@ def evaluate_reconstruction(artifact, source, *, phase: str = "input") -> dict:
     return {"files": rows, **{f"mean_{k}": float(np.mean([r[k] for r in rows])) for k in keys}}
 
 
-def _split_files(files: list[Path], test_size: float, seed: int) -> tuple[list[Path], list[Path]]:
-    if not 0.0 <= test_size < 1.0:
-        raise ParameterError(f"test_size must be in [0, 1), got {test_size!r}")
-    order = np.random.default_rng(seed).permutation(len(files))
-    n_test = round(test_size * len(files))
-    if test_size > 0 and n_test == 0 and len(files) > 1:
-        n_test = 1
-    test = sorted(files[i] for i in order[:n_test])
-    train = sorted(files[i] for i in order[n_test:])
-    if not train:
-        raise DatasetError(f"no files left to train on ({len(files)} found, test_size={test_size})")
-    return train, test
-
-
 def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: float = 0.1,
                       out=None, overwrite: bool = False, verbose: int = 1,
-                      progress: bool = True) -> Artifact:
+                      progress: bool = True, init=None) -> Artifact:
     """Train an autoencoder on the audio files of ``data`` (a folder, a file or a list).
 
     ``config.model`` holds the autoencoder's parameters (``{"name": "autoencoder",
     "representation": "stft", "compression": 8}``); ``config.audio`` the sample rate and clip
     duration.  ``test_size`` of the files (at least one) are held out, never trained on, and
     measured at the end (``metrics["test"]``: mean SNR, SI-SDR and log-spectral distance).
-    With ``out`` the artifact folder is written atomically.
+    ``config.training.validation_size`` of the other files (whole files) are the validation
+    part that early stopping watches.  ``init`` (an autoencoder artifact or its folder)
+    continues it: its model, audio and features, ``config``'s training (its own when
+    ``config`` is None).  With ``out`` the artifact folder is written atomically.
     """
-    import keras
-
     from tympan import models
-    from tympan.data.loading import _progress_bar
-    from tympan.models.autoencoder import snr_loss
-    from tympan.pipeline.train import make_optimizer, resolve_config
 
     config = config or PipelineConfig()
+    start = None
+    if init is not None:
+        start, config = driver.continued(init, config, RECONSTRUCTION)
     if not config.model:  # the autoencoder with its default parameters
         config = dataclasses.replace(config, model={"name": "autoencoder"})
-    if models.model_task(config.model["name"]) != "reconstruction":
+    if models.model_task(config.model["name"]) != RECONSTRUCTION.name:
         raise ParameterError(f"model {config.model['name']!r} is not an autoencoder; available: "
-                             f"{', '.join(models.available_models('reconstruction'))}")
+                             f"{', '.join(models.available_models(RECONSTRUCTION.name))}")
     if out is not None:
         check_destination(out, overwrite=overwrite)
     files = audio_files(data)
@@ -221,58 +193,41 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
                                       duration=config.audio.duration or AUTOENCODER_WINDOW)
         config = dataclasses.replace(config, audio=dataclasses.replace(
             config.audio, sr=choice.sr, duration=choice.duration))
-    config = resolve_config(config)
+    config = driver.resolve_config(config)
     t = config.training
-    train_files, test_files = _split_files(files, test_size, t.seed)
-    audio = config.audio
-    bar = _progress_bar(len(train_files), "loading") if progress else None
-    parts = []
-    for f in train_files:
-        parts.append(clips(_load(f, None, audio.sr), audio.samples))
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
-    X = np.concatenate(parts)
-    keras.utils.set_random_seed(t.seed)
-    params = {k: val for k, val in config.model.items() if k != "name"}
-    model = models.build_model(config.model["name"], input_samples=audio.samples, sr=audio.sr,
-                               features=config.features, **params)
+    train_files, test_files = driver.split_files(files, test_size, t.seed)
+    fit_files, val_files = driver.split_files(train_files, t.validation_size, t.seed,
+                                              what="validation_size")
+    X_fit, X_val = RECONSTRUCTION.examples((fit_files, val_files), config, progress=progress)
+    model = driver.build(config, start=start)
+    params = driver.model_params(config)
     if params.get("representation") in ("stft", "logmag"):  # record the n_fft and hop used
         stft = model.get_layer("stft")
         config = dataclasses.replace(config, model={**config.model, "n_fft": stft.n_fft,
                                                     "hop_length": stft.hop_length})
-    n_val = round(t.validation_size * len(X)) if t.validation_size else 0
-    order = np.random.default_rng(t.seed).permutation(len(X))
-    X_val, X_fit = X[order[:n_val]], X[order[n_val:]]
-    # cosine decay to 5 % of the rate over the whole run; with the linear shortcuts of the model
-    # it took the 8x STFT model from 8.5 to 9.9 dB (docs/autoencoder.md)
     steps = -(-len(X_fit) // t.batch_size) * t.epochs
-    rate = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=make_optimizer(t.optimizer, rate), loss=snr_loss)
-    callbacks = []
-    if n_val and t.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
-                                                       restore_best_weights=True))
-    hist = model.fit(X_fit, X_fit, validation_data=(X_val, X_val) if n_val else None,
-                     epochs=t.epochs, batch_size=t.batch_size, shuffle=True, callbacks=callbacks,
-                     verbose=verbose)
-    history = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
-    metrics_ = {"n_train_files": len(train_files), "n_train_clips": len(X_fit), "n_val_clips": n_val,
+    driver.compile_model(model, t, loss=RECONSTRUCTION.loss(config),
+                         learning_rate=RECONSTRUCTION.learning_rate(config, steps=steps))
+    history = driver.fit_model(model, X_fit, X_fit, validation=(X_val, X_val) if len(X_val) else None,
+                         epochs=t.epochs, batch_size=t.batch_size, patience=t.early_stopping,
+                         verbose=verbose)
+    metrics_ = {"n_train_files": len(train_files), "n_train_clips": len(X_fit),
+                "n_val_clips": len(X_val), "n_val_files": len(val_files),
                 "n_test_files": len(test_files), "epochs_run": len(history.get("loss", [])),
                 "bottleneck_values": _bottleneck_values(model),
-                "compression": audio.samples / _bottleneck_values(model)}
+                "compression": config.audio.samples / _bottleneck_values(model)}
+    if start is not None:
+        history = driver.record_continuation(start, metrics_, history)
     artifact = Artifact(model=model, config=config, labels=(), metrics=metrics_,
                         split={"method": "files", "test_size": test_size, "seed": t.seed,
-                               "test": [os.fspath(f) for f in test_files]},
-                        history=history, info=runtime_info(), task="reconstruction")
+                               "test": [os.fspath(f) for f in test_files],
+                               "validation": [os.fspath(f) for f in val_files]},
+                        history=history, info=runtime_info(), task=RECONSTRUCTION.name)
     if test_files:
         result = evaluate_reconstruction(artifact, test_files)
         metrics_["test"] = {k: val for k, val in result.items() if k != "files"}
         metrics_["test"]["files"] = [{**r, "file": Path(r["file"]).name} for r in result["files"]]
-    if out is not None:
-        save_artifact(artifact, out, overwrite=overwrite)
-    return artifact
+    return driver.save(artifact, out, overwrite=overwrite)
 
 
 def _bottleneck_values(model) -> int:
@@ -280,5 +235,61 @@ def _bottleneck_values(model) -> int:
     return int(np.prod([d for d in shape[1:]]))
 
 
-__all__ = ["PHASES", "audio_files", "clips", "evaluate_reconstruction", "quality", "reconstruct",
-           "reconstruct_array", "reconstruct_file", "train_autoencoder"]
+class ReconstructionTask(Task):
+    """Audio in, the same audio out: an autoencoder trained on the SNR of its output."""
+
+    name = "reconstruction"
+    kind = "autoencoder"
+    output = "audio"
+    trained_with = "pipeline.train_autoencoder (tympan autoencoder train)"
+    applied_with = "tympan.pipeline.reconstruct (tympan autoencoder reconstruct)"
+    noun = "an autoencoder (audio in, audio out)"
+    needs = "reconstruct needs an autoencoder (tympan autoencoder train)"
+    supports = frozenset({"init"})
+
+    def loss(self, config):
+        from tympan.models.autoencoder import snr_loss
+
+        return snr_loss
+
+    def learning_rate(self, config, *, steps: int):
+        # cosine decay to 5 % of the rate over the whole run; with the linear shortcuts of the
+        # model it took the 8x STFT model from 8.5 to 9.9 dB (docs/autoencoder.md)
+        return driver.cosine_decay(config.training.learning_rate, steps)
+
+    def examples(self, data, config, *, progress: bool = False):
+        """``(fit clips, validation clips)``: every file of the two lists ``data`` cut into
+        half-overlapping clips of ``config.audio.samples`` (inputs and targets alike)."""
+        audio = config.audio
+        parts = [list(part) for part in data]
+        bar = driver.progress_bar(sum(map(len, parts)), "loading") if progress else None
+        out = []
+        for part in parts:
+            cut = []
+            for f in part:
+                cut.append(clips(load_signal(f, None, audio.sr), audio.samples))
+                if bar is not None:
+                    bar.update()
+            out.append(np.concatenate(cut) if cut else np.zeros((0, audio.samples), np.float32))
+        if bar is not None:
+            bar.close()
+        return tuple(out)
+
+    def run(self, artifact, source, **options):
+        return reconstruct(artifact, source, **options)
+
+    def evaluate(self, artifact, data, **options):
+        return evaluate_reconstruction(artifact, data, **options)
+
+    def rows(self, result) -> list[dict]:
+        if isinstance(result, dict) and "files" in result:
+            return result["files"]
+        return super().rows(result)
+
+
+RECONSTRUCTION = register_task(ReconstructionTask())
+
+
+__all__ = ["PHASES", "RECONSTRUCTION", "ReconstructionTask", "audio_files", "clips",
+           "evaluate_reconstruction", "quality", "reconstruct", "reconstruct_array",
+           "reconstruct_file", "train_autoencoder"]

@@ -2,7 +2,7 @@
 further than normalising their features.
 
 A model trained with ``feature_norm="group"`` predicts the new speakers' clips (each speaker
-normalised by their own statistics, as :func:`tympan.pipeline.adaptation.predict_per_group`
+normalised by their own statistics, as :func:`tympan.pipeline.group_norm.predict_per_group`
 does); the clips it is sure of (the top probability at least ``threshold``) are labelled with
 its prediction, and the layers after ``feature_norm`` are fine-tuned for a few epochs on the
 labelled training clips plus those.  The new speakers' clips are then predicted again, and the
@@ -17,9 +17,17 @@ Measured in ``docs/results.md`` (held-out FSDD speakers).
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 
-from tympan.errors import ParameterError
+from tympan import _validate as v
+from tympan import data as tdata
+from tympan.errors import DatasetError, ParameterError
+from tympan.pipeline import driver
+from tympan.pipeline.group_norm import check_group_sizes, check_groups, normalize_per_group, split_at_norm
+from tympan.pipeline.sources import as_dataset
 
 
 def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 2,
@@ -38,32 +46,22 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
     after ``feature_norm``; the feature layers and ``feature_norm`` are not).
     Returns ``{"rounds", "threshold", "pseudo_labelled": [count per round]}``.
     """
-    import keras
-
-    from tympan import _validate as v
-    from tympan.pipeline.adaptation import (
-        _check_group_sizes,
-        _check_groups,
-        _normalize_per_group,
-        _split,
-    )
-    from tympan.pipeline.train import class_weights
-
     rounds, epochs = v.positive_int("rounds", rounds), v.positive_int("epochs", epochs)
     threshold = v.positive_number("threshold", threshold)
     if threshold > 1:
         raise ParameterError(f"threshold is a probability in (0, 1], got {threshold!r}")
-    g_train, g_new = _check_groups(g_train, len(X_train)), _check_groups(g_new, len(X_new))
-    features, body = _split(model)
-    _check_group_sizes(features, g_new)
-    N_train = _normalize_per_group(np.asarray(features.predict(X_train, batch_size=256, verbose=0)),
+    g_train, g_new = check_groups(g_train, len(X_train)), check_groups(g_new, len(X_new))
+    features, body = split_at_norm(model)
+    check_group_sizes(features, g_new)
+    N_train = normalize_per_group(np.asarray(features.predict(X_train, batch_size=256, verbose=0)),
                                    g_train)
-    N_new = _normalize_per_group(np.asarray(features.predict(X_new, batch_size=256, verbose=0)),
+    N_new = normalize_per_group(np.asarray(features.predict(X_new, batch_size=256, verbose=0)),
                                  g_new)
     y_train = np.asarray(y_train)
-    keras.utils.set_random_seed(seed)
-    body.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                 loss="sparse_categorical_crossentropy")
+    driver.seed_everything(seed)
+    # one optimiser for every round (its state carries on), no validation: a fixed schedule
+    driver.compile_model(body, optimizer="adam", learning_rate=learning_rate,
+                         loss="sparse_categorical_crossentropy")
     counts = []
     for _ in range(rounds):
         probs = np.asarray(body.predict(N_new, batch_size=256, verbose=0))
@@ -71,16 +69,14 @@ def self_train(model, X_train, y_train, g_train, X_new, g_new, *, rounds: int = 
         counts.append(int(sure.sum()))
         labels = np.concatenate([y_train, probs.argmax(axis=1)[sure]])
         # as in training, over the clips fitted on
-        weights = class_weights(labels, probs.shape[1]) if class_weight else None
-        body.fit(np.concatenate([N_train, N_new[sure]]), labels, epochs=epochs,
-                 batch_size=batch_size, shuffle=True, class_weight=weights, verbose=verbose)
+        weights = driver.class_weights(labels, probs.shape[1]) if class_weight else None
+        driver.fit_model(body, np.concatenate([N_train, N_new[sure]]), labels, epochs=epochs,
+                   batch_size=batch_size, class_weight=weights, verbose=verbose)
     return {"rounds": rounds, "threshold": threshold, "pseudo_labelled": counts}
 
 
 def check_self_training(artifact, rounds, training_data) -> None:
     """Refuse self-training an artifact that cannot take it, before anything is loaded."""
-    from tympan import _validate as v
-
     v.positive_int("self_training", rounds)
     norm = artifact.config.training.feature_norm
     if norm != "group":
@@ -98,9 +94,6 @@ def check_self_training(artifact, rounds, training_data) -> None:
 
 def _same_files(dataset, files) -> list[int]:
     """Indices of ``dataset``'s items whose file has the same bytes as one of ``files``."""
-    import hashlib
-    from pathlib import Path
-
     def digest(path: Path) -> str:
         return hashlib.sha1(path.read_bytes()).hexdigest()
 
@@ -130,10 +123,6 @@ def self_train_on_dataset(targets, artifact, X_new, new_files, *, rounds: int, t
     supervised.  Settings (threshold,
     class weights, seed) come from the artifact's training config.  Returns the record of
     the first target, with the training data used."""
-    from tympan import data as tdata
-    from tympan.errors import DatasetError
-    from tympan.pipeline.train import as_dataset
-
     dataset = as_dataset(training_data, discovery)
     unknown = sorted(set(dataset.labels) - set(artifact.labels))
     if unknown:

@@ -9,7 +9,9 @@ import dataclasses
 import os
 
 from tympan.errors import ParameterError
+from tympan.pipeline import driver
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
+from tympan.pipeline.separate import SEPARATION, measured, separator
 
 
 def _same(members: list[Artifact], what: str, get) -> None:
@@ -37,14 +39,11 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
     """
     import keras
 
-    from tympan.pipeline.separate import _artifact, _measure_and_save
-    from tympan.pipeline.train import ensemble_model
-
     if isinstance(runs, (str, os.PathLike, Artifact)) or len(runs) < 2:
         raise ParameterError(f"combine_separators needs two or more separators, got {runs!r}")
     if out is not None:
         check_destination(out, overwrite=overwrite)
-    members = [_artifact(r) for r in runs]
+    members = [separator(r) for r in runs]
     _same(members, "sample rate", lambda m: m.config.audio.sr)
     _same(members, "window length in samples", lambda m: m.config.audio.samples)
     _same(members, "sources", lambda m: tuple(m.labels))
@@ -52,7 +51,7 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
     trained = set().union(*(s.get("train_sentences") or [] for s in splits))
     held_out = set.intersection(*(set(s.get("held_out") or []) for s in splits)) - trained
     wrapped = [keras.Model(m.model.inputs[0], m.model.outputs[0]) for m in members]
-    model = ensemble_model(wrapped, members[0].config.audio.samples, output_name="sources")
+    model = driver.ensemble_model(wrapped, members[0].config.audio.samples, output_name="sources")
     config = dataclasses.replace(members[0].config, model={
         "name": members[0].config.model["name"],
         "members": [dict(m.config.model) for m in members]})
@@ -66,8 +65,8 @@ def combine_separators(runs, *, pairs=None, out=None, overwrite: bool = False) -
                "train_seconds": round(sum(m.metrics.get("train_seconds") or 0 for m in members), 1)}
     artifact = Artifact(model=model, config=config, labels=members[0].labels, metrics=metrics,
                         split=split, history=members[0].history, info=runtime_info(),
-                        task="separation")
-    return _measure_and_save(artifact, pairs, held_out, out, overwrite)
+                        task=SEPARATION.name)
+    return measured(artifact, pairs, held_out, out, overwrite)
 
 
 __all__ = ["combine_separators"]

@@ -1,4 +1,10 @@
-"""Train a classifier from a dataset and a recipe, and return (optionally save) the artifact."""
+"""Train a classifier from a dataset and a recipe, and return (optionally save) the artifact.
+
+The classification task's side of training: the dataset, the split, the validation part
+carved from the training items (by item, that is by file), ensembles and self-training on
+the test part; building, compiling and fitting go through :mod:`tympan.pipeline.driver`
+with the objectives of :data:`tympan.pipeline.classify.CLASSIFICATION`.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +16,16 @@ import numpy as np
 from tympan import _validate as v
 from tympan import data as tdata
 from tympan.errors import DatasetError, ParameterError
-from tympan.pipeline.artifact import Artifact, check_destination, runtime_info, save_artifact
+from tympan.pipeline import driver, group_norm
+from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
 from tympan.pipeline.choices import announce, resolve_for_data, with_split_reason
+from tympan.pipeline.classify import CLASSIFICATION
 from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.driver import resolve_config
 from tympan.pipeline.metrics import Report
-
-
-def resolve_config(config: PipelineConfig) -> PipelineConfig:
-    """Fill every default of the feature recipe and the model parameters, so that
-    ``pipeline.json`` records exactly what was used."""
-    from tympan import models
-
-    if not config.audio.resolved or not config.model:
-        raise ParameterError(f"resolve_config needs the sample rate, duration and model chosen, got "
-                             f"sr={config.audio.sr!r}, duration={config.audio.duration!r}, "
-                             f"model={config.model!r} (pipeline.train chooses them from the data)")
-    name = config.model["name"]
-    params = models.resolve_params(name, {k: val for k, val in config.model.items() if k != "name"})
-    features = models.model_features(name, config.features, sr=config.audio.sr)
-    return dataclasses.replace(config, features=features,
-                               model={"name": name, **params})
+from tympan.pipeline.self_training import self_train
+from tympan.pipeline.sources import as_dataset
+from tympan.pipeline.task import get_task
 
 
 def fit_features(config: PipelineConfig, X, row, train_ids) -> PipelineConfig:
@@ -40,10 +36,6 @@ def fit_features(config: PipelineConfig, X, row, train_ids) -> PipelineConfig:
     rows = row[np.asarray(train_ids, dtype=int)]
     features = models.fit_feature_params(config.features, X[rows[rows >= 0]], sr=config.audio.sr)
     return dataclasses.replace(config, features=features)
-
-
-_TRAINERS = {"reconstruction": "pipeline.train_autoencoder (tympan autoencoder train)",
-             "separation": "pipeline.train_separator (tympan separator train)"}
 
 
 def classifier_config(config: PipelineConfig | None) -> PipelineConfig:
@@ -64,7 +56,7 @@ def _check_classifier(name: str) -> None:
     task = models.model_task(name)
     if task != "classification":
         raise ParameterError(f"model {name!r} is a {task} model, not a classifier: "
-                             f"train it with {_TRAINERS.get(task, 'its own trainer')}")
+                             f"train it with {get_task(task).trained_with or 'its own trainer'}")
 
 
 def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
@@ -90,91 +82,39 @@ def _validation_part(dataset, train_idx: np.ndarray, size: float, seed: int,
     return train_idx[part.train], train_idx[part.test]
 
 
-def make_optimizer(name: str, learning_rate):
-    """The Keras optimizer ``name`` (``TrainConfig.optimizer``) at ``learning_rate`` (a number
-    or a Keras schedule)."""
-    import keras
-
-    optimizers = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-                  "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
-    return optimizers[name](learning_rate=learning_rate)
-
-
-def class_weights(y, n_classes: int) -> dict[int, float]:
-    """Inverse class frequency, ``n / (n_classes * count)`` for every class present in ``y``:
-    the loss weights of ``TrainConfig.class_weight``."""
-    counts = np.bincount(y, minlength=n_classes)
-    return {i: float(len(y) / (n_classes * c)) for i, c in enumerate(counts) if c}
-
-
 def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_val=None, *,
-               groups_train=None, groups_val=None, verbose=1):
-    """Build, adapt and fit the model of ``config`` (already resolved) on arrays.
+               groups_train=None, groups_val=None, start: Artifact | None = None, verbose=1):
+    """Build, adapt and fit the model of ``config`` (already resolved) on arrays, through the
+    driver (:mod:`tympan.pipeline.driver`) with the classification task's objectives; with
+    ``start`` (``init=``) the model starts from that artifact's weights.
 
     With ``config.training.feature_norm == "group"`` the groups (speakers) of the training and
     validation clips are needed: each group's features are normalised by its own statistics
-    (:mod:`tympan.pipeline.adaptation`).  Returns ``(model, history_dict)``.
+    (:mod:`tympan.pipeline.group_norm`).  Returns ``(model, history_dict)``.
     """
-    import keras
-
     from tympan import models
-    from tympan.pipeline import adaptation
 
     t = config.training
-    keras.utils.set_random_seed(t.seed)
-    params = {k: val for k, val in config.model.items() if k != "name"}
-    model = models.build_model(config.model["name"], input_samples=config.audio.samples,
-                               sr=config.audio.sr, n_classes=len(labels),
-                               features=config.features, **params)
-    compile_args = {"optimizer": make_optimizer(t.optimizer, t.learning_rate),
-                    "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    model = driver.build(config, n_classes=len(labels), start=start)
     has_val = X_val is not None and len(X_val) > 0
-    callbacks = []
-    if has_val and t.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.early_stopping,
-                                                       restore_best_weights=True))
-    class_weight = class_weights(y_train, len(labels)) if t.class_weight else None
+    class_weight = driver.class_weights(y_train, len(labels)) if t.class_weight else None
+    loss, metrics = CLASSIFICATION.loss(config), CLASSIFICATION.metrics(config)
     if t.feature_norm == "group":
         if groups_train is None or any(g is None for g in groups_train):
             raise DatasetError("feature_norm='group' normalises each speaker by their own "
                                "statistics, so every clip needs a group (speaker): use a dataset "
                                "with groups (e.g. --pattern fsdd, a group column in the CSV)")
-        history = adaptation.fit_group_normalized(
-            model, compile_args, X_train, y_train, np.asarray(groups_train),
+        history = group_norm.fit_group_normalized(
+            model, X_train, y_train, np.asarray(groups_train),
             X_val if has_val else None, y_val, None if not has_val else np.asarray(groups_val),
-            epochs=t.epochs, batch_size=t.batch_size, seed=t.seed, callbacks=callbacks,
-            class_weight=class_weight, verbose=verbose)
+            training=t, loss=loss, metrics=metrics, class_weight=class_weight, verbose=verbose)
         return model, history
     models.adapt_normalization(model, X_train)
-    model.compile(**compile_args)
-    hist = model.fit(X_train, y_train, validation_data=(X_val, y_val) if has_val else None,
-                     epochs=t.epochs, batch_size=t.batch_size, shuffle=True, callbacks=callbacks,
-                     class_weight=class_weight, verbose=verbose)
-    history = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
+    driver.compile_model(model, t, loss=loss, metrics=metrics)
+    history = driver.fit_model(model, X_train, y_train, validation=(X_val, y_val) if has_val else None,
+                         epochs=t.epochs, batch_size=t.batch_size, patience=t.early_stopping,
+                         class_weight=class_weight, verbose=verbose)
     return model, history
-
-
-def ensemble_model(members, input_samples: int, *, output_name: str = "probabilities"):
-    """One model that averages the outputs of ``members`` (waveform models, nested under the
-    names ``member<k>``): the probabilities of classifiers, what ``TrainConfig.ensemble``
-    saves, or the sources of separators (:func:`tympan.pipeline.combine_separators`)."""
-    import keras
-
-    inputs = keras.Input((input_samples,), name="waveform")
-    outputs = []
-    for k, member in enumerate(members):
-        member.name = f"member{k}"
-        outputs.append(member(inputs))
-    averaged = keras.layers.Average(dtype="float32", name=output_name)(outputs)
-    return keras.Model(inputs, averaged, name=f"ensemble_of_{len(members)}")
-
-
-def as_dataset(dataset, discovery: dict | None = None) -> tdata.Dataset:
-    """``dataset`` itself, or the dataset found at a path by :func:`tympan.data.discover`
-    with ``discovery`` (``labels_from``, ``pattern``, ``csv``, ``label_pattern``)."""
-    if isinstance(dataset, tdata.Dataset):
-        return dataset
-    return tdata.discover(dataset, **(discovery or {}))
 
 
 def load_indexed(dataset, audio, *, on_error: str, progress: bool):
@@ -207,15 +147,17 @@ def load_recording(dataset, audio, choices, *, on_error: str, progress: bool, re
     return X, row, choices
 
 
-def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *, verbose=1):
+def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *,
+                 start: Artifact | None = None, verbose=1):
     """One training run on item indices: drop skipped items, carve the validation part, fit,
     and test.  Returns ``(model, history, report or None, counts)``.
 
     With ``config.training.ensemble = n > 1`` the model is trained ``n`` times, member ``k``
     with the seed ``seed + k`` and its own validation part (so the members see slightly
-    different data), and they are combined by :func:`ensemble_model`; the history is the first
-    member's.  With ``config.training.self_training`` each (member) model is then self-trained
-    on the unlabelled test clips (:mod:`tympan.pipeline.self_training`) before it is tested."""
+    different data), and they are combined by :func:`tympan.pipeline.driver.ensemble_model`;
+    the history is the first member's.  ``start``: the artifact a single model continues.
+    With ``config.training.self_training`` each (member) model is then self-trained on the
+    unlabelled test clips (:mod:`tympan.pipeline.self_training`) before it is tested."""
     train_ids, test_ids = (np.asarray(i, dtype=int) for i in (train_ids, test_ids))
     train_ids, test_ids = train_ids[row[train_ids] >= 0], test_ids[row[test_ids] >= 0]
     t = config.training
@@ -225,9 +167,7 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     groups = dataset.groups() if by_group else None
     groups = None if groups is None else np.asarray(groups, dtype=object)
     members, member_epochs, history, sizes, self_trained = [], [], {}, None, []
-    for k in range(t.ensemble):
-        member = config if t.ensemble == 1 else dataclasses.replace(
-            config, training=dataclasses.replace(t, seed=t.seed + k, ensemble=1))
+    for k, member in enumerate(driver.member_configs(config)):
         fit_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size,
                                             member.training.seed, t.validation)
         if len(fit_ids) == 0:
@@ -235,10 +175,8 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         model, hist = fit_arrays(
             member, dataset.labels, X[row[fit_ids]], targets[fit_ids], X[row[val_ids]],
             targets[val_ids], groups_train=None if groups is None else groups[fit_ids],
-            groups_val=None if groups is None else groups[val_ids], verbose=verbose)
+            groups_val=None if groups is None else groups[val_ids], start=start, verbose=verbose)
         if t.self_training and len(test_ids):  # on the unlabelled test clips (enrolment)
-            from tympan.pipeline.self_training import self_train
-
             labelled = np.concatenate([fit_ids, val_ids])
             self_trained.append(self_train(
                 model, X[row[labelled]], targets[labelled], groups[labelled], X[row[test_ids]],
@@ -252,13 +190,11 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
         history = history or hist
         sizes = sizes or (len(fit_ids), len(val_ids))
     if t.ensemble > 1:
-        model = ensemble_model(members, X.shape[1])
+        model = driver.ensemble_model(members, X.shape[1])
     report = None
     if len(test_ids):
         if by_group:  # each test speaker adapted on their own (unlabelled) test clips
-            from tympan.pipeline.adaptation import predict_per_group
-
-            probs = predict_per_group(model, X[row[test_ids]], groups[test_ids])
+            probs = group_norm.predict_per_group(model, X[row[test_ids]], groups[test_ids])
         else:
             probs = np.asarray(model.predict(X[row[test_ids]], batch_size=128, verbose=0))
         report = Report.from_predictions(targets[test_ids], probs.argmax(axis=1), dataset.labels)
@@ -311,6 +247,7 @@ def train(
     verbose: int = 1,
     progress: bool = True,
     report=None,
+    init=None,
 ) -> Artifact:
     """Train the recipe ``config`` on ``dataset`` and evaluate it on the held-out part.
 
@@ -330,13 +267,27 @@ def train(
     stops at the first.  ``report`` (e.g. ``print``) receives one line per choice made from
     the data.  With ``out`` the artifact folder is written atomically (an existing artifact is
     replaced only with ``overwrite=True``; anything else there is never touched).
+
+    ``init`` (an artifact or its folder) continues a classifier: its model, audio and features
+    recipe and weights, ``config``'s training settings (its own when ``config`` is None); the
+    dataset must have the same labels.  ``metrics["epochs_total"]`` counts the epochs of both
+    runs and the history is theirs together.
     """
     if out is not None:
         check_destination(out, overwrite=overwrite)  # fail before hours of training
+    start = None
+    if init is not None:
+        start, config = driver.continued(init, config, CLASSIFICATION)
+        if config.training.ensemble > 1:
+            raise ParameterError("init continues one classifier; with training.ensemble > 1 "
+                                 "continue each member's own artifact")
     given_split = isinstance(split, tdata.Split)
     dataset, config, choices = prepare(dataset, config, discovery=discovery,
                                        keep_items=given_split, on_error=on_error,
                                        warn=report is None)
+    if start is not None and tuple(dataset.labels) != tuple(start.labels):
+        raise DatasetError(f"init {start.path or ''} knows the labels {list(start.labels)}, the "
+                           f"dataset has {list(dataset.labels)}: continue on data of the same classes")
     seed = config.training.seed
     if not isinstance(split, tdata.Split):
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
@@ -344,9 +295,12 @@ def train(
     announce(choices, report)
     X, row, choices = load_recording(dataset, config.audio, choices, on_error=on_error,
                                      progress=progress, report=report)
-    config = fit_features(config, X, row, split.train)
+    if start is None:  # a continued model keeps the features its weights were trained on
+        config = fit_features(config, X, row, split.train)
     model, history, test_report, metrics = fit_and_test(config, dataset, X, row, split.train,
-                                                        split.test, verbose=verbose)
+                                                        split.test, start=start, verbose=verbose)
+    if start is not None:
+        history = driver.record_continuation(start, metrics, history)
     if test_report is not None:
         metrics["test"] = test_report.to_dict()
     split_record = split.to_json()
@@ -356,6 +310,4 @@ def train(
     artifact = Artifact(model=model, config=config, labels=dataset.labels, metrics=metrics,
                         split=split_record, history=history, info=runtime_info(),
                         chosen=choices.to_dict())
-    if out is not None:
-        save_artifact(artifact, out, overwrite=overwrite)
-    return artifact
+    return driver.save(artifact, out, overwrite=overwrite)

@@ -8,6 +8,12 @@ over pause / consonant / vowel; :func:`learned_labels` smooths its output with a
 speakers) were trained by ``benchmarks/segmentation.py --train`` with
 :func:`train_frame_classifier` on EMO-DB speakers never used to measure it.  They load lazily,
 in Keras safe mode, on first use.
+
+:data:`FRAME_LABELLING` is the frame-labelling task (:mod:`tympan.pipeline.task`): its
+objectives, examples (standardised feature chunks with 0/1 weights on padding) and how it runs;
+training goes through the one driver (:mod:`tympan.pipeline.driver`).  The task lives here,
+above ``pipeline``, because its input is the segmenter's frame features, not waveforms; its
+weights are saved in their own two files (not an artifact folder: the model takes features).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan.errors import ArtifactError, ParameterError
+from tympan.pipeline import driver
+from tympan.pipeline.task import Task, register_task
 from tympan.segment.features import FEATURE_NAMES, standardize
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -68,26 +76,30 @@ def _chunks(features, labels, chunk: int):
 
 def train_frame_classifier(features, labels, *, validation=None, epochs: int = 40,
                            batch_size: int = 16, learning_rate: float = 2e-3, chunk_frames: int = 256,
-                           patience: int = 6, seed: int = 0, verbose: int = 0, **architecture):
+                           patience: int = 6, seed: int = 0, verbose: int = 0, init=None,
+                           **architecture):
     """Fit :func:`build_frame_classifier` on recordings: ``features`` a list of
     ``(n_features, frames)`` matrices (:func:`frame_features`), ``labels`` the matching class
     indices per frame.  ``validation`` (a ``(features, labels)`` pair) drives early stopping
-    with ``patience`` epochs, keeping the best weights.  Returns ``(model, history dict)``."""
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-    x, y, w = _chunks(features, labels, v.positive_int("chunk_frames", chunk_frames))
+    with ``patience`` epochs, keeping the best weights.  ``init`` (a frame classifier, or a
+    folder written by :func:`save_frame_classifier`) continues from its weights.  Returns
+    ``(model, history dict)``."""
+    driver.seed_everything(int(seed))
+    x, y, w = FRAME_LABELLING.examples((features, labels), None,
+                                       chunk_frames=v.positive_int("chunk_frames", chunk_frames))
     model = build_frame_classifier(x.shape[-1], **architecture)
-    model.compile(optimizer=keras.optimizers.Adam(v.positive_number("learning_rate", learning_rate)),
-                  loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
-    kwargs = {}
-    if validation is not None:
-        kwargs["validation_data"] = _chunks(*validation, chunk_frames)
-        kwargs["callbacks"] = [keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
-    history = model.fit(x, y, sample_weight=w, epochs=v.positive_int("epochs", epochs),
-                        batch_size=v.positive_int("batch_size", batch_size), verbose=verbose,
-                        shuffle=True, **kwargs)
-    return model, {k: [float(a) for a in vals] for k, vals in history.history.items()}
+    if init is not None:
+        start = init if hasattr(init, "get_weights") else load_frame_classifier(str(init))[0]
+        model.set_weights(start.get_weights())
+    driver.compile_model(model, optimizer="adam", loss=FRAME_LABELLING.loss(None),
+                         learning_rate=v.positive_number("learning_rate", learning_rate),
+                         weighted_metrics=FRAME_LABELLING.weighted_metrics(None))
+    val = None if validation is None else _chunks(*validation, chunk_frames)
+    history = driver.fit_model(model, x, y, sample_weight=w, validation=val,
+                               patience=patience if val is not None else None,
+                               epochs=v.positive_int("epochs", epochs),
+                               batch_size=v.positive_int("batch_size", batch_size), verbose=verbose)
+    return model, history
 
 
 def save_frame_classifier(model, folder, *, meta: dict) -> None:
@@ -152,3 +164,41 @@ def learned_labels(features, *, model=None, stay: float | None = 0.5) -> tuple[n
     if stay is None:
         return prob.argmax(axis=1), prob
     return hmm.viterbi(np.log(np.maximum(prob, 1e-6)), np.log(hmm.sticky_transition(3, stay))), prob
+
+
+class FrameLabellingTask(Task):
+    """A class per frame (pause, consonant, vowel) from the segmenter's frame features."""
+
+    name = "frame_labelling"
+    kind = "frame classifier"
+    output = "frames"
+    trained_with = "tympan.segment.learned.train_frame_classifier (benchmarks/segmentation.py --train)"
+    applied_with = "tympan.segment.learned.learned_labels (tympan segment --method learned)"
+    noun = "a frame classifier (features in, a class per frame out)"
+    needs = "labelling frames needs a frame classifier"
+    supports = frozenset({"init"})
+
+    def loss(self, config):
+        return "sparse_categorical_crossentropy"
+
+    def weighted_metrics(self, config):
+        """Accuracy over the real frames (the padding of the last chunk weighs 0)."""
+        return ["accuracy"]
+
+    def examples(self, data, config, *, chunk_frames: int = 256):
+        """``(chunks, labels, weights)`` of ``data = (features, labels)``: standardised
+        ``(chunk_frames, feature)`` pieces of every recording, 0 weight on the padding."""
+        return _chunks(*data, chunk_frames)
+
+    def run(self, artifact, source, **options):
+        """The labels and probabilities of the feature matrix ``source``
+        (:func:`learned_labels`); ``artifact`` is a frame classifier or None (the shipped)."""
+        return learned_labels(source, model=artifact, **options)
+
+    def rows(self, result) -> list[dict]:
+        classes, prob = result
+        return [{"frame": i, "class": int(c), "probability": float(prob[i, c])}
+                for i, c in enumerate(classes)]
+
+
+FRAME_LABELLING = register_task(FrameLabellingTask())
