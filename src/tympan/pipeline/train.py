@@ -97,6 +97,9 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
     t = config.training
     model = driver.build(config, n_classes=len(labels), start=start)
     has_val = X_val is not None and len(X_val) > 0
+    X_train, y_train = CLASSIFICATION.examples((X_train, y_train), config)
+    if has_val:
+        X_val, y_val = CLASSIFICATION.examples((X_val, y_val), config)
     class_weight = driver.class_weights(y_train, len(labels)) if t.class_weight else None
     loss, metrics = CLASSIFICATION.loss(config), CLASSIFICATION.metrics(config)
     if t.feature_norm == "group":
