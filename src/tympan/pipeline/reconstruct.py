@@ -201,7 +201,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     import keras
 
     from tympan import models
-    from tympan.data.loading import _progress_bar
+    from tympan.data.loading import progress_bar
     from tympan.models.autoencoder import snr_loss
     from tympan.pipeline.train import make_optimizer, resolve_config
 
@@ -225,7 +225,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     t = config.training
     train_files, test_files = _split_files(files, test_size, t.seed)
     audio = config.audio
-    bar = _progress_bar(len(train_files), "loading") if progress else None
+    bar = progress_bar(len(train_files), "loading") if progress else None
     parts = []
     for f in train_files:
         parts.append(clips(_load(f, None, audio.sr), audio.samples))
