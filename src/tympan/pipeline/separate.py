@@ -374,7 +374,7 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
                                features=config.features, **params)
     if start is not None:
         model.set_weights(start.model.get_weights())
-    stft = model.get_layer("stft")  # record the n_fft and hop used
+    stft = model.get_layer(models.STFT)  # record the n_fft and hop used
     config = dataclasses.replace(config, model={**config.model, "sources": list(params["sources"]),
                                                 "n_fft": stft.n_fft, "hop_length": stft.hop_length})
     schedule = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=steps * t.epochs,
