@@ -3,6 +3,8 @@
 - No import circle between modules of ``src/tympan``. Every ``import`` counts, the ones inside
   functions and under ``if TYPE_CHECKING:`` too: an import moved into a function hides a circle
   from the interpreter, not from the design.
+- No import circle between the packages (``tympan.data``, ``tympan.pipeline``, ...; a top-level
+  module is one on its own): each sits above or below each other one.
 - No private name crosses a module boundary: ``from tympan.x import _y`` and ``x._y`` on an
   imported tympan module are refused outside ``x``. A private *module* (``tympan.layers._ops``)
   is the package's own helper and may be imported anywhere inside the package that holds it.
@@ -207,6 +209,25 @@ def test_no_import_cycle():
     graph = {module: set(scan.edges) for module, scan in SCANS.items()}
     found = _cycles(graph)
     assert not found, "import circles:\n" + "\n".join(_describe(component) for component in found)
+
+
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_import_cycle_between_packages():
+    graph: dict[str, set[str]] = {}
+    for module, scan in SCANS.items():
+        graph.setdefault(_package(module), set()).update(
+            _package(target) for target in scan.edges if _package(target) != _package(module))
+    for targets in list(graph.values()):
+        for target in targets:
+            graph.setdefault(target, set())
+    found = _cycles(graph)
+    arrows = [f"  {module} -> {target}" for module, scan in sorted(SCANS.items()) for target in scan.edges
+              if any(_package(module) in c and _package(target) in c and _package(module) != _package(target)
+                     for c in found)]
+    assert not found, f"import circles between packages: {found}\n" + "\n".join(arrows)
 
 
 def test_no_private_name_crosses_a_module():
