@@ -2,22 +2,16 @@
 (``model.get_layer(STFT)``), so the builders in :mod:`tympan.models` and the pipeline take them
 from here, and a saved model keeps them in its config.
 
-==================  ====================  =================================================
-constant            name                  the layer
-==================  ====================  =================================================
-``FEATURE_NORM``    ``feature_norm``      the classifiers' dataset feature normalisation
-                                          (adapted per speaker by ``tympan adapt``)
-``STFT``            ``stft``              the complex STFT of the autoencoder and separator
-                                          (its ``n_fft`` and ``hop_length`` are recorded)
-``RMS_NORMALIZE``   ``rms_normalize``     the level normalisation of the autoencoder and
-                                          separator: outputs ``(normalised, rms)``
-``BOTTLENECK``      ``bottleneck``        the autoencoder's code (its size gives the
-                                          compression)
-``DECODED_MAGNITUDE`` ``decoded_magnitude``  the ``logmag`` autoencoder's decoded magnitude
-``MASKS``           ``masks``             the separator's masks
-                                          ``(batch, frames, bins, n_sources)``
-``member_name(k)``  ``member0``, ...      the members nested in an ensemble
-==================  ====================  =================================================
+- ``FEATURE_NORM`` (``"feature_norm"``): the classifiers' dataset feature normalisation, adapted
+  per speaker by ``tympan adapt``;
+- ``STFT`` (``"stft"``): the complex STFT of the autoencoder and the separator (its ``n_fft``
+  and ``hop_length`` are recorded in ``pipeline.json``);
+- ``RMS_NORMALIZE`` (``"rms_normalize"``): their level normalisation, outputs
+  ``(normalised, rms)``;
+- ``BOTTLENECK`` (``"bottleneck"``): the autoencoder's code (its size gives the compression);
+- ``DECODED_MAGNITUDE`` (``"decoded_magnitude"``): the ``logmag`` autoencoder's decoded magnitude;
+- ``MASKS`` (``"masks"``): the separator's masks ``(batch, frames, bins, n_sources)``;
+- ``member_name(k)`` (``"member0"``, ``"member1"``, ...): the members nested in an ensemble.
 """
 
 from __future__ import annotations
