@@ -4,6 +4,7 @@ scalogram, segments, prediction timeline) or a training run (curves, confusion m
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import click
 
@@ -98,8 +99,12 @@ def _audio_command(kind: str, func_name: str, summary: str, example: str):
             if param or sr is not None:
                 raise click.UsageError("--run takes the rate, bins and scaling from the run; "
                                        "leave out --sr and --param")
-            _save(_function("plot_network_spectrum")(run_dir, file, title=title, **kwargs), out,
-                  overwrite, dpi)
+            from tympan.pipeline import network_input
+
+            clip, rate, recipe = network_input(run_dir, file)
+            title = f"{Path(file).name}: what the network gets" if title is None else title
+            _save(_function("plot_network_spectrum")(clip, rate, features=recipe, title=title, **kwargs),
+                  out, overwrite, dpi)
             return
         y, rate = load_audio(file, sr=sr)
         _save(func(y, rate, title=title, **kwargs), out, overwrite, dpi)

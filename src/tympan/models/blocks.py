@@ -36,8 +36,7 @@ from tympan.layers import (
     SpecAugment,
 )
 from tympan.models.frontend import build_frontend
-
-FEATURE_NORM = "feature_norm"
+from tympan.models.names import FEATURE_NORM
 
 
 # ------------------------------------------------------------------------------ checks

@@ -19,6 +19,7 @@ from tympan.pipeline.config import DEFAULT_MODEL, AudioConfig, PipelineConfig, T
 from tympan.pipeline.demo import DemoResult, run_demo
 from tympan.pipeline.evaluate import cross_validate, evaluate
 from tympan.pipeline.metrics import Report
+from tympan.pipeline.model_input import network_input
 from tympan.pipeline.predict import Prediction, Segment, predict
 from tympan.pipeline.reconstruct import (
     evaluate_reconstruction,
@@ -49,6 +50,7 @@ __all__ = [
     "evaluate_reconstruction",
     "evaluate_separation",
     "load_artifact",
+    "network_input",
     "predict",
     "reconstruct",
     "reconstruct_file",

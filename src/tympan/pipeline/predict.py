@@ -29,7 +29,7 @@ from tympan import _validate as v
 from tympan import io
 from tympan.data import AUDIO_EXTENSIONS, audio_files, fit_length
 from tympan.errors import AudioIOError, ParameterError
-from tympan.pipeline.artifact import Artifact, load_artifact
+from tympan.pipeline.artifact import Artifact, load_artifact, register_predictor
 from tympan.pipeline.config import WindowConfig
 from tympan.pipeline.inputs import analysis_window, checked_array, checked_file
 from tympan.pipeline.windowing import sliding_windows
@@ -278,3 +278,6 @@ def predict(
                                   duration=spans[k][-1][1] / audio.sr, segments=segments,
                                   flags=flags[k]))
     return results
+
+
+register_predictor("classification", predict)  # Artifact.predict

@@ -67,12 +67,12 @@ def _model_for(artifact: Artifact, phase: str):
                              f"one is {artifact.config.model.get('representation')!r}")
     import keras
 
-    from tympan.models.autoencoder import DECODED_MAGNITUDE
+    from tympan.models.names import DECODED_MAGNITUDE, RMS_NORMALIZE
 
     m = artifact.model
     # the magnitude decoded at the normalised level, times the level the input was divided by
     mag = m.get_layer(DECODED_MAGNITUDE).output
-    rms = m.get_layer("rms_normalize").output[1]
+    rms = m.get_layer(RMS_NORMALIZE).output[1]
     return keras.Model(m.inputs, [mag, rms])
 
 
@@ -104,9 +104,10 @@ def _reconstructed(artifact: Artifact, y: np.ndarray, name: str, phase: str,
 
 def _griffinlim_windows(artifact, model, windows, batch_size):
     from tympan.dsp import griffinlim
+    from tympan.models.names import STFT
 
     mag, rms = (np.asarray(a) for a in model.predict(windows, batch_size=batch_size, verbose=0))
-    stft = artifact.model.get_layer("stft")
+    stft = artifact.model.get_layer(STFT)
     n_fft, hop = stft.n_fft, stft.hop_length
     S = np.swapaxes(mag, -1, -2) * rms[:, :, None]  # (windows, bins, frames)
     return griffinlim(S, n_fft=n_fft, hop_length=hop, length=windows.shape[1], n_iter=64,
@@ -201,7 +202,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     import keras
 
     from tympan import models
-    from tympan.data.loading import _progress_bar
+    from tympan.data.loading import progress_bar
     from tympan.models.autoencoder import snr_loss
     from tympan.pipeline.train import make_optimizer, resolve_config
 
@@ -225,7 +226,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     t = config.training
     train_files, test_files = _split_files(files, test_size, t.seed)
     audio = config.audio
-    bar = _progress_bar(len(train_files), "loading") if progress else None
+    bar = progress_bar(len(train_files), "loading") if progress else None
     parts = []
     for f in train_files:
         parts.append(clips(_load(f, None, audio.sr), audio.samples))
@@ -239,7 +240,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     model = models.build_model(config.model["name"], input_samples=audio.samples, sr=audio.sr,
                                features=config.features, **params)
     if params.get("representation") in ("stft", "logmag"):  # record the n_fft and hop used
-        stft = model.get_layer("stft")
+        stft = model.get_layer(models.STFT)
         config = dataclasses.replace(config, model={**config.model, "n_fft": stft.n_fft,
                                                     "hop_length": stft.hop_length})
     n_val = round(t.validation_size * len(X)) if t.validation_size else 0
@@ -276,7 +277,9 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
 
 
 def _bottleneck_values(model) -> int:
-    shape = model.get_layer("bottleneck").output.shape
+    from tympan.models.names import BOTTLENECK
+
+    shape = model.get_layer(BOTTLENECK).output.shape
     return int(np.prod([d for d in shape[1:]]))
 
 

@@ -230,7 +230,7 @@ def _split_groups(groups: list[str], size: float, seed: int) -> set[str]:
 
 def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progress):
     """Training and validation arrays: ``{"pairs", "speech", "noise"}`` each, and the ids."""
-    from tympan.data.loading import _progress_bar
+    from tympan.data.loading import progress_bar
 
     pair_list = noizeus_pairs(pairs, exclude=held_out) if pairs is not None else []
     speech_files = [f for f in audio_files(speech) if sentence_id(f) not in held_out] if speech else []
@@ -238,7 +238,7 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
     groups = sorted({p.sentence for p in pair_list} | {_group(f) for f in speech_files})
     val = _split_groups(groups, validation_size, seed)
     parts = {part: {"pairs": [], "speech": [], "noise": []} for part in ("train", "val")}
-    bar = _progress_bar(len(pair_list) + len(speech_files) + len(noise_files),
+    bar = progress_bar(len(pair_list) + len(speech_files) + len(noise_files),
                         "loading") if progress else None
     clean_of = {}
     for p in pair_list:
@@ -374,7 +374,7 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
                                features=config.features, **params)
     if start is not None:
         model.set_weights(start.model.get_weights())
-    stft = model.get_layer("stft")  # record the n_fft and hop used
+    stft = model.get_layer(models.STFT)  # record the n_fft and hop used
     config = dataclasses.replace(config, model={**config.model, "sources": list(params["sources"]),
                                                 "n_fft": stft.n_fft, "hop_length": stft.hop_length})
     schedule = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=steps * t.epochs,

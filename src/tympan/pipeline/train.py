@@ -160,10 +160,12 @@ def ensemble_model(members, input_samples: int, *, output_name: str = "probabili
     saves, or the sources of separators (:func:`tympan.pipeline.combine_separators`)."""
     import keras
 
+    from tympan.models.names import member_name
+
     inputs = keras.Input((input_samples,), name="waveform")
     outputs = []
     for k, member in enumerate(members):
-        member.name = f"member{k}"
+        member.name = member_name(k)
         outputs.append(member(inputs))
     averaged = keras.layers.Average(dtype="float32", name=output_name)(outputs)
     return keras.Model(inputs, averaged, name=f"ensemble_of_{len(members)}")
