@@ -19,6 +19,7 @@ from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers 
 from tympan.models import classifiers as _classifiers  # noqa: F401
 from tympan.models import separator as _separator  # noqa: F401
 from tympan.models import sequence as _sequence  # noqa: F401
+from tympan.models.augmentation import AugmentationConfig
 from tympan.models.blocks import (
     FEATURE_NORM,
     adapt_normalization,
@@ -40,7 +41,7 @@ from tympan.models.registry import (
     resolve_params,
 )
 
-__all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "adapt_normalization",
+__all__ = ["FEATURE_KINDS", "FEATURE_NORM", "AppendDeltas", "AugmentationConfig", "adapt_normalization",
            "available_models", "build_frontend", "build_model", "default_features",
            "feature_model", "feature_statistics", "feature_table", "fit_feature_params",
            "model_defaults", "model_features", "model_takes", "model_task", "refusal", "register_model",
