@@ -177,7 +177,7 @@ def test_errors(sep_run, tmp_path, noizeus):
     (other / "pipeline.json").write_text(json.dumps(meta))
     (other / "model.keras").write_bytes((out / "model.keras").read_bytes())
     # the schema refuses the tampered pipeline.json before the task is looked at
-    with pytest.raises(ArtifactError, match=r"ae/pipeline\.json: labels must be empty for a reconstruction model"):
+    with pytest.raises(ArtifactError, match=r"ae/pipeline\.json: labels must be empty for a reconstruction"):
         pipeline.separate(other, np.zeros(100, "float32"), 8000)
 
 

@@ -21,6 +21,7 @@ from tympan.models import autoencoder as _autoencoder  # noqa: F401  (registers 
 from tympan.models import classifiers as _classifiers  # noqa: F401
 from tympan.models import separator as _separator  # noqa: F401
 from tympan.models import sequence as _sequence  # noqa: F401
+from tympan.models.augmentation import AugmentationConfig
 from tympan.models.blocks import (
     adapt_normalization,
     feature_model,
@@ -53,8 +54,8 @@ from tympan.models.registry import (
 )
 
 __all__ = ["BOTTLENECK", "DECODED_MAGNITUDE", "FEATURE_KINDS", "FEATURE_NORM", "MASKS", "MEMBER_PREFIX",
-           "RMS_NORMALIZE", "STFT", "AppendDeltas", "adapt_normalization", "available_models",
-           "build_frontend", "build_model", "default_features", "feature_model", "feature_statistics",
-           "feature_table", "fit_feature_params", "is_member_name", "member_name", "model_defaults",
-           "model_features", "model_takes", "model_task", "refusal", "register_model",
+           "RMS_NORMALIZE", "STFT", "AppendDeltas", "AugmentationConfig", "adapt_normalization",
+           "available_models", "build_frontend", "build_model", "default_features", "feature_model",
+           "feature_statistics", "feature_table", "fit_feature_params", "is_member_name", "member_name",
+           "model_defaults", "model_features", "model_takes", "model_task", "refusal", "register_model",
            "resolve_features", "resolve_params", "set_normalization"]

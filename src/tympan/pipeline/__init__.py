@@ -15,7 +15,14 @@ adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_nor
 
 from tympan.pipeline.adaptation import adapt
 from tympan.pipeline.artifact import SCHEMA_VERSION, Artifact, load_artifact, save_artifact
-from tympan.pipeline.config import DEFAULT_MODEL, AudioConfig, PipelineConfig, TrainConfig, WindowConfig
+from tympan.pipeline.config import (
+    DEFAULT_MODEL,
+    AudioConfig,
+    MixingConfig,
+    PipelineConfig,
+    TrainConfig,
+    WindowConfig,
+)
 from tympan.pipeline.demo import DemoResult, run_demo
 from tympan.pipeline.evaluate import cross_validate, evaluate
 from tympan.pipeline.metrics import Report
@@ -37,6 +44,7 @@ __all__ = [
     "Artifact",
     "AudioConfig",
     "DemoResult",
+    "MixingConfig",
     "PipelineConfig",
     "Prediction",
     "Report",

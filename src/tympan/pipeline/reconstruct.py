@@ -23,7 +23,7 @@ from tympan.dsp import metrics
 from tympan.dsp.spectrum import spectrogram
 from tympan.errors import ArtifactError, DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
-from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.config import AUTOENCODER_TRAINING, PipelineConfig
 from tympan.pipeline.inputs import analysis_window, checked_array, load_checked, require_finite
 from tympan.pipeline.predict import _sources, _to_mono
 from tympan.pipeline.windowing import clips, overlap_add
@@ -206,7 +206,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     from tympan.models.autoencoder import snr_loss
     from tympan.pipeline.train import make_optimizer, resolve_config
 
-    config = config or PipelineConfig()
+    config = config or PipelineConfig(training=AUTOENCODER_TRAINING)
     if not config.model:  # the autoencoder with its default parameters
         config = dataclasses.replace(config, model={"name": "autoencoder"})
     if models.model_task(config.model["name"]) != "reconstruction":

@@ -22,7 +22,6 @@ import numpy as np
 from tympan import _validate as v
 from tympan import io
 from tympan.data.mixing import (
-    HELD_OUT_SENTENCES,
     MixtureSampler,
     load_pair,
     mix_at_snr,
@@ -34,15 +33,18 @@ from tympan.data.mixing import (
 from tympan.dsp import metrics
 from tympan.errors import ArtifactError, AudioIOError, DatasetError, ParameterError
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info, save_artifact
-from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig
+from tympan.pipeline.config import (
+    SEPARATOR_AUDIO,
+    SEPARATOR_TRAINING,
+    MixingConfig,
+    PipelineConfig,
+)
 from tympan.pipeline.inputs import analysis_window, checked_file, require_finite
 from tympan.pipeline.reconstruct import _load, audio_files
 from tympan.pipeline.windowing import overlap_add
 
 _BLOCK = 1 << 15  # samples read from a file at a time
-#: Sample rate and window of the separator recipe (NOIZEUS is 8 kHz; docs/separation.md), used
-#: where a config leaves them unset.
-SEPARATOR_AUDIO = AudioConfig(sr=8000, duration=1.0)
+_MIXING = MixingConfig()  # the recipe's defaults (tympan.pipeline.config)
 
 
 def _artifact(artifact) -> Artifact:
@@ -194,7 +196,7 @@ def evaluate_separation(artifact, pairs=None, *, sentences=None, speech=None, no
         raise ParameterError(f"evaluate_separation measures two sources (speech, noise), the "
                              f"artifact has {list(artifact.labels)}")
     if sentences is None:
-        sentences = artifact.split.get("held_out") or HELD_OUT_SENTENCES
+        sentences = artifact.split.get("held_out") or _MIXING.held_out
     rate = artifact.config.audio.sr
     rows = []
     for name, noise_name, snr, clean, noise_sig in _mixture_items(pairs, sentences, speech, noise,
@@ -272,10 +274,11 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
 
 
 def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConfig | None = None,
-                    held_out=HELD_OUT_SENTENCES, snr_db=(-5.0, 10.0), gain_db=(-20.0, 0.0),
-                    pair_fraction: float = 0.5, speed=(0.85, 1.15), by_length: bool = True,
-                    pair_speed: bool = False,
-                    examples_per_epoch: int = 1024, init=None, out=None, overwrite: bool = False,
+                    held_out=_MIXING.held_out, snr_db=_MIXING.snr_db, gain_db=_MIXING.gain_db,
+                    pair_fraction: float = _MIXING.pair_fraction, speed=_MIXING.speed,
+                    by_length: bool = _MIXING.by_length, pair_speed: bool = _MIXING.pair_speed,
+                    examples_per_epoch: int = _MIXING.examples_per_epoch, init=None, out=None,
+                    overwrite: bool = False,
                     measure: bool = True, verbose: int = 1, progress: bool = True) -> Artifact:
     """Train a source separator; returns (and with ``out``, saves) the artifact.
 
@@ -315,10 +318,8 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     from tympan.pipeline.train import make_optimizer, resolve_config
 
     # the recipe measured in benchmarks/separation.py (docs/separation.md)
-    config = config or PipelineConfig(
-        audio=SEPARATOR_AUDIO, model={"name": "separator"},
-        training=TrainConfig(epochs=80, batch_size=16, learning_rate=2e-3, early_stopping=None,
-                             validation_size=0.0))
+    config = config or PipelineConfig(audio=SEPARATOR_AUDIO, model={"name": "separator"},
+                                      training=SEPARATOR_TRAINING)
     if not config.model:  # the separator with its own defaults
         config = dataclasses.replace(config, model={"name": "separator"})
     if not config.audio.resolved:  # the rate and window the separator recipe was measured with
@@ -351,10 +352,10 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     t, audio = config.training, config.audio
     parts, train_ids, val_ids = _material(pairs, speech, noise, held_out, audio.sr,
                                           t.validation_size, t.seed, progress)
-    mixing = {"snr_db": list(map(float, snr_db)), "gain_db": list(map(float, gain_db)),
-              "pair_fraction": float(pair_fraction), "speed": list(map(float, speed)),
-              "by_length": bool(by_length), "pair_speed": bool(pair_speed),
-              "examples_per_epoch": int(examples_per_epoch)}
+    mixing = MixingConfig(held_out=held_out, snr_db=snr_db, gain_db=gain_db,
+                          pair_fraction=pair_fraction, speed=speed, by_length=bool(by_length),
+                          pair_speed=bool(pair_speed),
+                          examples_per_epoch=examples_per_epoch).to_dict()
     sampler = MixtureSampler(samples=audio.samples, **parts["train"], snr_db=snr_db,
                              gain_db=gain_db, pair_fraction=pair_fraction, speed=speed,
                              by_length=by_length, pair_speed=pair_speed, seed=t.seed)
