@@ -49,6 +49,12 @@ def non_negative_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def finite_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+        raise _fail(name, "a finite number", value)
+    return float(value)
+
+
 def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     options = tuple(choices)
     if value not in options:
