@@ -13,8 +13,12 @@ HISTORY_FILE = "history.json"
 #: the test confusion matrix of a classifier
 CURVES_FILE, CONFUSION_FILE = "curves.png", "confusion.png"
 FIGURE_FILES = (CURVES_FILE, CONFUSION_FILE)
-#: every file tympan writes in an artifact folder: the only ones a save replaces
-ARTIFACT_FILES = (MODEL_FILE, PIPELINE_FILE, HISTORY_FILE, *FIGURE_FILES)
+#: the model exported by ``tympan export`` (:mod:`tympan.export`); a save does not write it, so a
+#: new save over the folder drops the old one, which no longer matches ``model.keras``
+ONNX_FILE = "model.onnx"
+#: every file tympan writes in an artifact folder: the only ones a save replaces (or, when the
+#: new artifact has no such file, removes)
+ARTIFACT_FILES = (MODEL_FILE, PIPELINE_FILE, HISTORY_FILE, *FIGURE_FILES, ONNX_FILE)
 
 __all__ = ["ARTIFACT_FILES", "CONFUSION_FILE", "CURVES_FILE", "FIGURE_FILES", "HISTORY_FILE", "MODEL_FILE",
-           "PIPELINE_FILE"]
+           "ONNX_FILE", "PIPELINE_FILE"]

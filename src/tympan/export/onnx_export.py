@@ -37,13 +37,13 @@ from pathlib import Path
 
 from tympan import __version__, io
 from tympan import errors as terrors
+from tympan.artifact_files import ONNX_FILE
 from tympan.errors import ArtifactError, MissingDependencyError, ParameterError
 from tympan.pipeline.artifact import read_pipeline_json
 
 #: Largest difference allowed between the ONNX and the Keras outputs, as a part of full scale
 #: (absolute for outputs within [-1, 1], such as probabilities and waveforms).
 TOLERANCE = 1e-4
-ONNX_FILE = "model.onnx"
 INSTALL = 'pip install "tympan[onnx]"'
 _EXPORT_NEEDS = ("torch", "onnx", "onnxscript")
 _CHECK_NEEDS = ("onnxruntime",)
