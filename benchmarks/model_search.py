@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 import tympan  # (selects the Keras backend before keras is imported)
+from tympan.pipeline.schema import V1_AUGMENTATION
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
@@ -105,6 +106,17 @@ CONFIGS: dict[str, tuple[str, dict, dict]] = {
     "conv2d_wide": ("conv2d", _MEL, {"filters": (32, 64, 128, 256)}),
     "conv2d_mel64": ("conv2d", {"kind": "mel", "n_mels": 64}, {}),
 }
+
+
+def _nested(params: dict) -> dict:
+    """The table's flat augmentation settings (``augment``, ``gain_db``, ...) as the models take
+    them: ``augmentation={"enabled": ..., "gain_db": ...}``."""
+    out = {k: val for k, val in params.items() if k not in V1_AUGMENTATION}
+    augmentation = {V1_AUGMENTATION[k]: val for k, val in params.items() if k in V1_AUGMENTATION}
+    return {**out, "augmentation": augmentation} if augmentation else out
+
+
+CONFIGS = {name: (model, features, _nested(params)) for name, (model, features, params) in CONFIGS.items()}
 
 
 def fit_length(y: np.ndarray, n: int = SAMPLES) -> np.ndarray:

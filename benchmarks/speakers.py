@@ -8,8 +8,8 @@ Four recipes, each trained by the pipeline on waveforms (the feature layers are 
 - ``mel+conv1d``: 40/64 log-mel bands -> Conv1D (the pipeline's default recipe);
 - ``mfcc+conv1d``: 20 MFCCs -> Conv1D.
 
-Conv1D runs without the mel-warp augmentation (``freq_warp=0``): warping the spectrum imitates
-another vocal tract, which is right for word recognition across speakers and wrong when the
+Conv1D runs without the mel-warp augmentation (``augmentation={"freq_warp": 0}``): warping the
+spectrum imitates another vocal tract, which is right for word recognition across speakers and wrong when the
 speaker is the answer.  For the same reason it runs without per-example normalisation (CMVN
 subtracts each clip's mean spectrum, a large part of what a voice sounds like) unless
 ``--per-example-norm``.
@@ -54,7 +54,7 @@ CORPORA = {
 
 
 def recipe(name: str, *, fmax: float, epochs: int, per_example_norm: bool) -> pipeline.PipelineConfig:
-    conv = {"name": "conv1d", "freq_warp": 0.0, "per_example_norm": per_example_norm}
+    conv = {"name": "conv1d", "augmentation": {"freq_warp": 0.0}, "per_example_norm": per_example_norm}
     features, model = {
         "fft+mlp": ({"kind": "fft", "fmax": fmax}, {"name": "mlp"}),
         "fft-framed+conv1d": ({"kind": "fft", "framed": True, "fmax": fmax}, conv),

@@ -60,13 +60,13 @@ def test_every_command_runs(workdir, monkeypatch, capsys):
     # the picture drawn with --run is what the model's FFT layer computes
     import keras
 
-    from tympan.pipeline import load_artifact
-    from tympan.plot import network_input, plot_network_spectrum
+    from tympan.pipeline import load_artifact, network_input
+    from tympan.plot import plot_network_spectrum
 
     run, file = work / "runs" / "voices", subset / "3_theo_0.wav"
-    fig = plot_network_spectrum(run, file)
+    clip, sr, recipe = network_input(run, file)
+    fig = plot_network_spectrum(clip, sr, features=recipe)
     drawn = fig.axes[0].lines[0].get_ydata()
-    clip, _, _ = network_input(run, file)
     model = load_artifact(run).model
     layer = keras.Model(model.inputs, model.get_layer("fft_magnitude").output)
     given = np.asarray(layer.predict(clip[None], verbose=0))[0]

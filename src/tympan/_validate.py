@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,11 +49,30 @@ def non_negative_number(name: str, value: Any) -> float:
     return float(value)
 
 
+def finite_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+        raise _fail(name, "a finite number", value)
+    return float(value)
+
+
 def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     options = tuple(choices)
     if value not in options:
         raise _fail(name, f"one of {', '.join(map(repr, options))}", value)
     return value
+
+
+def regex(name: str, value: Any) -> re.Pattern:
+    """``value`` compiled (a compiled pattern is returned as is); ParameterError naming ``name``
+    for an empty or invalid regular expression."""
+    if isinstance(value, re.Pattern):
+        return value
+    if not isinstance(value, str) or not value:
+        raise _fail(name, "a non-empty regular expression", value)
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ParameterError(f"{name} is not a valid regular expression ({exc}), got {value!r}") from None
 
 
 def valid_audio(y: Any, *, name: str = "y", min_ndim: int = 1) -> np.ndarray:

@@ -151,7 +151,7 @@ def test_loading_without_running_initializers_gives_the_saved_weights(tmp_path, 
     cold-start saving on jax): every weight, trained, BatchNorm statistics and the tympan
     layers' constant matrices alike, must still come from the file, on every backend; and the
     initialisers run again once the loading is over."""
-    from tympan.pipeline.artifact import _zeros_instead_of_initializers
+    from tympan.pipeline.model_file import initializers_skipped
 
     wave = keras.Input((N,))
     x = MelSpectrogram(sr=8000, n_fft=256, hop_length=100, n_mels=32, name="mel")(wave)
@@ -172,7 +172,7 @@ def test_loading_without_running_initializers_gives_the_saved_weights(tmp_path, 
         layer.build((None, 4))
         elsewhere.append(to_np(layer.kernel))
 
-    with _zeros_instead_of_initializers():
+    with initializers_skipped():
         fresh = keras.layers.Dense(3)
         fresh.build((None, 4))
         assert not np.any(to_np(fresh.kernel))

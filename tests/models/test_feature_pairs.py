@@ -24,9 +24,9 @@ SR, SAMPLES = 8000, 4000
 CLASSIFIERS = models.available_models("classification")
 KINDS = (*models.FEATURE_KINDS, STACK_EXAMPLE)
 # small versions of each model, so that 30-odd builds and predictions stay quick
-SMALL = {"conv1d": {"filters": (4,), "dense_units": 0, "augment": False},
-         "conv1d_lstm": {"filters": (4,), "lstm_units": 4, "augment": False},
-         "conv2d": {"filters": (2, 4), "augment": False},
+SMALL = {"conv1d": {"filters": (4,), "dense_units": 0, "augmentation": {"enabled": False}},
+         "conv1d_lstm": {"filters": (4,), "lstm_units": 4, "augmentation": {"enabled": False}},
+         "conv2d": {"filters": (2, 4), "augmentation": {"enabled": False}},
          "mlp": {"hidden_units": (8,)},
          "waveform": {"filters": (4, 4), "first_kernel": 40, "first_stride": 8}}
 

@@ -51,7 +51,7 @@ def test_models_that_take_it():
     # left out, framed is the model's choice: frames for the models that read frames
     for name in ("conv1d", "conv1d_lstm", "conv2d"):
         model = build_model(name, input_samples=8000, sr=8000, n_classes=6, features={"kind": "fft"},
-                            filters=(4,), augment=False)
+                            filters=(4,), augmentation={"enabled": False})
         assert model.get_layer("fft_magnitude").output.shape == (None, 101, 129)
     with pytest.raises(ParameterError, match=r"'conv1d' does not take feature kind 'fft' with "
                                              r"framed=False .*model 'mlp'.*'fft' with framed=True"):

@@ -58,7 +58,7 @@ def fsdd():
 # Small versions of each model, so that building and compiling stay quick.
 SMALL = {
     "conv1d": {"filters": (8, 16), "dense_units": 16, "batch_norm": True, "dropout": 0.1,
-               "per_example_norm": True, "augment": True, "seed": 0},
+               "per_example_norm": True, "augmentation": {"enabled": True}, "seed": 0},
     "mlp": {"hidden_units": (32,)},
     "waveform": {"filters": (8, 16), "first_kernel": 40, "first_stride": 8},
     "conv2d": {"filters": (4, 8), "seed": 0},
@@ -184,7 +184,7 @@ def test_resolve_features_keeps_given_values_and_fills_none():
 def test_model_defaults_are_the_builder_keywords():
     defaults = model_defaults("conv1d")
     assert {"filters", "kernel_size", "batch_norm", "dropout", "pooling", "per_example_norm",
-            "augment", "dense_units"} <= set(defaults)
+            "augmentation", "dense_units"} <= set(defaults)
     assert not {"input_samples", "sr", "n_classes", "features"} & set(defaults)
     assert model_defaults("mlp")["hidden_units"] == (256, 256)
     assert model_defaults("mlp")["dropout"] == 0.5
@@ -270,7 +270,7 @@ def test_a_few_fit_steps_reduce_the_loss(fsdd):
     x, y = fsdd
     keras.utils.set_random_seed(0)
     model = build_model("conv1d", input_samples=SAMPLES, sr=SR, n_classes=10, filters=(16,),
-                        dense_units=64, augment=False, batch_norm=False, dropout=0.0,
+                        dense_units=64, augmentation={"enabled": False}, batch_norm=False, dropout=0.0,
                         pooling="flatten")
     adapt_normalization(model, x)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")

@@ -48,7 +48,7 @@ def test_registered_with_mfcc_and_the_seed_defaults():
     assert default_features("conv1d_lstm") == {"kind": "mfcc"}
     d = model_defaults("conv1d_lstm")
     assert (d["filters"], d["kernel_size"], d["dropout"], d["lstm_units"]) == ((64, 128), 5, 0.2, 128)
-    assert d["per_example_norm"] is True and d["augment"] is True and d["pool_size"] == 1
+    assert d["per_example_norm"] is True and d["augmentation"]["enabled"] is True and d["pool_size"] == 1
     assert d["summary"] == "last" and d["bidirectional"] is False and d["bn_momentum"] == 0.9
 
 
@@ -69,7 +69,7 @@ def test_default_layout():
 def test_options_change_the_layout():
     model = build_model("conv1d_lstm", input_samples=SAMPLES, sr=SR, n_classes=3,
                         features={"kind": "mfcc+delta", "n_mfcc": 13}, pool_size=2, dropout=0.0,
-                        augment=False, per_example_norm=False, **SMALL)
+                        augmentation={"enabled": False}, per_example_norm=False, **SMALL)
     names = {layer.name for layer in model.layers}
     assert model.get_layer("feature_norm").output.shape == (None, 51, 26)
     assert model.get_layer("block1_pool").output.shape == (None, 23, 8)  # (51 - 4) // 2
@@ -78,7 +78,8 @@ def test_options_change_the_layout():
 
     model = build_model("conv1d_lstm", input_samples=SAMPLES, sr=SR, n_classes=3,
                         features={"kind": "mel", "n_mels": 32}, bidirectional=True, summary="mean",
-                        per_example_norm="mean", time_stretch=0.1, freq_warp=0.1, **SMALL)
+                        per_example_norm="mean",
+                        augmentation={"time_stretch": 0.1, "freq_warp": 0.1}, **SMALL)
     assert model.get_layer("bilstm").output.shape == (None, 43, 16)  # both directions, every frame
     assert model.get_layer("mean_over_frames").output.shape == (None, 16)
     assert model.get_layer("per_example_norm").scale is False  # CMN: the mean only
@@ -106,13 +107,16 @@ def test_predict_save_reload_equal(speech, tmp_path):
     ({"bn_momentum": 1.0}, r"bn_momentum must be in \[0, 1\), got 1.0"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
     ({"lstm_units": -4}, "lstm_units"),
-    ({"augment": "yes"}, "augment must be True or False, got 'yes'"),
+    ({"augmentation": {"enabled": "yes"}}, "augmentation enabled must be True or False, got 'yes'"),
+    ({"augmentation": "yes"}, "augmentation of model 'conv1d_lstm' must be an AugmentationConfig"),
+    ({"augment": True}, r"unknown parameter\(s\) 'augment' for model 'conv1d_lstm'"),
     ({"per_example_norm": "yes"}, "per_example_norm must be True, False, 'mean' or a number of dB, "
                                   "got 'yes'"),
     ({"per_example_norm": 40}, "needs dB features, kind 'mel' or 'spectrogram', got 'mfcc'"),
     ({"summary": "first"}, "summary must be one of 'last', 'mean', 'max', got 'first'"),
     ({"bidirectional": 1}, "bidirectional must be True or False, got 1"),
-    ({"gain_db": -1.0}, "gain_db"),
+    ({"augmentation": {"gain_db": -1.0}}, "gain_db"),
+    ({"gain_db": 1.0}, r"'gain_db' is a setting of 'augmentation' .*augmentation\.gain_db="),
     ({"seed": 1.5}, "seed must be an int or None, got 1.5"),
     ({"kernel_size": 60}, "block1: 51 frames left, fewer than kernel_size=60"),
     ({"features": {"kind": "mean_mfcc"}}, "model 'conv1d_lstm' does not take feature kind 'mean_mfcc' "

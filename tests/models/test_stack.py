@@ -107,7 +107,7 @@ def test_stack_recipe_resolves_once_and_round_trips():
 
 def test_conv1d_on_a_stack_saves_and_reloads(tmp_path, digits):
     model = models.build_model("conv1d", input_samples=SR, sr=SR, n_classes=10, filters=(8,),
-                               augment=False, features=models.fit_feature_params(
+                               augmentation={"enabled": False}, features=models.fit_feature_params(
                                    {"kind": "mfcc+chroma", "n_mfcc": 13}, digits, sr=SR))
     models.adapt_normalization(model, digits)
     model.save(tmp_path / "m.keras")

@@ -35,7 +35,7 @@ def trained(digits_dir, tmp_path_factory):
     # A small model that learns in a few epochs: these tests check the pipeline's mechanics;
     # the default recipe's accuracy is measured by benchmarks/fsdd_accuracy.py.
     small = {"name": "conv1d", "filters": [32, 64], "batch_norm": False, "dropout": 0.0,
-             "pooling": "flatten", "gain_db": 0.0, "time_shift": 0.0}
+             "pooling": "flatten", "augmentation": {"gain_db": 0.0, "time_shift": 0.0}}
     config = pipeline.PipelineConfig(model=small, training=pipeline.TrainConfig(epochs=12, seed=1))
     artifact = pipeline.train(digits_dir, config, discovery={"labels_from": "regex",
                                                               "pattern": "fsdd"},

@@ -184,7 +184,7 @@ def test_group_training_keeps_augmentation_and_cross_validates(digits_dir):
     """A model with waveform augmentation before feature_norm trains from batches computed in
     training mode; cross-validation adapts each held-out speaker."""
     small = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
-             "pooling": "flatten", "dense_units": 16, "gain_db": 6.0, "time_shift": 0.1}
+             "pooling": "flatten", "dense_units": 16, "augmentation": {"gain_db": 6.0, "time_shift": 0.1}}
     cfg = pipeline.PipelineConfig(model=small, audio=pipeline.AudioConfig(sr=8000, duration=1.0),
                                   training=pipeline.TrainConfig(epochs=1, feature_norm="group"))
     model = models.build_model("conv1d", input_samples=8000, sr=8000, n_classes=10,

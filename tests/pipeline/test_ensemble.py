@@ -14,7 +14,7 @@ from tympan.errors import ParameterError
 
 FSDD = {"labels_from": "regex", "pattern": "fsdd"}
 SMALL = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
-         "pooling": "flatten", "dense_units": 16, "augment": False}
+         "pooling": "flatten", "dense_units": 16, "augmentation": {"enabled": False}}
 
 
 def test_ensemble_averages_its_members_and_round_trips(digits_dir, tmp_path):

@@ -13,7 +13,7 @@ from tympan import data, models, pipeline
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 DISCOVERY = {"labels_from": "regex", "pattern": "fsdd"}
-SMALL = {"name": "conv1d", "filters": [8], "dense_units": 0, "augment": False}
+SMALL = {"name": "conv1d", "filters": [8], "dense_units": 0, "augmentation": {"enabled": False}}
 
 
 def _chroma_config(**features):

@@ -201,7 +201,7 @@ def test_corrupt_file_inside_a_dataset(tmp_path):
 
 def test_cross_validation_leaves_each_speaker_out_once(digits_dir):
     small = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
-             "pooling": "flatten", "dense_units": 16, "augment": False}
+             "pooling": "flatten", "dense_units": 16, "augmentation": {"enabled": False}}
     cfg = pipeline.PipelineConfig(model=small, training=pipeline.TrainConfig(epochs=1))
     cv = pipeline.cross_validate(digits_dir, cfg, discovery={"labels_from": "regex",
                                                              "pattern": "fsdd"},
@@ -216,7 +216,7 @@ def test_cross_validation_leaves_each_speaker_out_once(digits_dir):
 
 def test_cross_validation_runs_only_the_folds_asked_for(digits_dir):
     small = {"name": "conv1d", "filters": [8], "batch_norm": False, "dropout": 0.0,
-             "pooling": "flatten", "dense_units": 16, "augment": False}
+             "pooling": "flatten", "dense_units": 16, "augmentation": {"enabled": False}}
     cfg = pipeline.PipelineConfig(model=small, training=pipeline.TrainConfig(epochs=1))
     discovery = {"labels_from": "regex", "pattern": "fsdd"}
     cv = pipeline.cross_validate(digits_dir, cfg, discovery=discovery,

@@ -114,12 +114,12 @@ def test_saved_artifact_holds_curves_and_confusion(tiny_artifact, tmp_path):
 
 
 def test_a_failing_figure_only_warns(tiny_artifact, tmp_path, monkeypatch):
-    import tympan.plot
+    from tympan.pipeline import artifact
 
     def broken(*args, **kwargs):
         raise RuntimeError("no fonts")
 
-    monkeypatch.setattr(tympan.plot, "save_run_figures", broken)
+    monkeypatch.setattr(artifact, "save_run_figures", broken)
     with pytest.warns(RuntimeWarning, match="training figures were not drawn.*no fonts"):
         out = pipeline.save_artifact(tiny_artifact, tmp_path / "run")
     assert (out / "model.keras").is_file() and not (out / "curves.png").exists()

@@ -230,8 +230,10 @@ def test_overwrite_keeps_user_files(run, saved):
 
 def test_overwrite_removes_stale_tympan_files(run, saved):
     (run / "confusion.png").write_bytes(b"old figure")  # written by tympan: the new save has none
+    (run / "model.onnx").write_bytes(b"an export of the old model.keras")
     art.save_artifact(saved[1], run, overwrite=True)
     assert not (run / "confusion.png").exists()
+    assert not (run / "model.onnx").exists()
 
 
 def test_non_artifact_folder_is_refused_even_with_overwrite(tmp_path, saved):

@@ -1,10 +1,22 @@
 """Options shared by several commands: dataset discovery, the training recipe and ``key=value``
-parameters."""
+parameters; and :class:`LibraryDefault`, the option whose default the library states.
+
+Defaults are stated once, in the library (the config dataclasses of
+:mod:`tympan.pipeline.config`, a function's own keyword default): an option left to the library
+is ``None`` unless given, the command passes on only what was given, and ``--help`` reads the
+value to show from the library when it is drawn (so the command line starts without importing
+the library).  ``tests/cli/test_defaults.py`` holds every command to this.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -14,17 +26,128 @@ from tympan.errors import ParameterError
 
 def parse_params(pairs: tuple[str, ...], option: str) -> dict:
     """``("n_mels=64", "fmax=3800")`` -> ``{"n_mels": 64, "fmax": 3800}`` (values read as JSON
-    when they parse, else kept as strings)."""
-    out = {}
+    when they parse, else kept as strings).  A dotted key sets one field of a group of settings:
+    ``augmentation.freq_warp=0`` -> ``{"augmentation": {"freq_warp": 0}}``."""
+    out: dict = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ParameterError(f"{option} takes key=value, got {pair!r}")
         try:
-            out[key.strip()] = json.loads(value)
+            parsed = json.loads(value)
         except ValueError:
-            out[key.strip()] = value
+            parsed = value
+        group, dot, field = key.strip().partition(".")
+        if not dot:
+            out[group] = parsed
+            continue
+        if not group or not field:
+            raise ParameterError(f"{option} takes key=value or group.key=value, got {pair!r}")
+        if not isinstance(out.setdefault(group, {}), dict):
+            raise ParameterError(f"{option} sets {group!r} and {key.strip()!r}: give one of them")
+        out[group][field] = parsed
     return out
+
+
+class LibraryDefault(click.Option):
+    """An option the library decides when it is not given: its value is then ``None``, and
+    ``--help`` shows ``[default: X]`` with ``X`` read from ``library()`` (a getter such as
+    :func:`config_default`) when the help is drawn, formatted by ``show`` (default
+    :func:`shown`)."""
+
+    def __init__(self, *decls, library: Callable[[], Any], show: Callable[[Any], str] | None = None,
+                 **attrs):
+        if attrs.get("default") is not None:
+            raise TypeError(f"option {decls}: the library states its default, give none")
+        attrs["default"], attrs["show_default"] = None, False
+        super().__init__(*decls, **attrs)
+        self.library = library
+        self.show = show or shown
+
+    def library_default(self) -> Any:
+        return self.library()
+
+    def get_help_record(self, ctx):
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        opts, text = record
+        extra = f"[default: {self.show(self.library_default())}]"
+        return opts, f"{text}  {extra}" if text else extra
+
+
+def shown(value: Any) -> str:
+    """A default as the command line takes it: ``60``, ``0.001``, ``-5,10``, ``sp25,sp26``."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(shown(x) for x in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def config_default(owner: str, field: str) -> Callable[[], Any]:
+    """A getter of ``field`` of ``tympan.pipeline.config.<owner>``: of the default instance of a
+    config dataclass (``"TrainConfig"``), or of a recipe constant (``"SEPARATOR_TRAINING"``)."""
+    def get() -> Any:
+        from tympan.pipeline import config
+
+        obj = getattr(config, owner)
+        return getattr(obj() if isinstance(obj, type) else obj, field)
+
+    get.source = (owner, field)  # for tests/cli/test_defaults.py
+    return get
+
+
+def signature_default(module: str, function: str, parameter: str) -> Callable[[], Any]:
+    """A getter of the keyword default of ``parameter`` of ``module.function`` (where the
+    library states a default as a function's own, such as ``segment_file(block_sec=30.0)``)."""
+    def get() -> Any:
+        fn = getattr(importlib.import_module(module), function)
+        return inspect.signature(fn).parameters[parameter].default
+
+    get.source = (f"{module}.{function}", parameter)
+    return get
+
+
+class LibraryChoice(click.Choice):
+    """``click.Choice`` over the names the library lists (``choices()``: a getter such as
+    ``lambda: METHODS``), read when first needed, so they are stated once."""
+
+    def __init__(self, choices: Callable[[], tuple[str, ...]], case_sensitive: bool = True):
+        self._choices, self._cache = choices, None
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._cache is None:
+            self._cache = tuple(self._choices())
+        return self._cache
+
+    @choices.setter
+    def choices(self, value) -> None:
+        self._cache = tuple(value)
+
+
+def library_option(*decls, library: Callable[[], Any], show: Callable[[Any], str] | None = None,
+                   **attrs):
+    """``click.option(*decls, **attrs)`` left to the library: a :class:`LibraryDefault`."""
+    return click.option(*decls, cls=LibraryDefault, library=library, show=show, **attrs)
+
+
+def given_values(**values) -> dict:
+    """``values`` without those left ``None`` (the options not given: the library decides)."""
+    return {k: val for k, val in values.items() if val is not None}
+
+
+def train_config(base: Any = None, **values):
+    """A ``TrainConfig`` of the options given (``None`` ones left to ``base``, default
+    ``TrainConfig()``: the dataclass fills them in)."""
+    from tympan.pipeline.config import TrainConfig
+
+    given_ = given_values(**values)
+    return dataclasses.replace(base, **given_) if base is not None else TrainConfig(**given_)
 
 
 #: The CSV column options of :func:`dataset_options`: ``--<role>-column`` and what it holds.
@@ -96,38 +219,50 @@ def recipe_options(f):
                      help=f"Clip length in seconds; default: what {DURATION_PERCENTILE} % of "
                      f"the clips fit in, rounded up to {DURATION_STEP:g} s, at most "
                      f"{DURATION_CEILING:g}."),
-        click.option("--epochs", type=int, default=60, show_default=True,
-                     help="At most this many (early stopping on a validation part)."),
-        click.option("--batch-size", type=int, default=32, show_default=True),
-        click.option("--learning-rate", type=float, default=1e-3, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
+        library_option("--epochs", type=int, library=config_default("TrainConfig", "epochs"),
+                       help="At most this many (early stopping on a validation part)."),
+        library_option("--batch-size", type=int, library=config_default("TrainConfig", "batch_size")),
+        library_option("--learning-rate", type=float,
+                       library=config_default("TrainConfig", "learning_rate")),
+        library_option("--seed", type=int, library=config_default("TrainConfig", "seed")),
         click.option("--class-weight", is_flag=True,
                      help="Weight the loss by inverse class frequency (unbalanced classes)."),
-        click.option("--feature-norm", type=click.Choice(["dataset", "group"]), default="dataset",
-                     show_default=True,
-                     help="group: normalise each speaker's features by that speaker's own "
-                     "statistics; test speakers are adapted on their own clips, and a new "
-                     "speaker needs `tympan adapt` before predicting."),
-        click.option("--validation-size", type=float, default=0.15, show_default=True,
-                     help="Part of the training clips kept for early stopping; 0: none, every "
-                     "epoch is run (for models trained to convergence)."),
-        click.option("--ensemble", type=int, default=1, show_default=True,
-                     help="Train N models (seeds seed..seed+N-1) and save one model that averages "
-                     "their probabilities: better accuracy, N times the training and model time."),
-        click.option("--self-training", type=int, default=0, show_default=True, metavar="ROUNDS",
-                     help="With --feature-norm group: after training, fine-tune on the test "
-                     "clips the model is sure of (probability >= 0.9), labelled with its own "
-                     "predictions, ROUNDS times; the test labels are never used."),
+        library_option("--feature-norm", type=LibraryChoice(_feature_norms),
+                       library=config_default("TrainConfig", "feature_norm"),
+                       help="group: normalise each speaker's features by that speaker's own "
+                       "statistics; test speakers are adapted on their own clips, and a new "
+                       "speaker needs `tympan adapt` before predicting."),
+        library_option("--validation-size", type=float,
+                       library=config_default("TrainConfig", "validation_size"),
+                       help="Part of the training clips kept for early stopping; 0: none, every "
+                       "epoch is run (for models trained to convergence)."),
+        library_option("--ensemble", type=int, library=config_default("TrainConfig", "ensemble"),
+                       help="Train N models (seeds seed..seed+N-1) and save one model that averages "
+                       "their probabilities: better accuracy, N times the training and model time."),
+        library_option("--self-training", type=int, metavar="ROUNDS",
+                       library=config_default("TrainConfig", "self_training"),
+                       help="With --feature-norm group: after training, fine-tune on the test "
+                       "clips the model is sure of (probability at least the training's "
+                       "pseudo_label_threshold), labelled with its own predictions, ROUNDS times; "
+                       "the test labels are never used."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def recipe_config(*, model_name, model_param, features, feature_param, sr, duration, epochs,
-                  batch_size, learning_rate, seed, class_weight, feature_norm="dataset", ensemble=1,
-                  validation_size=0.15, self_training=0):
-    """The PipelineConfig of the :func:`recipe_options` values."""
+def _feature_norms() -> tuple[str, ...]:
+    from tympan.pipeline.config import FEATURE_NORMS
+
+    return FEATURE_NORMS
+
+
+def recipe_config(*, model_name=None, model_param=(), features=None, feature_param=(), sr=None,
+                  duration=None, epochs=None, batch_size=None, learning_rate=None, seed=None,
+                  class_weight=False, feature_norm=None, ensemble=None, validation_size=None,
+                  self_training=None):
+    """The PipelineConfig of the :func:`recipe_options` values (those left ``None``: the
+    config dataclasses' defaults)."""
     from tympan import pipeline
 
     feats = parse_params(feature_param, "--feature-param")
@@ -137,14 +272,13 @@ def recipe_config(*, model_name, model_param, features, feature_param, sr, durat
     if params and not model_name:  # parameters tune the default architecture
         model_name = pipeline.DEFAULT_MODEL
     return pipeline.PipelineConfig(
-        audio=pipeline.AudioConfig(sr=sr, duration=duration),
+        audio=pipeline.AudioConfig(**given_values(sr=sr, duration=duration)),
         features=feats,
         model={"name": model_name, **params} if model_name else {},
-        training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
-                                      learning_rate=learning_rate, seed=seed,
-                                      class_weight=class_weight, feature_norm=feature_norm,
-                                      ensemble=ensemble, validation_size=validation_size,
-                                      self_training=self_training),
+        training=train_config(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                              seed=seed, class_weight=class_weight or None,
+                              feature_norm=feature_norm, ensemble=ensemble,
+                              validation_size=validation_size, self_training=self_training),
     )
 
 

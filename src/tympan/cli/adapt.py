@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import dataset_options, discovery, use_models
+from tympan.cli._options import (
+    dataset_options,
+    discovery,
+    given_values,
+    library_option,
+    signature_default,
+    use_models,
+)
 
 
 @click.command("adapt")
@@ -12,9 +19,11 @@ from tympan.cli._options import dataset_options, discovery, use_models
 @click.argument("clips", nargs=-1, required=True, type=click.Path())
 @click.option("--out", required=True, type=click.Path(), help="Folder for the adapted artifact.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="skip: unreadable files are skipped with a warning naming each.")
-@click.option("--self-training", type=int, default=0, show_default=True, metavar="ROUNDS",
+@library_option("--on-error", type=click.Choice(["raise", "skip"]),
+                library=signature_default("tympan.pipeline.adaptation", "adapt", "on_error"),
+                help="skip: unreadable files are skipped with a warning naming each.")
+@library_option("--self-training", type=int, metavar="ROUNDS",
+                library=signature_default("tympan.pipeline.adaptation", "adapt", "self_training"),
               help="Also fine-tune the model, ROUNDS times, on --training-data plus the CLIPS it "
               "labels with probability >= its pseudo_label_threshold (models trained with "
               "--feature-norm group).")
@@ -43,8 +52,9 @@ def adapt(run, clips, out, overwrite, on_error, self_training, training_data, la
     use_models()
     from tympan import pipeline
 
-    adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite, on_error=on_error,
-                             self_training=self_training, training_data=training_data,
+    adapted = pipeline.adapt(run, list(clips), out=out, overwrite=overwrite,
+                             **given_values(on_error=on_error, self_training=self_training),
+                             training_data=training_data,
                              discovery=discovery(labels_from, pattern, csv_path, label_pattern,
                                                  path_column=path_column, label_column=label_column,
                                                  group_column=group_column, fold_column=fold_column))

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import click
 
-from tympan.cli._options import parse_params, use_models
+from tympan.cli._options import (
+    LibraryChoice,
+    config_default,
+    given_values,
+    library_option,
+    parse_params,
+    signature_default,
+    train_config,
+    use_models,
+)
+
+
+def _model_default(name: str):
+    """A getter of the autoencoder builder's default ``name`` (read when --help is drawn)."""
+    def get():
+        from tympan import models
+
+        return models.model_defaults("autoencoder")[name]
+
+    get.source = ("autoencoder", name)
+    return get
+
+
+def _representations() -> tuple[str, ...]:
+    from tympan.models.autoencoder import REPRESENTATIONS
+
+    return REPRESENTATIONS
 
 
 @click.group("autoencoder")
@@ -23,22 +50,28 @@ def autoencoder() -> None:
 
 @autoencoder.command("train")
 @click.argument("data", type=click.Path(exists=True))
-@click.option("--representation", type=click.Choice(["stft", "logmag", "waveform"]), default="stft",
-              show_default=True, help="stft: complex STFT (exact inverse); logmag: log-magnitude "
-              "STFT with the input's phase; waveform: the samples.")
-@click.option("--compression", type=float, default=8.0, show_default=True,
-              help="Waveform samples per number in the bottleneck.")
+@library_option("--representation", type=LibraryChoice(_representations),
+                library=_model_default("representation"),
+                help="stft: complex STFT (exact inverse); logmag: log-magnitude STFT with the "
+                "input's phase; waveform: the samples.")
+@library_option("--compression", type=float, library=_model_default("compression"),
+                help="Waveform samples per number in the bottleneck.")
 @click.option("--model-param", multiple=True, metavar="KEY=VALUE",
               help="Other autoencoder parameters (n_fft, hop_length, width, depth, kernel_size, stride).")
-@click.option("--sr", type=int, default=8000, show_default=True, help="Sample rate the model works at.")
-@click.option("--duration", type=float, default=1.0, show_default=True,
-              help="Window length in seconds (longer files are cut into half-overlapping windows).")
-@click.option("--test-size", type=float, default=0.1, show_default=True,
-              help="Fraction of the files held out and measured after training.")
-@click.option("--epochs", type=int, default=30, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@library_option("--sr", type=int, library=lambda: "the files' most common rate",
+                help="Sample rate the model works at.")
+@library_option("--duration", type=float,
+                library=lambda: importlib.import_module("tympan.pipeline.reconstruct").AUTOENCODER_WINDOW,
+                help="Window length in seconds (longer files are cut into half-overlapping windows).")
+@library_option("--test-size", type=float,
+                library=signature_default("tympan.pipeline.reconstruct", "train_autoencoder",
+                                          "test_size"),
+                help="Fraction of the files held out and measured after training.")
+@library_option("--epochs", type=int, library=config_default("AUTOENCODER_TRAINING", "epochs"))
+@library_option("--batch-size", type=int, library=config_default("AUTOENCODER_TRAINING", "batch_size"))
+@library_option("--learning-rate", type=float,
+                library=config_default("AUTOENCODER_TRAINING", "learning_rate"))
+@library_option("--seed", type=int, library=config_default("AUTOENCODER_TRAINING", "seed"))
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
@@ -53,14 +86,12 @@ def train(data, representation, compression, model_param, sr, duration, test_siz
     use_models()
     from tympan import pipeline
 
-    model = {"name": "autoencoder", **parse_params(model_param, "--model-param"),
-             "representation": representation, "compression": compression}
-    config = pipeline.PipelineConfig(
-        audio=pipeline.AudioConfig(sr=sr, duration=duration), model=model,
-        training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
-                                      learning_rate=learning_rate, seed=seed))
-    artifact = pipeline.train_autoencoder(data, config, test_size=test_size, out=out,
-                                          overwrite=overwrite, verbose=0 if quiet else 2)
+    config = autoencoder_recipe(representation=representation, compression=compression,
+                                model_param=model_param, sr=sr, duration=duration, epochs=epochs,
+                                batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    artifact = pipeline.train_autoencoder(data, config, out=out, overwrite=overwrite,
+                                          verbose=0 if quiet else 2,
+                                          **given_values(test_size=test_size))
     m = artifact.metrics
     click.echo(f"bottleneck: {m['bottleneck_values']} numbers per {artifact.config.audio.samples} "
                f"samples ({m['compression']:.2f}x compression)")
@@ -69,6 +100,21 @@ def train(data, representation, compression, model_param, sr, duration, test_siz
         click.echo(f"held-out files ({m['n_test_files']}): SNR {t['mean_snr_db']:.2f} dB, "
                    f"SI-SDR {t['mean_si_sdr_db']:.2f} dB, log-spectral distance {t['mean_lsd_db']:.2f} dB")
     click.echo(f"saved {artifact.path}")
+
+
+def autoencoder_recipe(*, representation=None, compression=None, model_param=(), sr=None,
+                       duration=None, epochs=None, batch_size=None, learning_rate=None, seed=None):
+    """The PipelineConfig of ``autoencoder train``'s options: those not given (``None``) are
+    the library's (the builder's own parameters, the files' rate and
+    :data:`~tympan.pipeline.config.AUTOENCODER_TRAINING`)."""
+    from tympan.pipeline import config as cfg
+
+    model = {"name": "autoencoder", **parse_params(model_param, "--model-param"),
+             **given_values(representation=representation, compression=compression)}
+    return cfg.PipelineConfig(
+        audio=cfg.AudioConfig(**given_values(sr=sr, duration=duration)), model=model,
+        training=train_config(cfg.AUTOENCODER_TRAINING, epochs=epochs, batch_size=batch_size,
+                              learning_rate=learning_rate, seed=seed))
 
 
 @autoencoder.command("reconstruct")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import use_models
+from tympan.cli._options import given_values, library_option, signature_default, use_models
 
 
 @click.command("demo")
-@click.option("--out", default="runs/demo", show_default=True, type=click.Path(),
-              help="Artifact folder (an earlier demo artifact there is replaced).")
-@click.option("--epochs", type=int, default=60, show_default=True)
+@library_option("--out", type=click.Path(),
+                library=signature_default("tympan.pipeline.demo", "run_demo", "out"),
+                help="Artifact folder (an earlier demo artifact there is replaced).")
+@library_option("--epochs", type=int,
+                library=signature_default("tympan.pipeline.demo", "run_demo", "epochs"))
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 def demo(out, epochs, quiet):
     """Train a spoken-digit classifier on the recordings bundled with tympan, with a
@@ -27,7 +29,8 @@ def demo(out, epochs, quiet):
 
     click.echo("tympan demo: 600 spoken digits (FSDD subset), 6 speakers; "
                "test speaker 'theo' is never heard in training")
-    result = run_demo(out, epochs=epochs, verbose=0 if quiet else 2, report=click.echo)
+    result = run_demo(**given_values(out=out, epochs=epochs), verbose=0 if quiet else 2,
+                      report=click.echo)
     metrics = result.artifact.metrics
     click.echo(f"\ntrained on {metrics['n_train']} clips (validation {metrics['n_val']}), "
                f"{metrics['epochs_run']} epochs; test on {metrics['n_test']} clips of the new speaker:")

@@ -12,11 +12,14 @@ from tympan.cli._options import (
     dataset_options,
     discovery,
     given,
+    given_values,
+    library_option,
     on_error_option,
     parse_ints,
     printable,
     recipe_config,
     recipe_options,
+    signature_default,
     use_models,
 )
 
@@ -33,8 +36,9 @@ _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
               "auto (the data's folds, else --folds folds of whole groups, else kfold), "
               "leave-one-group-out (e.g. each speaker once), group-kfold (--folds folds of whole "
               "groups), kfold (stratified), fold (predefined folds, e.g. UrbanSound8K).")
-@click.option("--folds", "n_folds", type=int, default=5, show_default=True,
-              help="Number of folds for --cv group-kfold and kfold.")
+@library_option("--folds", "n_folds", type=int,
+                library=signature_default("tympan.pipeline.evaluate", "cross_validate", "n_splits"),
+                help="Number of folds for --cv group-kfold and kfold.")
 @click.option("--only-folds", help="Run only these folds (0-based, comma-separated, e.g. 0,3).")
 @recipe_options
 @on_error_option()
@@ -94,7 +98,7 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
     table = fmt == "table"
     result = pipeline.cross_validate(
         paths[0], recipe_config(**recipe), discovery=found, method=CV_METHODS[cv],
-        n_splits=n_folds, on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
+        **given_values(n_splits=n_folds), on_error=on_error, only=parse_ints(only_folds, "--only-folds"),
         on_fold=_fold_printer() if table else None, report=click.echo if table else None)
     left_out = result.get("chosen", {}).get("unreadable", [])
     if not table:

@@ -101,6 +101,7 @@ def _register() -> None:
         data,
         demo,
         evaluate,
+        export,
         info,
         plot,
         predict,
@@ -111,7 +112,7 @@ def _register() -> None:
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
                     autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
-                    separate.separator, adapt.adapt, data.data):
+                    separate.separator, adapt.adapt, data.data, export.export):
         cli.add_command(command)
 
 

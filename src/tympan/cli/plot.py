@@ -4,10 +4,11 @@ scalogram, segments, prediction timeline) or a training run (curves, confusion m
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import click
 
-from tympan.cli._options import parse_params, use_models
+from tympan.cli._options import library_option, parse_params, signature_default, use_models
 from tympan.errors import ParameterError, TympanError
 
 #: kind -> (function in tympan.plot, one-line help, example options)
@@ -98,8 +99,12 @@ def _audio_command(kind: str, func_name: str, summary: str, example: str):
             if param or sr is not None:
                 raise click.UsageError("--run takes the rate, bins and scaling from the run; "
                                        "leave out --sr and --param")
-            _save(_function("plot_network_spectrum")(run_dir, file, title=title, **kwargs), out,
-                  overwrite, dpi)
+            from tympan.pipeline import network_input
+
+            clip, rate, recipe = network_input(run_dir, file)
+            title = f"{Path(file).name}: what the network gets" if title is None else title
+            _save(_function("plot_network_spectrum")(clip, rate, features=recipe, title=title, **kwargs),
+                  out, overwrite, dpi)
             return
         y, rate = load_audio(file, sr=sr)
         _save(func(y, rate, title=title, **kwargs), out, overwrite, dpi)
@@ -191,9 +196,8 @@ def timeline(run, file, window, hop, sr, out, overwrite, title, dpi):
 
 @plot.command("segments")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--method", default=None,
-              help="tympan.segment method: learned (its default), hmm, fcm, histogram, or energy "
-              "(pauses only).")
+@library_option("--method", library=signature_default("tympan.segment.labelling", "segments", "method"),
+                help="tympan.segment method: learned, hmm, fcm, histogram, or energy (pauses only).")
 @click.option("--on", "on", type=click.Choice(["waveform", "spectrogram"]), default="waveform",
               show_default=True, help="Draw the segments over the waveform or the spectrogram.")
 @click.option("--sr", type=int, default=None, help="Resample to this rate first (default: the file's own).")
@@ -211,7 +215,8 @@ def segments(file, method, on, sr, out, overwrite, title, dpi):
 
     from tympan.plot import load_audio, plot_segments
 
-    if method in (None, "learned"):  # the shipped frame classifier is a Keras model
+    default = signature_default("tympan.segment.labelling", "segments", "method")
+    if (method or default()) == "learned":  # the shipped frame classifier is a Keras model
         use_models()
 
     try:

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import parse_params, use_models
+from tympan.cli._options import (
+    LibraryChoice,
+    given_values,
+    library_option,
+    parse_params,
+    signature_default,
+    use_models,
+)
+
+
+def _methods() -> tuple[str, ...]:
+    from tympan.segment.labelling import METHODS
+
+    return METHODS
+
+
+def _keeps() -> tuple[str, ...]:
+    from tympan.segment.labelling import KEEP
+
+    return KEEP
 
 
 @click.command("segment")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.option("--method", type=click.Choice(["learned", "hmm", "fcm", "histogram", "energy"]),
-              default="learned", show_default=True,
-              help="learned: the shipped frame classifier; hmm, fcm, histogram: unsupervised; "
-              "energy: pauses only.")
-@click.option("--keep", type=click.Choice(["vowels", "consonants", "speech"]), default=None,
-              help="What --out and --export-dir keep (default: speech, i.e. drop the pauses).")
+@library_option("--method", type=LibraryChoice(_methods),
+                library=signature_default("tympan.segment.export", "segment_file", "method"),
+                help="learned: the shipped frame classifier; hmm, fcm, histogram: unsupervised; "
+                "energy: pauses only.")
+@library_option("--keep", type=LibraryChoice(_keeps),
+                library=signature_default("tympan.segment.export", "segment_file", "keep"),
+                help="What --out and --export-dir keep (speech: all but the pauses).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the kept parts, joined, here.")
 @click.option("--export", type=click.Path(dir_okay=False),
               help="Write every segment as an Audacity label track (start<TAB>end<TAB>label).")
@@ -24,8 +44,9 @@ from tympan.cli._options import parse_params, use_models
               show_default=True, help="How the segments are printed.")
 @click.option("--param", multiple=True, metavar="KEY=VALUE",
               help="Method parameter, repeatable (e.g. threshold_db=-35, stay=0.9).")
-@click.option("--block-sec", type=float, default=30.0, show_default=True,
-              help="Seconds of audio read at a time (memory stays bounded whatever the length).")
+@library_option("--block-sec", type=float,
+                library=signature_default("tympan.segment.export", "segment_file", "block_sec"),
+                help="Seconds of audio read at a time (memory stays bounded whatever the length).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (the input file is never written).")
 @click.option("--quiet", is_flag=True, help="Print nothing on stdout.")
 def segment(source, method, keep, out, export, export_dir, fmt, param, block_sec, overwrite, quiet):
@@ -41,16 +62,20 @@ def segment(source, method, keep, out, export, export_dir, fmt, param, block_sec
       tympan segment speech.wav --export labels.txt --format json
       tympan segment speech.wav --keep vowels --export-dir segments/
     """
-    if method == "learned":  # the shipped frame classifier is a Keras model
-        use_models()
     from tympan.segment import format_segments, segment_file
 
-    labels, kept = segment_file(source, method=method, keep=keep, out=out, export=export,
-                                export_dir=export_dir, overwrite=overwrite, block_sec=block_sec,
-                                **parse_params(param, "--param"))
+    options = given_values(method=method, keep=keep, block_sec=block_sec)
+    if options.get("method", _default("method")) == "learned":  # a Keras model
+        use_models()
+    labels, kept = segment_file(source, out=out, export=export, export_dir=export_dir,
+                                overwrite=overwrite, **options, **parse_params(param, "--param"))
     if not quiet:
         click.echo(format_segments(labels.segments(), fmt), nl=False)
     if out is not None or export_dir is not None:
         seconds = sum(b - a for a, b, _ in kept)
-        click.echo(f"kept {len(kept)} {keep or 'speech'} segment(s), {seconds:.2f} of "
+        click.echo(f"kept {len(kept)} {keep or _default('keep')} segment(s), {seconds:.2f} of "
                    f"{labels.duration:.2f} s", err=True)
+
+
+def _default(name: str):
+    return signature_default("tympan.segment.export", "segment_file", name)()

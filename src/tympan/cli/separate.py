@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
 
-from tympan.cli._options import parse_params, use_models
+from tympan.cli._options import (
+    config_default,
+    given_values,
+    library_option,
+    parse_params,
+    signature_default,
+    train_config,
+    use_models,
+)
 from tympan.errors import ParameterError
 
 
@@ -57,35 +66,42 @@ def separator() -> None:
               "pairs' clean sentences).")
 @click.option("--noise", multiple=True, type=click.Path(exists=True),
               help="Noise files or folders to mix on the fly (repeatable; default: the pairs' noise).")
-@click.option("--held-out", default="sp25,sp26,sp27,sp28,sp29,sp30", show_default=True,
-              help="Sentence ids never trained on (comma-separated; '' for none).")
-@click.option("--snr", default="-5,10", show_default=True, help="SNR range of the on-the-fly mixtures, dB.")
-@click.option("--speed", default="0.85,1.15", show_default=True,
-              help="Speed perturbation of the speech mixed on the fly: each window resampled by a "
-              "factor drawn from this range (pitch and formants move with it); 1,1 for none.")
-@click.option("--by-length/--by-file", default=True, show_default=True,
-              help="Draw the speech mixed on the fly in proportion to each file's length (every "
-              "second equally often), or every file equally often.")
+@library_option("--held-out", library=config_default("MixingConfig", "held_out"),
+                help="Sentence ids never trained on (comma-separated; '' for none).")
+@library_option("--snr", library=config_default("MixingConfig", "snr_db"),
+                help="SNR range of the on-the-fly mixtures, dB.")
+@library_option("--speed", library=config_default("MixingConfig", "speed"),
+                help="Speed perturbation of the speech mixed on the fly: each window resampled by a "
+                "factor drawn from this range (pitch and formants move with it); 1,1 for none.")
+@library_option("--by-length/--by-file", library=config_default("MixingConfig", "by_length"),
+                show=lambda on: "--by-length" if on else "--by-file",
+                help="Draw the speech mixed on the fly in proportion to each file's length (every "
+                "second equally often), or every file equally often.")
 @click.option("--pair-speed", is_flag=True,
               help="Speed-perturb the pairs' windows too (speech and noise by the same factor).")
-@click.option("--examples-per-epoch", type=int, default=1024, show_default=True)
+@library_option("--examples-per-epoch", type=int,
+                library=config_default("MixingConfig", "examples_per_epoch"))
 @click.option("--model-param", multiple=True, metavar="KEY=VALUE",
               help="Separator parameters (sources, n_fft, hop_length, kernel_sizes, filters, depth, "
               "dilation, per_bin, recurrent, spectral).")
-@click.option("--sr", type=int, default=8000, show_default=True, help="Sample rate the model works at.")
-@click.option("--duration", type=float, default=1.0, show_default=True,
-              help="Window length in seconds (longer files are separated in overlapping windows).")
-@click.option("--epochs", type=int, default=80, show_default=True,
-              help="80 took about 28 minutes on 2 CPU cores with the default model, 9 without its "
-              "2-D convolutions (--model-param spectral=0); docs/separation.md.")
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--learning-rate", type=float, default=2e-3, show_default=True)
-@click.option("--validation-size", type=float, default=0.0, show_default=True,
-              help="Fraction of the training sentences kept for validation and early stopping.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--ensemble", type=int, default=1, show_default=True, metavar="N",
-              help="Train N separators (seeds SEED, SEED+1, ...) saved as one that averages "
-              "their sources (N times the time).")
+@library_option("--sr", type=int, library=config_default("SEPARATOR_AUDIO", "sr"),
+                help="Sample rate the model works at.")
+@library_option("--duration", type=float, library=config_default("SEPARATOR_AUDIO", "duration"),
+                help="Window length in seconds (longer files are separated in overlapping windows).")
+@library_option("--epochs", type=int, library=config_default("SEPARATOR_TRAINING", "epochs"),
+                help="80 took about 28 minutes on 2 CPU cores with the default model, 9 without "
+                "its 2-D convolutions (--model-param spectral=0); docs/separation.md.")
+@library_option("--batch-size", type=int, library=config_default("SEPARATOR_TRAINING", "batch_size"))
+@library_option("--learning-rate", type=float,
+                library=config_default("SEPARATOR_TRAINING", "learning_rate"))
+@library_option("--validation-size", type=float,
+                library=config_default("SEPARATOR_TRAINING", "validation_size"),
+                help="Fraction of the training sentences kept for validation and early stopping.")
+@library_option("--seed", type=int, library=config_default("SEPARATOR_TRAINING", "seed"))
+@library_option("--ensemble", type=int, metavar="N",
+                library=config_default("SEPARATOR_TRAINING", "ensemble"),
+                help="Train N separators (seeds SEED, SEED+1, ...) saved as one that averages "
+                "their sources (N times the time).")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               metavar="RUN", help="Continue training the separator RUN (its model, --sr and "
               "--duration; new mixtures from the epoch where it stopped). RUN is not changed.")
@@ -109,21 +125,41 @@ def train(pairs, speech, noise, held_out, snr, speed, by_length, pair_speed, exa
 
     if init is not None and model_param:
         raise ParameterError("--model-param cannot change the model of --init RUN; it is RUN's")
-    snr_range = _floats(snr, "--snr")
-    config = pipeline.PipelineConfig(
-        audio=pipeline.AudioConfig(sr=sr, duration=duration),
-        model={"name": "separator", **parse_params(model_param, "--model-param")},
-        training=pipeline.TrainConfig(epochs=epochs, batch_size=batch_size,
-                                      learning_rate=learning_rate, seed=seed, ensemble=ensemble,
-                                      validation_size=validation_size))
+    config, mixing = separator_recipe(
+        sr=sr, duration=duration, model_param=model_param, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, validation_size=validation_size, seed=seed, ensemble=ensemble,
+        held_out=held_out, snr=snr, speed=speed, by_length=by_length, pair_speed=pair_speed,
+        examples_per_epoch=examples_per_epoch)
     artifact = pipeline.train_separator(
         pairs=pairs, speech=list(speech) or None, noise=list(noise) or None, config=config,
-        held_out=_names(held_out), snr_db=snr_range, speed=_floats(speed, "--speed"),
-        by_length=by_length, pair_speed=pair_speed, examples_per_epoch=examples_per_epoch,
-        init=init, out=out, overwrite=overwrite, verbose=0 if quiet else 2)
+        init=init, out=out, overwrite=overwrite, verbose=0 if quiet else 2,
+        **dataclasses.asdict(mixing))
     if "test" in artifact.metrics:
         _table(artifact.metrics["test"])
     click.echo(f"saved {artifact.path}")
+
+
+def separator_recipe(*, sr=None, duration=None, model_param=(), epochs=None, batch_size=None,
+                     learning_rate=None, validation_size=None, seed=None, ensemble=None,
+                     held_out=None, snr=None, speed=None, by_length=None, pair_speed=False,
+                     examples_per_epoch=None):
+    """The PipelineConfig and MixingConfig of ``separator train``'s options: those not given
+    (``None``) are the separator recipe's (:data:`~tympan.pipeline.config.SEPARATOR_AUDIO`,
+    :data:`~tympan.pipeline.config.SEPARATOR_TRAINING`, :class:`~tympan.pipeline.MixingConfig`)."""
+    from tympan.pipeline import config as cfg
+
+    audio = dataclasses.replace(cfg.SEPARATOR_AUDIO, **given_values(sr=sr, duration=duration))
+    config = cfg.PipelineConfig(
+        audio=audio, model={"name": "separator", **parse_params(model_param, "--model-param")},
+        training=train_config(cfg.SEPARATOR_TRAINING, epochs=epochs, batch_size=batch_size,
+                              learning_rate=learning_rate, seed=seed, ensemble=ensemble,
+                              validation_size=validation_size))
+    mixing = cfg.MixingConfig(**given_values(
+        held_out=None if held_out is None else _names(held_out),
+        snr_db=None if snr is None else _floats(snr, "--snr"),
+        speed=None if speed is None else _floats(speed, "--speed"),
+        by_length=by_length, pair_speed=pair_speed or None, examples_per_epoch=examples_per_epoch))
+    return config, mixing
 
 
 @separator.command("combine")
@@ -157,8 +193,9 @@ def combine(runs, out, pairs, overwrite):
 @click.option("--sentences", default=None, help="Sentence ids to test on (comma-separated).")
 @click.option("--speech", type=click.Path(exists=True), help="Clean speech to mix (instead of --pairs).")
 @click.option("--noise", type=click.Path(exists=True), help="Noise to mix with --speech.")
-@click.option("--snr", default="0,5,10,15", show_default=True,
-              help="Input SNRs of the --speech/--noise mixtures, dB.")
+@library_option("--snr", library=signature_default("tympan.pipeline.separate", "evaluate_separation",
+                                                   "snr_db"),
+                help="Input SNRs of the --speech/--noise mixtures, dB.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def evaluate(run, pairs, sentences, speech, noise, snr, fmt):
     """SDR, SI-SDR and SI-SDR improvement of RUN's speech source per input SNR and noise.
@@ -171,8 +208,8 @@ def evaluate(run, pairs, sentences, speech, noise, snr, fmt):
     from tympan import pipeline
 
     result = pipeline.evaluate_separation(
-        run, pairs, sentences=_names(sentences) or None, speech=speech,
-        noise=noise, snr_db=_floats(snr, "--snr"))
+        run, pairs, sentences=_names(sentences) or None, speech=speech, noise=noise,
+        **given_values(snr_db=None if snr is None else _floats(snr, "--snr")))
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
     else:

@@ -1,10 +1,12 @@
 """Datasets: find the clips and their labels, split them, and read them into arrays.
 
-- :mod:`tympan.data.discover`: :func:`from_folders`, :func:`from_regex` (labels from file names,
-  e.g. :data:`FSDD_PATTERN`) and :func:`discover`, each returning a :class:`Dataset` of
-  :class:`Item`; :mod:`tympan.data.csv_layouts`: :func:`from_csv` (ESC-50, UrbanSound8K, or any
-  CSV with the columns named); :mod:`tympan.data.corpora`: :func:`from_emodb` (EMO-DB, English
-  emotion labels, speakers as groups).
+- :mod:`tympan.data.dataset`: :class:`Dataset` of :class:`Item`, what every finder returns.
+- :mod:`tympan.data.listing`: :func:`from_folders`, :func:`from_regex` (labels from file names,
+  e.g. :data:`FSDD_PATTERN`) and :func:`audio_files`; :mod:`tympan.data.csv_layouts`:
+  :func:`from_csv` (ESC-50, UrbanSound8K, or any CSV with the columns named);
+  :mod:`tympan.data.corpora`: :func:`from_emodb` (EMO-DB, English emotion labels, speakers as
+  groups); :mod:`tympan.data.relabel`: labels from file names; :mod:`tympan.data.discover`:
+  :func:`discover`, the entry point above them all.
 - :mod:`tympan.data.splits`: :func:`split` (stratified, group, fold, pattern) and
   :func:`cross_validation`, returning :class:`Split` index arrays.
 - :mod:`tympan.data.loading`: :func:`load_clips` (parallel, fixed length) and :func:`fit_length`.
@@ -24,19 +26,11 @@ from pathlib import Path
 
 from tympan.data.corpora import EMODB_EMOTIONS, EMODB_PATTERN, from_emodb
 from tympan.data.csv_layouts import from_csv
-from tympan.data.discover import (
-    AUDIO_EXTENSIONS,
-    FSDD_PATTERN,
-    PATTERNS,
-    Dataset,
-    Item,
-    audio_files,
-    discover,
-    from_folders,
-    from_regex,
-)
+from tympan.data.dataset import Dataset, DatasetWarning, Item
+from tympan.data.discover import PATTERNS, discover
 from tympan.data.inspect import Duplicate, Inspection, inspect
-from tympan.data.loading import CROP_MODES, PAD_MODES, DatasetWarning, fit_length, load_clips
+from tympan.data.listing import AUDIO_EXTENSIONS, FSDD_PATTERN, audio_files, from_folders, from_regex
+from tympan.data.loading import CROP_MODES, PAD_MODES, fit_length, load_clips
 from tympan.data.splits import (
     AUTO_MIN_GROUPS,
     CV_METHODS,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from tympan.data.discover import Dataset, _root, from_regex
+from tympan.data.dataset import Dataset
+from tympan.data.listing import dataset_folder, from_regex
 from tympan.errors import DatasetError
 
 __all__ = ["EMODB_EMOTIONS", "EMODB_PATTERN", "from_emodb"]
@@ -47,7 +48,7 @@ def from_emodb(root: str | os.PathLike) -> Dataset:
     ``../shared/data/emodb``) swaps ``A``, ``E`` and ``F``; the letters in the file names are
     the corpus's own coding and are what this loader reads.
     """
-    base = _root(root)
+    base = dataset_folder(root)
     try:
         found = from_regex(base, EMODB_PATTERN)
     except DatasetError as exc:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tympan import _validate as v
-from tympan.data.discover import Dataset, Item
+from tympan.data.dataset import Dataset, Item
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = ["COLUMN_ROLES", "LAYOUTS", "from_csv", "layout_columns"]

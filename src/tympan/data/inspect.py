@@ -32,7 +32,8 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan import io
-from tympan.data.discover import Dataset, discover, natural_key
+from tympan.data.dataset import Dataset, natural_key
+from tympan.data.discover import discover
 from tympan.data.splits import DEFAULT_TEST_SIZE, Split
 from tympan.data.splits import split as make_split
 from tympan.data.survey import AudioChoice, FileInfo, Survey, audio_defaults, survey

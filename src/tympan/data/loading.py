@@ -20,18 +20,13 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan import io
-from tympan.data.discover import Dataset, Item
+from tympan.data.dataset import Dataset, DatasetWarning, Item
 from tympan.errors import AudioIOError, DatasetError, ParameterError
 
-__all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "fit_length", "load_clips"]
+__all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "fit_length", "load_clips", "progress_bar"]
 
 PAD_MODES = ("end", "center", "wrap")
 CROP_MODES = ("start", "center", "end", "random")
-
-
-class DatasetWarning(UserWarning):
-    """Something in a dataset was skipped or is unusual (a clip that failed to load, a class
-    too small for every cross-validation fold)."""
 
 
 # --------------------------------------------------------------------------- fit_length
@@ -163,7 +158,7 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
     multi: dict[int, np.ndarray] = {}
     ok = np.zeros(len(items), bool)
     failures: list[tuple[int, Exception]] = []
-    bar = _progress_bar(len(items), desc) if progress else None
+    bar = progress_bar(len(items), desc) if progress else None
 
     def take(i: int, call: Any) -> None:
         try:
@@ -224,7 +219,9 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
     return np.stack([multi.pop(i) for i in kept]), kept
 
 
-def _progress_bar(total: int, desc: str) -> Any:
+def progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar on stderr counting ``total`` clips, labelled ``desc``; ``None`` when tqdm is not
+    installed (callers then skip the updates).  Shared by every loop that reads clips."""
     try:
         from tqdm.auto import tqdm
     except ImportError:

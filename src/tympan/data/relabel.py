@@ -13,8 +13,8 @@ import re
 import warnings
 from dataclasses import replace
 
-from tympan.data.discover import Dataset, _compile
-from tympan.data.loading import DatasetWarning
+from tympan import _validate as v
+from tympan.data.dataset import Dataset, DatasetWarning
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = ["LABEL_PATTERNS", "relabel"]
@@ -34,7 +34,7 @@ def label_regex(pattern: str | re.Pattern) -> re.Pattern:
     ``(?P<label>...)`` group)."""
     if isinstance(pattern, str) and pattern.lower() in LABEL_PATTERNS:
         pattern = LABEL_PATTERNS[pattern.lower()]
-    regex = _compile(pattern, "label_pattern")
+    regex = v.regex("label_pattern", pattern)
     if "label" not in regex.groupindex:
         raise ParameterError(f"label_pattern must have a named group 'label' (?P<label>...) or be "
                              f"one of {', '.join(LABEL_PATTERNS)}, got {regex.pattern!r}")

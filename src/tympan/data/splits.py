@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 
 from tympan import _validate as v
-from tympan.data.discover import Dataset, _compile, natural_key
-from tympan.data.loading import DatasetWarning
+from tympan.data.dataset import Dataset, DatasetWarning, natural_key
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = ["AUTO_MIN_GROUPS", "CV_METHODS", "DEFAULT_TEST_SIZE", "SPLIT_METHODS", "Split", "auto_method",
@@ -308,7 +307,7 @@ def split(dataset: Dataset, *, method: str = "stratified", test_size: float = DE
         if test_pattern is None:
             raise ParameterError("test_pattern must be a regular expression for method='pattern', "
                                  "got None")
-        regex = _compile(test_pattern, "test_pattern")
+        regex = v.regex("test_pattern", test_pattern)
         params["test_pattern"] = regex.pattern
         unit = np.array([bool(regex.search(it.path.name)) for it in ds])
         chosen = [True]

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tympan import io
-from tympan.data.discover import Dataset
+from tympan.data.dataset import Dataset
 from tympan.errors import DatasetError, TympanError
 
 __all__ = ["DURATION_CEILING", "DURATION_PERCENTILE", "DURATION_STEP", "SR_CEILING", "AudioChoice",

@@ -71,7 +71,7 @@ def cqt_frequencies(n_bins: int, *, fmin: float | None = None, bins_per_octave: 
     n_bins = v.positive_int("n_bins", n_bins)
     bins_per_octave = v.positive_int("bins_per_octave", bins_per_octave)
     fmin = C1_HZ if fmin is None else v.positive_number("fmin", fmin)
-    tuning = filters._finite_number("tuning", tuning)
+    tuning = v.finite_number("tuning", tuning)
     fmin = fmin * 2.0 ** (tuning / bins_per_octave)
     return fmin * 2.0 ** (np.arange(n_bins, dtype=np.float64) / bins_per_octave)
 
@@ -105,7 +105,7 @@ def cqt_kernels(
     n_bins = v.positive_int("n_bins", n_bins)
     bins_per_octave = v.positive_int("bins_per_octave", bins_per_octave)
     fmin = C1_HZ if fmin is None else v.positive_number("fmin", fmin)
-    tuning = filters._finite_number("tuning", tuning)
+    tuning = v.finite_number("tuning", tuning)
     filter_scale = v.positive_number("filter_scale", filter_scale)
     norm = filters.check_norm("norm", norm)
     sparsity = v.non_negative_number("sparsity", sparsity)

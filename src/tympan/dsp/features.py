@@ -10,7 +10,8 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan.dsp import filters
-from tympan.dsp.spectrum import _spectrogram_tf, _to_public, power_to_db
+from tympan.dsp._stft import spectrogram_tf, to_public
+from tympan.dsp.spectrum import power_to_db
 from tympan.errors import ParameterError
 
 
@@ -30,9 +31,9 @@ def _mel_tf(y, S, *, sr, n_fft, hop_length, win_length, window, center, pad_mode
     dtype = np.float64 if np.asarray(y).dtype == np.float64 else np.float32
     basis = filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
                         norm=norm, dtype=dtype)
-    return _spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                           window=window, center=center, pad_mode=pad_mode, power=power,
-                           project=basis.T)
+    return spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                          window=window, center=center, pad_mode=pad_mode, power=power,
+                          project=basis.T)
 
 
 def melspectrogram(
@@ -58,10 +59,10 @@ def melspectrogram(
     ``S``, if given, is a magnitude-or-power spectrogram ``(..., 1 + n_fft // 2, frames)`` used
     as is (``n_fft`` is taken from its shape).
     """
-    return _to_public(_mel_tf(y, S, sr=sr, n_fft=n_fft, hop_length=hop_length,
-                              win_length=win_length, window=window, center=center,
-                              pad_mode=pad_mode, power=power, n_mels=n_mels, fmin=fmin, fmax=fmax,
-                              htk=htk, norm=norm))
+    return to_public(_mel_tf(y, S, sr=sr, n_fft=n_fft, hop_length=hop_length,
+                             win_length=win_length, window=window, center=center,
+                             pad_mode=pad_mode, power=power, n_mels=n_mels, fmin=fmin, fmax=fmax,
+                             htk=htk, norm=norm))
 
 
 def mfcc(

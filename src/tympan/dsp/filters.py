@@ -158,12 +158,6 @@ def _cached_mel(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- chroma
-def _finite_number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def check_norm(name: str, norm):
     """``None``, ``np.inf`` or a positive number (a p-norm), as ``librosa.util.normalize`` takes."""
     if norm is None or (not isinstance(norm, bool) and isinstance(norm, (int, float, np.number))
@@ -195,8 +189,8 @@ def chroma(
     sr = v.positive_number("sr", sr)
     n_fft = v.positive_int("n_fft", n_fft)
     n_chroma = v.positive_int("n_chroma", n_chroma)
-    tuning = _finite_number("tuning", tuning)
-    ctroct = _finite_number("ctroct", ctroct)
+    tuning = v.finite_number("tuning", tuning)
+    ctroct = v.finite_number("ctroct", ctroct)
     octwidth = None if octwidth is None else v.positive_number("octwidth", octwidth)
     norm = check_norm("norm", norm)
     return _cached_chroma(sr, n_fft, n_chroma, tuning, ctroct, octwidth, norm, bool(base_c),

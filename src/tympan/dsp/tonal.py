@@ -19,8 +19,9 @@ import numpy as np
 from tympan import _validate as v
 from tympan.dsp import constantq as _cqt
 from tympan.dsp import filters
+from tympan.dsp._stft import checked_signal, float_dtype, spectrogram_tf, to_public
 from tympan.dsp.frames import n_frames
-from tympan.dsp.spectrum import PAD_MODES, _checked_signal, _float_dtype, _spectrogram_tf, _to_public
+from tympan.dsp.spectrum import PAD_MODES
 from tympan.errors import ParameterError
 
 
@@ -92,8 +93,8 @@ def _magnitude_tf(y, S, *, n_fft, hop_length, win_length, window, center, pad_mo
                                  f"{S.dtype} {S.shape}")
         return np.swapaxes(S, -1, -2), 2 * (S.shape[-2] - 1)
     n_fft = v.positive_int("n_fft", n_fft)
-    return _spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                           window=window, center=center, pad_mode=pad_mode, power=1.0), n_fft
+    return spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                          window=window, center=center, pad_mode=pad_mode, power=1.0), n_fft
 
 
 def _check_piptrack(sr, fmin, fmax, threshold, ref):
@@ -137,7 +138,7 @@ def piptrack(
                                 window=window, center=center, pad_mode=pad_mode)
     pitches, mags = _piptrack_tf(S_tf, sr=sr, n_fft=n_fft, fmin=fmin, fmax=fmax,
                                  threshold=threshold, ref=ref)
-    return _to_public(pitches), _to_public(mags)
+    return to_public(pitches), to_public(mags)
 
 
 def _check_resolution(resolution, bins_per_octave) -> tuple[float, int]:
@@ -297,11 +298,11 @@ def chroma_stft(
         if S.ndim < 2 or np.iscomplexobj(S):
             raise ParameterError(f"S must be a real (..., 1 + n_fft // 2, frames) array, got "
                                  f"{S.dtype} {S.shape}")
-        P = np.swapaxes(S, -1, -2).astype(_float_dtype(S), copy=False)
+        P = np.swapaxes(S, -1, -2).astype(float_dtype(S), copy=False)
         n_fft = 2 * (S.shape[-2] - 1)
     else:
-        P = _spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-                            window=window, center=center, pad_mode=pad_mode, power=2.0)
+        P = spectrogram_tf(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                           window=window, center=center, pad_mode=pad_mode, power=2.0)
 
     def project(power: np.ndarray, value: float) -> np.ndarray:
         fb = filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=value, ctroct=ctroct,
@@ -314,7 +315,7 @@ def chroma_stft(
         project(P[..., :0, :], 0.0)  # the filterbank's arguments checked before the estimate
         tuning = _estimate_tuning_tf(P, sr=sr, n_fft=n_fft, bins_per_octave=n_chroma)
     raw = _per_tuning(P, tuning, 2, project) if isinstance(tuning, np.ndarray) else project(P, tuning)
-    return _to_public(_normalize_tf(raw, norm))
+    return to_public(_normalize_tf(raw, norm))
 
 
 # -------------------------------------------------------------------------------------- CQT
@@ -347,8 +348,8 @@ def _cqt_tf(y, *, sr, hop_length, fmin, n_bins, bins_per_octave, tuning, filter_
                             bins_per_octave=bins_per_octave, tuning=tuning,
                             filter_scale=filter_scale, norm=norm, sparsity=sparsity,
                             window=window, scale=scale)
-    y = _checked_signal(y, pad_mode)
-    dtype = _float_dtype(y)
+    y = checked_signal(y, pad_mode)
+    dtype = float_dtype(y)
     lead, n = y.shape[:-1], y.shape[-1]
     count = n_frames(n, n_fft=plan.octaves[0].n_fft, hop_length=hop_length, center=True)
     x = y.reshape(-1, n)
@@ -404,10 +405,10 @@ def cqt(
     (e.g. at most 83 bins from C1 at 8 kHz).  float32 in, complex64 out.
     """
     v.choice("pad_mode", pad_mode, PAD_MODES)
-    return _to_public(_cqt_tf(y, sr=sr, hop_length=hop_length, fmin=fmin, n_bins=n_bins,
-                              bins_per_octave=bins_per_octave, tuning=tuning,
-                              filter_scale=filter_scale, norm=norm, sparsity=sparsity,
-                              window=window, scale=scale, pad_mode=pad_mode))
+    return to_public(_cqt_tf(y, sr=sr, hop_length=hop_length, fmin=fmin, n_bins=n_bins,
+                             bins_per_octave=bins_per_octave, tuning=tuning,
+                             filter_scale=filter_scale, norm=norm, sparsity=sparsity,
+                             window=window, scale=scale, pad_mode=pad_mode))
 
 
 def chroma_cqt(
@@ -451,10 +452,10 @@ def chroma_cqt(
                                   tuning=value, filter_scale=1.0, norm=1, sparsity=0.01,
                                   window="hann", scale=True, pad_mode="constant"))
 
-        y = _checked_signal(y, "constant")
+        y = checked_signal(y, "constant")
         if tuning is None:  # librosa.cqt's estimate: piptrack's STFT defaults
-            mag_stft = _spectrogram_tf(y, n_fft=2048, hop_length=512, win_length=None,
-                                       window="hann", center=True, pad_mode="constant", power=1.0)
+            mag_stft = spectrogram_tf(y, n_fft=2048, hop_length=512, win_length=None,
+                                      window="hann", center=True, pad_mode="constant", power=1.0)
             tuning = _estimate_tuning_tf(mag_stft, sr=sr, n_fft=2048,
                                          bins_per_octave=bins_per_octave)
         mag = (_per_tuning(y, tuning, 1, magnitude) if isinstance(tuning, np.ndarray)
@@ -464,10 +465,10 @@ def chroma_cqt(
         if C.ndim < 2 or np.iscomplexobj(C):
             raise ParameterError(f"C must be a real CQT magnitude (..., n_bins, frames), got "
                                  f"{C.dtype} {C.shape}")
-        mag = np.swapaxes(C, -1, -2).astype(_float_dtype(C), copy=False)
+        mag = np.swapaxes(C, -1, -2).astype(float_dtype(C), copy=False)
     fold = _cqt.cq_to_chroma(mag.shape[-1], bins_per_octave=bins_per_octave, n_chroma=n_chroma,
                              fmin=fmin, dtype=mag.dtype)
     chroma = mag @ fold.T
     if threshold is not None:
         chroma[chroma < threshold] = 0.0
-    return _to_public(_normalize_tf(chroma, norm))
+    return to_public(_normalize_tf(chroma, norm))

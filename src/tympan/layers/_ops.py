@@ -12,21 +12,26 @@ from keras import ops
 def frame_signal(x, *, n_fft: int, hop_length: int, count: int):
     """Frames of a ``(batch, samples)`` signal as ``(batch, count, n_fft)``.
 
-    When ``hop_length`` divides ``n_fft`` the signal is reshaped into hop-sized chunks and
-    ``n_fft // hop_length`` shifted chunk views are concatenated (no gather); otherwise the
-    frames are gathered with a constant index matrix.
+    No gather: the signal is reshaped into hop-sized chunks, and a frame is ``n_fft //
+    hop_length`` whole chunks followed by the first ``n_fft % hop_length`` samples of the next
+    one, so the frames are that many shifted chunk views concatenated on the last axis (a
+    remainder adds zeros at the end first, enough for its last chunk; they are never part of
+    a frame).  Exactly the samples a gather would take; reshapes, slices and one concatenate
+    also export to ONNX (a gather through Keras's torch ``take`` writes a ``Squeeze`` that
+    onnxruntime refuses to load).  ``samples >= (count - 1) * hop_length + n_fft``.
     """
-    if n_fft % hop_length == 0:
-        ratio = n_fft // hop_length
-        needed = (count + ratio - 1) * hop_length
-        x = x[:, :needed]
-        chunks = ops.reshape(x, (-1, count + ratio - 1, hop_length))
-        if ratio == 1:
-            return chunks
-        return ops.concatenate([chunks[:, k : k + count, :] for k in range(ratio)], axis=-1)
-    starts = ops.arange(count, dtype="int32")[:, None] * hop_length
-    index = starts + ops.arange(n_fft, dtype="int32")[None, :]
-    return ops.take(x, index, axis=1)
+    whole, rem = divmod(n_fft, hop_length)
+    n_chunks = count + whole - (0 if rem else 1)
+    needed = n_chunks * hop_length
+    if rem and not (isinstance(needed, int) and x.shape[1] is not None and x.shape[1] >= needed):
+        x = ops.pad(x, [[0, 0], [0, hop_length - rem]])
+    chunks = ops.reshape(x[:, :needed], (-1, n_chunks, hop_length))
+    parts = [chunks[:, k : k + count, :] for k in range(whole)]
+    if rem:
+        parts.append(chunks[:, whole : whole + count, :rem])
+    if len(parts) == 1:
+        return parts[0]
+    return ops.concatenate(parts, axis=-1)
 
 
 def overlap_add(frames, *, hop_length: int):

@@ -10,7 +10,8 @@ from tympan.dsp import filters
 from tympan.dsp.fft_features import AMIN, EPSILON, check_recipe, fft_bin_count
 from tympan.errors import ParameterError
 from tympan.layers import _ops
-from tympan.layers.spectral import Spectrogram, _constant
+from tympan.layers._base import constant_weight
+from tympan.layers.spectral import Spectrogram
 
 
 @keras.saving.register_keras_serializable(package="tympan")
@@ -78,8 +79,8 @@ class FFTMagnitude(keras.layers.Layer):
         self.k = fft_bin_count(sr=self.sr, n_fft=n, n_bins=self.n_bins, fmax=self.fmax)
         self.segment = n if input_shape[1] is None else min(int(input_shape[1]), n)
         if self.window is not None:
-            self.window_weights = _constant(self, "window",
-                                            filters.get_window(self.window, self.segment))
+            self.window_weights = constant_weight(self, "window",
+                                                  filters.get_window(self.window, self.segment))
 
     def call(self, inputs):
         x = ops.cast(inputs, "float32")

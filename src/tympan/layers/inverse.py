@@ -11,7 +11,7 @@ from tympan.dsp import filters
 from tympan.dsp.spectrum import resolve_stft_params
 from tympan.errors import ParameterError
 from tympan.layers import _ops
-from tympan.layers.spectral import _constant, _frames_dim, _STFTLayer
+from tympan.layers._base import STFTLayer, constant_weight, frames_dim
 
 
 class _OverlapAddInverse:
@@ -23,8 +23,8 @@ class _OverlapAddInverse:
 
     def _build_windows(self):
         win = filters.get_window(self.window, self.win_length, n_fft=self.n_fft)
-        self.window_weights = _constant(self, "window", win)
-        self.window_sq = _constant(self, "window_sq", np.square(win))
+        self.window_weights = constant_weight(self, "window", win)
+        self.window_sq = constant_weight(self, "window_sq", np.square(win))
 
     def _envelope(self, frames):
         # The squared-window envelope depends only on the number of frames: one row, no batch.
@@ -100,7 +100,7 @@ class InverseSTFT(_OverlapAddInverse, keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="tympan")
-class GriffinLim(_OverlapAddInverse, _STFTLayer):
+class GriffinLim(_OverlapAddInverse, STFTLayer):
     """Fast Griffin-Lim: magnitude ``(batch, frames, 1 + n_fft // 2)`` -> ``(batch, samples)``.
 
     ``n_iter`` rounds of inverse STFT and STFT (the ``Spectrogram`` and ``InverseSTFT``
@@ -117,7 +117,7 @@ class GriffinLim(_OverlapAddInverse, _STFTLayer):
         self.n_iter = v.positive_int("n_iter", n_iter)
         self.momentum = v.non_negative_number("momentum", momentum)
         self.length = None if length is None else v.positive_int("length", length)
-        self._length_frames = None if length is None else _frames_dim(
+        self._length_frames = None if length is None else frames_dim(
             self.length, n_fft=self.n_fft, hop_length=self.hop_length, center=self.center)
 
     def _magnitude_shape(self, input_shape):

@@ -18,7 +18,7 @@ from tympan.dsp import constantq as _cqt
 from tympan.dsp import filters
 from tympan.errors import ParameterError
 from tympan.layers import _ops
-from tympan.layers.spectral import _constant, _frames_dim, _STFTLayer
+from tympan.layers._base import STFTLayer, constant_weight, frames_dim
 
 _register = keras.saving.register_keras_serializable(package="tympan")
 _TINY32 = float(np.finfo(np.float32).tiny)
@@ -38,7 +38,7 @@ def _normalize_last(x, norm: float | None):
 
 
 @_register
-class Chroma(_STFTLayer):
+class Chroma(STFTLayer):
     """Chromagram ``(batch, frames, n_chroma)`` from the power STFT, equal to ``tympan.dsp.chroma_stft``.
 
     The STFT power is projected by the chroma filterbank (``tuning``, ``n_chroma``,
@@ -66,7 +66,7 @@ class Chroma(_STFTLayer):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.chroma_weights = _constant(self, "chroma_filterbank", self._chroma_basis().T)
+        self.chroma_weights = constant_weight(self, "chroma_filterbank", self._chroma_basis().T)
 
     def call(self, inputs):
         return _normalize_last(ops.matmul(self._power(inputs, 2.0), self.chroma_weights), self.norm)
@@ -124,7 +124,7 @@ class CQT(keras.layers.Layer):
         return input_shape[1]
 
     def _n_out_frames(self, samples):
-        return _frames_dim(samples, n_fft=2, hop_length=self.hop_length, center=True)
+        return frames_dim(samples, n_fft=2, hop_length=self.hop_length, center=True)
 
     def build(self, input_shape):
         self._check_input(input_shape)
@@ -132,8 +132,8 @@ class CQT(keras.layers.Layer):
         self._octaves = plan.octaves
         self._early_halvings = plan.early_halvings
         self._centre_tap, self._front, toeplitz = _cqt.halving_operator(plan.lowpass)
-        self.halving = _constant(self, "halving_lowpass", toeplitz)
-        self.kernels = [_constant(self, f"kernel_{i}", o.kernel) for i, o in enumerate(plan.octaves)]
+        self.halving = constant_weight(self, "halving_lowpass", toeplitz)
+        self.kernels = [constant_weight(self, f"kernel_{i}", o.kernel) for i, o in enumerate(plan.octaves)]
 
     def _halve(self, x):
         """Half-band low-pass and every other sample: ``ceil(n / 2)`` samples, zero-phase.

@@ -16,7 +16,7 @@ from tympan import _validate as v
 from tympan.dsp import wavelets
 from tympan.dsp.frames import n_frames
 from tympan.errors import ParameterError
-from tympan.layers.spectral import _constant
+from tympan.layers._base import constant_weight
 
 _register = keras.saving.register_keras_serializable(package="tympan")
 
@@ -68,7 +68,7 @@ class Scalogram(keras.layers.Layer):
         self._check_input(input_shape)
         bank = self._bank()
         kernel = np.concatenate([bank.real, bank.imag], axis=1)[:, None, :]  # (taps, 1, 2 n_bins)
-        self.bank_weights = _constant(self, "wavelet_bank", kernel)
+        self.bank_weights = constant_weight(self, "wavelet_bank", kernel)
 
     def call(self, inputs):
         x = ops.cast(inputs, "float32")[:, :, None]

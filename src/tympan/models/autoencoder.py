@@ -27,10 +27,10 @@ from tympan import _validate as v
 from tympan.dsp.frames import n_frames
 from tympan.errors import ParameterError
 from tympan.layers import InverseSTFT, Spectrogram
+from tympan.models.names import BOTTLENECK, DECODED_MAGNITUDE, RMS_NORMALIZE, STFT
 from tympan.models.registry import register_model
 
 REPRESENTATIONS = ("stft", "logmag", "waveform")
-DECODED_MAGNITUDE = "decoded_magnitude"  # layer name: the logmag decoder's magnitude output
 _register = keras.saving.register_keras_serializable(package="tympan")
 
 
@@ -99,7 +99,7 @@ def _encode(h, latent: int, width: int, depth: int, kernel_size: int):
     deep = _conv_stack(h, [width] * depth, kernel_size, "encoder")
     deep = keras.layers.Conv1D(latent, 1, name="encoder_out")(deep)
     linear = keras.layers.Conv1D(latent, kernel_size, padding="same", name="encoder_linear")(h)
-    return keras.layers.Add(name="bottleneck")([linear, deep])
+    return keras.layers.Add(name=BOTTLENECK)([linear, deep])
 
 
 def _decode(z, channels: int, width: int, depth: int, kernel_size: int, name: str):
@@ -140,7 +140,7 @@ def autoencoder(*, input_samples, sr, features, representation="stft", compressi
     width, depth = v.positive_int("width", width), v.positive_int("depth", depth)
     kernel_size = v.positive_int("kernel_size", kernel_size)
     inputs = keras.Input((input_samples,), name="waveform")
-    x, rms = RMSNormalize(name="rms_normalize")(inputs)
+    x, rms = RMSNormalize(name=RMS_NORMALIZE)(inputs)
     if representation == "waveform":
         out = _waveform_codec(x, input_samples, compression, width, depth, kernel_size,
                               v.positive_int("stride", stride))
@@ -155,11 +155,11 @@ def autoencoder(*, input_samples, sr, features, representation="stft", compressi
 
 def _stft_codec(x, samples, representation, compression, n_fft, hop, width, depth, kernel_size):
     bins, frames = n_fft // 2 + 1, n_frames(samples, n_fft=n_fft, hop_length=hop)
-    spec = Spectrogram(n_fft=n_fft, hop_length=hop, mode="complex", name="stft")(x)
+    spec = Spectrogram(n_fft=n_fft, hop_length=hop, mode="complex", name=STFT)(x)
     if representation == "stft":
         h = keras.layers.Reshape((frames, bins * 2), name="real_imag_channels")(spec)
     else:
-        h = _LogMagnitude(name="log_magnitude")(spec)
+        h = LogMagnitude(name="log_magnitude")(spec)
     latent = _latent_channels(samples / frames, compression, f"{frames} frames of {samples} samples")
     z = _encode(h, latent, width, depth, kernel_size)
     if representation == "stft":
@@ -167,7 +167,7 @@ def _stft_codec(x, samples, representation, compression, n_fft, hop, width, dept
         h = keras.layers.Reshape((frames, bins, 2), name="decoded_stft")(h)
     else:
         h = _decode(z, bins, width, depth, kernel_size, "decoded_log_magnitude")
-        mag = _ExpMagnitude(name=DECODED_MAGNITUDE)(h)
+        mag = ExpMagnitude(name=DECODED_MAGNITUDE)(h)
         h = ApplyPhase(name="input_phase")([mag, spec])
     return InverseSTFT(n_fft=n_fft, hop_length=hop, length=samples, name="istft")(h)
 
@@ -198,9 +198,11 @@ def _waveform_codec(x, samples, compression, width, depth, kernel_size, stride):
 _FLOOR = 1e-5  # magnitude floor of the log: silent bins stay finite
 
 
-@_register
-class _LogMagnitude(keras.layers.Layer):
-    """Complex STFT ``(b, frames, bins, 2)`` -> ``log(|S| + floor)`` ``(b, frames, bins)``."""
+# Registered under their first names, which saved models carry.
+@keras.saving.register_keras_serializable(package="tympan", name="_LogMagnitude")
+class LogMagnitude(keras.layers.Layer):
+    """Complex STFT ``(b, frames, bins, 2)`` -> ``log(|S| + floor)`` ``(b, frames, bins)``: the
+    input of the ``logmag`` autoencoder and of the separator."""
 
     def call(self, spec):
         return ops.log(ops.sqrt(ops.sum(ops.square(spec), axis=-1)) + _FLOOR)
@@ -209,13 +211,13 @@ class _LogMagnitude(keras.layers.Layer):
         return tuple(input_shape[:-1])
 
 
-@_register
-class _ExpMagnitude(keras.layers.Layer):
-    """The inverse of :class:`_LogMagnitude`, clipped to non-negative magnitudes."""
+@keras.saving.register_keras_serializable(package="tympan", name="_ExpMagnitude")
+class ExpMagnitude(keras.layers.Layer):
+    """The inverse of :class:`LogMagnitude`, clipped to non-negative magnitudes."""
 
     def call(self, h):
         return ops.maximum(ops.exp(ops.minimum(h, 20.0)) - _FLOOR, 0.0)
 
 
-__all__ = ["DECODED_MAGNITUDE", "REPRESENTATIONS", "ApplyPhase", "RMSNormalize", "autoencoder",
-           "snr_loss"]
+__all__ = ["DECODED_MAGNITUDE", "REPRESENTATIONS", "ApplyPhase", "ExpMagnitude", "LogMagnitude",
+           "RMSNormalize", "autoencoder", "snr_loss"]

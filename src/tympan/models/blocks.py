@@ -36,8 +36,7 @@ from tympan.layers import (
     SpecAugment,
 )
 from tympan.models.frontend import build_frontend
-
-FEATURE_NORM = "feature_norm"
+from tympan.models.names import FEATURE_NORM
 
 
 # ------------------------------------------------------------------------------ checks
@@ -166,20 +165,20 @@ def feature_stage(x, *, features: dict, sr: float, per_example_norm: bool = Fals
     return keras.layers.Normalization(axis=-1, name=FEATURE_NORM)(x)
 
 
-def framewise_input_stage(x, *, features, sr, augment, per_example_norm, gain_db, time_shift,
-                          noise_snr_db, time_stretch, freq_warp, freq_masks, freq_width,
-                          time_masks, time_width, seed):
+def framewise_input_stage(x, *, features, sr, per_example_norm, augmentation, seed):
     """Waveform augmentation, features, normalisations and SpecAugment, shared by the models
-    that work on frames (each augmentation only when ``augment``, and only in training)."""
-    if augment:
-        x = waveform_augmentation(x, gain_db=gain_db, time_shift=time_shift,
-                                  noise_snr_db=noise_snr_db, seed=seed)
+    that work on frames (each augmentation only when ``augmentation.enabled``, and only in
+    training; ``augmentation`` an :class:`~tympan.models.AugmentationConfig`)."""
+    a = augmentation
+    if a.enabled:
+        x = waveform_augmentation(x, gain_db=a.gain_db, time_shift=a.time_shift,
+                                  noise_snr_db=a.noise_snr_db, seed=seed)
     x = feature_stage(x, features=features, sr=sr, per_example_norm=per_example_norm,
-                      time_stretch=time_stretch if augment else 0.0,
-                      freq_warp=freq_warp if augment else 0.0, seed=seed)
-    if augment:
-        x = spec_augment(x, freq_masks=freq_masks, freq_width=freq_width,
-                         time_masks=time_masks, time_width=time_width, seed=seed)
+                      time_stretch=a.time_stretch if a.enabled else 0.0,
+                      freq_warp=a.freq_warp if a.enabled else 0.0, seed=seed)
+    if a.enabled:
+        x = spec_augment(x, freq_masks=a.freq_masks, freq_width=a.freq_width,
+                         time_masks=a.time_masks, time_width=a.time_width, seed=seed)
     return x
 
 

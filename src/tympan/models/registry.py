@@ -11,7 +11,7 @@ parameter, and :func:`build_model` refuses parameters the builder does not take.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -99,24 +99,44 @@ def _builder(name: str) -> Builder:
 
 
 def model_defaults(name: str) -> dict[str, Any]:
-    """The builder's parameters and their default values (not the four required ones)."""
+    """The builder's parameters and their default values (not the four required ones).
+
+    A default that is a settings dataclass (such as ``augmentation``, an
+    :class:`~tympan.models.AugmentationConfig`) is given as its ``to_dict()``, so the result
+    is JSON-ready (``pipeline.json`` records it)."""
     params = inspect.signature(_builder(name)).parameters.values()
-    return {p.name: p.default for p in params
+    return {p.name: _plain(p.default) for p in params
             if p.name not in _REQUIRED and p.default is not p.empty}
+
+
+def _plain(value: Any) -> Any:
+    return value.to_dict() if hasattr(value, "to_dict") and not isinstance(value, type) else value
 
 
 def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` over the builder's defaults: every parameter ``name`` takes, resolved.
 
-    An unknown model raises :class:`~tympan.errors.ParameterError` listing the available ones;
-    an unknown parameter one naming it and listing the valid ones.
+    A parameter whose default is a group of settings (``augmentation``) takes a dict of some
+    of them, resolved over the model's own (or the settings dataclass itself).  An unknown
+    model raises :class:`~tympan.errors.ParameterError` listing the available ones; an unknown
+    parameter one naming it and listing the valid ones.
     """
     known = model_defaults(name)
     unknown = sorted(set(params) - set(known))
     if unknown:
+        grouped = [f"{k!r} is a setting of {group!r} ({group}={{{k!r}: ...}}, on the command line "
+                   f"--model-param {group}.{k}=...)" for k in unknown
+                   for group, value in known.items() if isinstance(value, dict) and k in value]
         raise ParameterError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
-                             f"{name!r}; it takes {', '.join(known) or 'none'}")
-    return {**known, **params}
+                             f"{name!r}; it takes {', '.join(known) or 'none'}"
+                             + (f"; {'; '.join(grouped)}" if grouped else ""))
+    out = {**known}
+    for key, value in params.items():
+        value = _plain(value)
+        if isinstance(known[key], dict) and isinstance(value, Mapping):
+            value = {**known[key], **value}
+        out[key] = value
+    return out
 
 
 def default_features(name: str) -> dict:

@@ -32,12 +32,12 @@ from tympan import _validate as v
 from tympan.dsp.frames import n_frames
 from tympan.errors import ParameterError
 from tympan.layers import MaskedInverseSTFT, PerExampleStandardize, Spectrogram
-from tympan.models.autoencoder import RMSNormalize, _LogMagnitude
+from tympan.models.autoencoder import LogMagnitude, RMSNormalize
 from tympan.models.blocks import flag, optional_positive_ints, positive_ints
+from tympan.models.names import MASKS, RMS_NORMALIZE, STFT
 from tympan.models.registry import register_model
 
 DEFAULT_SOURCES = ("speech", "noise")
-MASKS = "masks"  # layer name: the (batch, frames, bins, n_sources) masks
 
 
 @keras.saving.register_keras_serializable(package="tympan")
@@ -113,9 +113,9 @@ def separator(*, input_samples, sr, features, sources=DEFAULT_SOURCES, n_fft=Non
                              f"inverse STFT, got {hop}")
     bins, frames = n_fft // 2 + 1, n_frames(input_samples, n_fft=n_fft, hop_length=hop)
     inputs = keras.Input((input_samples,), name="waveform")
-    x, rms = RMSNormalize(name="rms_normalize")(inputs)
-    spec = Spectrogram(n_fft=n_fft, hop_length=hop, mode="complex", name="stft")(x)
-    h = _LogMagnitude(name="log_magnitude")(spec)
+    x, rms = RMSNormalize(name=RMS_NORMALIZE)(inputs)
+    spec = Spectrogram(n_fft=n_fft, hop_length=hop, mode="complex", name=STFT)(x)
+    h = LogMagnitude(name="log_magnitude")(spec)
     if flag("per_bin", per_bin):
         h = keras.layers.Concatenate(name="normalized")([
             PerExampleStandardize(axis=(1, 2), name="standardize")(h),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 
 from tympan import _validate as v
+from tympan.models import augmentation as aug
 from tympan.models import blocks
 from tympan.models.compatibility import model_features
 from tympan.models.frontend import FRAMEWISE_KINDS
@@ -21,9 +22,8 @@ from tympan.models.registry import register_model
                 framewise=True)
 def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), kernel_size=5,
                 pool_size=1, bn_momentum=0.9, dropout=0.2, lstm_units=128, bidirectional=False,
-                summary="last", per_example_norm=True, augment=True, gain_db=6.0, time_shift=0.15,
-                noise_snr_db=None, time_stretch=0.0, freq_warp=0.0, freq_masks=0, freq_width=8,
-                time_masks=0, time_width=10, seed=None) -> keras.Model:
+                summary="last", per_example_norm=True, augmentation=aug.CONV1D_LSTM,
+                seed=None) -> keras.Model:
     """Conv1D blocks then an LSTM over the frames: the seed's "Example 2" for speech emotion.
 
     ``[Conv1D(f, kernel_size, valid) -> BatchNorm -> ReLU -> [MaxPool(pool_size)]]`` per entry
@@ -40,10 +40,10 @@ def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), ke
 
     ``per_example_norm`` standardises each feature over the frames of each clip (True: CMVN;
     ``"mean"``: the mean only; removes the channel and part of the speaker) before the dataset
-    normalisation.  ``augment`` switches on, in training only, a random gain of ``±gain_db`` dB
-    and a zero-filled time shift of ``±time_shift`` of the clip, and optionally (off by
-    default) noise, a stretch of time and of the mel bands, and SpecAugment masks, with the
-    parameters of ``conv1d``.
+    normalisation.  ``augmentation`` (an :class:`~tympan.models.AugmentationConfig` or a dict
+    of the fields to change) sets what is applied in training only; by default
+    (:data:`tympan.models.augmentation.CONV1D_LSTM`) a random gain of ±6 dB and a zero-filled
+    time shift of ±15 % of the clip, no noise, stretch or masks.
     """
     features = model_features("conv1d_lstm", features, sr=sr)
     filters = blocks.positive_ints("filters", filters)
@@ -54,16 +54,14 @@ def conv1d_lstm(*, input_samples, sr, n_classes, features, filters=(64, 128), ke
     lstm_units = v.positive_int("lstm_units", lstm_units)
     bidirectional = blocks.flag("bidirectional", bidirectional)
     summary = v.choice("summary", summary, ("last", "mean", "max"))
-    augment = blocks.flag("augment", augment)
+    augmentation = aug.augmentation_config(augmentation, default=aug.CONV1D_LSTM,
+                                           model="conv1d_lstm")
     seed = blocks.optional_seed(seed)
 
     inputs = blocks.waveform_input(input_samples)
-    x = blocks.framewise_input_stage(inputs, features=features, sr=sr, augment=augment,
-                                     per_example_norm=per_example_norm, gain_db=gain_db,
-                                     time_shift=time_shift, noise_snr_db=noise_snr_db,
-                                     time_stretch=time_stretch, freq_warp=freq_warp,
-                                     freq_masks=freq_masks, freq_width=freq_width,
-                                     time_masks=time_masks, time_width=time_width, seed=seed)
+    x = blocks.framewise_input_stage(inputs, features=features, sr=sr,
+                                     per_example_norm=per_example_norm,
+                                     augmentation=augmentation, seed=seed)
     for i, f in enumerate(filters):
         x = blocks.conv_block(x, f, kernel_size, batch_norm=True, pool_size=pool_size,
                               bn_momentum=bn_momentum, name=f"block{i + 1}")

@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from tympan.errors import ParameterError
+from tympan.models.feature_kinds import kind_layers, resolve_kind
 
 _SINGLE = ("mel", "mfcc", "spectrogram", "chroma", "cqt", "scalogram")
 
@@ -53,11 +54,9 @@ def parse(kind: str) -> tuple[str, list[str]]:
 def resolve_stack(features: dict, *, sr: float) -> dict:
     """Every part's parameters filled in (see the module docs); the result is what gets
     recorded in ``pipeline.json``."""
-    from tympan.models.frontend import resolve_features
-
     base, parts = parse(features["kind"])
     own = {k: x for k, x in features.items() if k != "kind" and k not in parts}
-    resolved_base = resolve_features({"kind": base, **own}, sr=sr)
+    resolved_base = resolve_kind({"kind": base, **own}, sr=sr)
     if not resolved_base.get("center", True):
         raise ParameterError("a feature stack needs center=True so that its parts' frames line up")
     hop = resolved_base["hop_length"]
@@ -71,7 +70,7 @@ def resolve_stack(features: dict, *, sr: float) -> dict:
                                  f"stack's frames follow {base!r}'s hop_length={hop}")
         if not sub.get("center", True):
             raise ParameterError(f"stacked kind {part!r}: a feature stack needs center=True")
-        resolved = resolve_features({"kind": part, **sub, "hop_length": hop}, sr=sr)
+        resolved = resolve_kind({"kind": part, **sub, "hop_length": hop}, sr=sr)
         out[part] = {k: x for k, x in resolved.items() if k != "kind"}
     return out
 
@@ -93,11 +92,9 @@ class FeatureStack(keras.layers.Layer):
     def __init__(self, features: dict, sr: float, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        from tympan.models.frontend import _layers
-
         self.features, self.sr = dict(features), float(sr)
         recipes = _part_recipes(self.features)
-        self._parts = [_layers(r, self.sr) for r in recipes]
+        self._parts = [kind_layers(r, self.sr) for r in recipes]
         self._names = [r["kind"] for r in recipes]
         self.part_layers = [layer for part in self._parts for layer in part]  # tracked weights
 

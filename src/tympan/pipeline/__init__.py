@@ -19,10 +19,18 @@ Every task (classification, reconstruction, separation; :func:`get_task`) is a
 
 from tympan.pipeline.adaptation import adapt
 from tympan.pipeline.artifact import SCHEMA_VERSION, Artifact, load_artifact, save_artifact
-from tympan.pipeline.config import DEFAULT_MODEL, AudioConfig, PipelineConfig, TrainConfig, WindowConfig
+from tympan.pipeline.config import (
+    DEFAULT_MODEL,
+    AudioConfig,
+    MixingConfig,
+    PipelineConfig,
+    TrainConfig,
+    WindowConfig,
+)
 from tympan.pipeline.demo import DemoResult, run_demo
 from tympan.pipeline.evaluate import cross_validate, evaluate
 from tympan.pipeline.metrics import Report
+from tympan.pipeline.model_input import network_input
 from tympan.pipeline.predict import Prediction, Segment, predict
 from tympan.pipeline.reconstruct import (
     evaluate_reconstruction,
@@ -42,6 +50,7 @@ __all__ = [
     "Artifact",
     "AudioConfig",
     "DemoResult",
+    "MixingConfig",
     "PipelineConfig",
     "Prediction",
     "Report",
@@ -58,6 +67,7 @@ __all__ = [
     "evaluate_separation",
     "get_task",
     "load_artifact",
+    "network_input",
     "predict",
     "reconstruct",
     "reconstruct_file",

@@ -9,38 +9,35 @@ Writing (:func:`save_artifact`) replaces a folder only when it is a tympan artif
 ``pipeline.json`` passes the schema), and then only the files tympan writes
 (:data:`ARTIFACT_FILES`): a user's notes or results in the folder are kept.  The new folder is
 written beside the old one and swapped in one step (:mod:`tympan.pipeline.folder_swap`), so
-the path always holds a complete artifact; a copy hidden by an interrupted save is recovered
-by the next load or save.
+the path always holds a complete artifact (the figures, drawn by :mod:`tympan.plot`, come in
+the same step); a copy hidden by an interrupted save is recovered by the next load or save.
 
 Loading (:func:`load_artifact`) checks ``pipeline.json`` against the schema
 (:mod:`tympan.pipeline.schema`) before anything else, loads ``model.keras`` in Keras safe mode
-(no Lambda layers, only Keras and tympan classes), then checks that the model's input and
-outputs match the audio settings and labels.  A ``history.json`` that cannot be read only
-warns: the history is a convenience, the model does not depend on it.
+(no Lambda layers, only Keras and tympan classes: :mod:`tympan.pipeline.model_file`), then
+checks that the model's input and outputs match the audio settings and labels.  A
+``history.json`` that cannot be read only warns: the history is a convenience, the model does
+not depend on it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
-import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tympan.artifact_files import ARTIFACT_FILES, FIGURE_FILES, HISTORY_FILE, MODEL_FILE, PIPELINE_FILE
 from tympan.errors import ArtifactError, InputWarning, MissingDependencyError
 from tympan.pipeline import folder_swap, schema
 from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.model_file import check_classes, load_model
 from tympan.pipeline.schema import SCHEMA_VERSION
-
-MODEL_FILE, PIPELINE_FILE, HISTORY_FILE = "model.keras", "pipeline.json", "history.json"
-#: the figures tympan.plot.save_run_figures draws into the folder
-FIGURE_FILES = ("curves.png", "confusion.png")
-#: every file tympan writes in an artifact folder: the only ones a save replaces
-ARTIFACT_FILES = (MODEL_FILE, PIPELINE_FILE, HISTORY_FILE, *FIGURE_FILES)
+from tympan.pipeline.task import get_task
+from tympan.plot.training import save_run_figures
 
 
 @dataclass
@@ -60,10 +57,11 @@ class Artifact:
     chosen: dict = field(default_factory=dict)  # defaults chosen from the data, and why
 
     def predict(self, source, **kwargs):
-        """Shortcut for :func:`tympan.pipeline.predict`."""
-        from tympan.pipeline.predict import predict
-
-        return predict(self, source, **kwargs)
+        """Apply the model to ``source``: ``run`` of the artifact's registered task
+        (:func:`tympan.pipeline.task.get_task`; for a classifier, :func:`tympan.pipeline.predict`).
+        The task modules register themselves, so this module, which every task builds on,
+        imports none of them."""
+        return get_task(self.task).run(self, source, **kwargs)
 
     def pipeline_json(self) -> dict[str, Any]:
         cfg = self.config.to_dict()
@@ -158,8 +156,6 @@ def _write_figures(folder: Path, artifact: Artifact) -> None:
     """``curves.png`` and ``confusion.png`` (:func:`tympan.plot.save_run_figures`) when
     matplotlib is installed.  Drawing never fails a save: an error only warns."""
     try:
-        from tympan.plot import save_run_figures
-
         save_run_figures(folder, history=artifact.history, metrics=artifact.metrics)
     except MissingDependencyError:
         return
@@ -210,65 +206,6 @@ def read_history(folder) -> dict:
     return {}
 
 
-_LOADING = threading.local()  # .depth > 0 while this thread runs load_model
-_PATCH_LOCK = threading.Lock()
-_PATCHED = False
-
-
-def _install_zero_initialization() -> bool:
-    """Wrap the Keras backend's ``Variable._initialize_with_initializer`` once: while the
-    calling thread is inside :func:`_zeros_instead_of_initializers`, floating-point variables
-    are created as zeros; otherwise, and for every other dtype (the seed generators' integer
-    state, which a ``.keras`` file does not store), the initialiser runs as before.  Returns
-    False when this Keras has no such method (then nothing is changed)."""
-    global _PATCHED
-    with _PATCH_LOCK:
-        if _PATCHED:
-            return True
-        try:
-            from keras.src.backend import Variable
-            original = Variable._initialize_with_initializer
-        except (ImportError, AttributeError):  # pragma: no cover - another Keras layout
-            return False
-        import numpy as np
-
-        def initialize(self, initializer):
-            if getattr(_LOADING, "depth", 0) > 0:
-                try:
-                    dtype = np.dtype(self._dtype)
-                except TypeError:  # e.g. bfloat16: no numpy dtype
-                    dtype = None
-                if dtype is not None and dtype.kind == "f":
-                    return self._initialize(self._convert_to_tensor(np.zeros(self._shape, dtype)))
-            return original(self, initializer)
-
-        Variable._initialize_with_initializer = initialize
-        _PATCHED = True
-        return True
-
-
-@contextlib.contextmanager
-def _zeros_instead_of_initializers():
-    """While ``load_model`` rebuilds a saved model in this thread, create its floating-point
-    variables as zeros instead of running their initialisers: the file's values replace them.
-
-    On jax each initialiser (glorot, orthogonal, ...) is a jit-compiled random op, and lowering
-    them cost about 0.4 s of a cold ``tympan predict`` (``benchmarks/predict_latency.py``).
-    This reaches into Keras internals (:func:`_install_zero_initialization`); if they change,
-    the initialisers run as before.  Only this thread is affected, and only floating-point
-    weights, all of which a ``.keras`` file stores (Keras refuses a file whose weights do not
-    match the rebuilt model); the seed generators' state is initialised as usual.
-    """
-    if not _install_zero_initialization():  # pragma: no cover - another Keras layout
-        yield
-        return
-    _LOADING.depth = getattr(_LOADING, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _LOADING.depth -= 1
-
-
 def load_artifact(path) -> Artifact:
     """Load an artifact folder written by :func:`save_artifact`: ``pipeline.json`` checked
     against the schema first, then ``model.keras`` in Keras safe mode, then the model checked
@@ -282,8 +219,8 @@ def load_artifact(path) -> Artifact:
         raise ArtifactError(f"{folder} is not a complete artifact: {MODEL_FILE} is missing")
     if not zipfile.is_zipfile(model_file):
         raise ArtifactError(f"{model_file}: model.keras is corrupt (not a Keras archive)")
-    _check_classes(model_file)
-    model = _load_model(model_file)
+    check_classes(model_file)
+    model = load_model(model_file)
     schema.validate_model(model, meta, folder / PIPELINE_FILE)
     config = PipelineConfig.from_dict({k: meta[k] for k in
                                        ("audio", "features", "model", "training", "windows")})
@@ -294,65 +231,6 @@ def load_artifact(path) -> Artifact:
                     adaptation=meta.get("adaptation", {}), chosen=meta.get("chosen", {}))
 
 
-def _check_classes(file: Path) -> None:
-    """Refuse, before Keras reads it, a ``model.keras`` whose ``config.json`` names a Lambda
-    layer or a class from outside Keras and tympan (``"module": "os"``); safe mode refuses
-    them too, with messages that name neither the file nor the reason."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            config = json.loads(archive.read("config.json"))
-    except RecursionError:
-        raise ArtifactError(f"{file}: model.keras is corrupt (its config.json is nested too "
-                            "deeply)") from None
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise ArtifactError(f"{file}: model.keras is corrupt (not a Keras archive: {exc})") from None
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-            continue
-        if not isinstance(item, dict):
-            continue
-        stack.extend(item.values())
-        if "class_name" not in item:
-            continue
-        name, module = item["class_name"], item.get("module")
-        registered = item.get("registered_name")
-        if name == "Lambda":
-            raise ArtifactError(f"{file}: refused to load a model with a Lambda layer (it would "
-                                "run code stored in the file; tympan loads in Keras safe mode)")
-        # "builtins" + "function": how Keras names its own functions (a loss, an activation),
-        # looked up by name among Keras' modules and registered objects only
-        trusted = module is None or (isinstance(module, str) and (
-            module == "keras" or module.startswith(("keras.", "tympan."))
-            or (module == "builtins" and name == "function")))
-        if registered is not None and (not isinstance(registered, str)
-                                       or (">" in registered and not registered.startswith("tympan>"))):
-            trusted = False
-        if not trusted:
-            raise ArtifactError(f"{file}: refused to load class {name!r} from module {module!r} "
-                                f"(registered as {registered!r}): only Keras and tympan classes "
-                                "are loaded")
-
-
-def _load_model(file: Path):
-    """``keras.models.load_model`` in safe mode, every failure an ArtifactError naming
-    ``file``: a damaged archive, a Lambda layer, a class outside Keras and tympan."""
-    import keras
-
-    import tympan.layers
-    import tympan.models  # noqa: F401
-
-    try:
-        # compile=False: predicting needs no optimizer, and the saved compile settings of one
-        # backend (jit_compile under jax) would make another backend compile (torch.compile).
-        with _zeros_instead_of_initializers():
-            return keras.models.load_model(file, safe_mode=True, compile=False)
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise ArtifactError(f"{file}: model.keras is corrupt (not a Keras archive: {exc})") from None
-    except Exception as exc:  # keras raises many types for a bad file
-        message = " ".join(str(exc).split())
-        if len(message) > 300:
-            message = message[:297] + "..."
-        raise ArtifactError(f"cannot load {file}: {type(exc).__name__}: {message}") from None
+__all__ = ["ARTIFACT_FILES", "FIGURE_FILES", "HISTORY_FILE", "MODEL_FILE", "PIPELINE_FILE", "SCHEMA_VERSION",
+           "Artifact", "check_destination", "load_artifact", "read_history", "read_pipeline_json",
+           "runtime_info", "save_artifact"]

@@ -2,7 +2,15 @@
 
 Everything needed to turn a file into model input lives here (audio settings, windowing for
 long inputs, feature recipe), next to the model and training settings, so ``predict`` rebuilds
-exactly the preprocessing used in training.
+exactly the preprocessing used in training; and the separator's mixing recipe
+(:class:`MixingConfig`).  Every default is stated here once: the command line leaves its options
+``None`` and these dataclasses fill them in (its ``--help`` reads the values from here).  The
+recipes of the audio-out tasks are named constants: :data:`SEPARATOR_AUDIO`,
+:data:`SEPARATOR_TRAINING`, :data:`AUTOENCODER_TRAINING`.
+
+The classifiers' augmentation settings are :class:`tympan.models.AugmentationConfig`, in
+``models`` because the model builders read them (``models`` cannot import ``pipeline``); they
+are recorded as the model's ``"augmentation"`` in ``pipeline.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tympan import _validate as v
+from tympan.data.mixing import HELD_OUT_SENTENCES, speed_range
 from tympan.errors import ParameterError
 
 #: TrainConfig.feature_norm: one normalisation for the dataset, or one per group (speaker)
@@ -108,7 +117,7 @@ class TrainConfig:
     # own statistics, and models adapted to a new speaker (see tympan.pipeline.adaptation)
     feature_norm: str = "dataset"
     # >1: that many models trained with seeds seed, seed+1, ... and saved as one model that
-    # averages their probabilities (see tympan.pipeline.train.ensemble_model)
+    # averages their probabilities (see tympan.pipeline.driver.ensemble_model)
     ensemble: int = 1
     # >0 (with feature_norm="group"): that many rounds of self-training on the unlabelled test
     # clips, those predicted with at least pseudo_label_threshold (tympan.pipeline.self_training)
@@ -172,6 +181,85 @@ class PipelineConfig:
             training=_build(TrainConfig, d.get("training", {}), "training"),
             windows=_build(WindowConfig, d.get("windows", {}), "windows"),
         )
+
+
+@dataclass(frozen=True)
+class MixingConfig:
+    """How a separator's training material is mixed (:func:`tympan.pipeline.train_separator`).
+
+    ``held_out``: sentence ids (``spNN``) never trained on, in any noise condition (NOIZEUS
+    sp25-sp30 by default), measured at the end.  Each epoch draws ``examples_per_epoch`` windows,
+    ``pair_fraction`` of them from the recorded noisy/clean pairs and the others mixed on the
+    fly: a speech window, first resampled by a factor drawn from ``speed = (low, high)`` (new
+    voices; ``(1, 1)`` for none; with ``pair_speed`` the pairs' windows too), plus noise at an
+    SNR drawn from ``snr_db = (low, high)`` dB, the speech files drawn in proportion to their
+    length (``by_length``) or one by one; every example then gets a gain drawn from
+    ``gain_db = (low, high)`` dB.  The defaults are the recipe measured in
+    ``benchmarks/separation.py`` (``docs/separation.md``).  Recorded in ``pipeline.json`` under
+    ``split.mixing``.
+    """
+
+    held_out: tuple[str, ...] = HELD_OUT_SENTENCES
+    snr_db: tuple[float, float] = (-5.0, 10.0)
+    gain_db: tuple[float, float] = (-20.0, 0.0)
+    pair_fraction: float = 0.5
+    speed: tuple[float, float] = (0.85, 1.15)
+    by_length: bool = True
+    pair_speed: bool = False
+    examples_per_epoch: int = 1024
+
+    def __post_init__(self):
+        held = self.held_out
+        if isinstance(held, str) or not isinstance(held, (list, tuple)) or not all(
+                isinstance(s, str) and s.strip() for s in held):
+            raise ParameterError(f"held_out must be a list of sentence ids such as 'sp25', got {held!r}")
+        object.__setattr__(self, "held_out", tuple(s.strip() for s in held))
+        for name in ("snr_db", "gain_db"):
+            object.__setattr__(self, name, _range(name, getattr(self, name)))
+        try:
+            object.__setattr__(self, "speed", speed_range(self.speed))
+        except ParameterError as exc:
+            raise ParameterError(f"{exc} (the mixing's speed)") from None
+        if isinstance(self.pair_fraction, bool) or not isinstance(self.pair_fraction, (int, float)) \
+                or not 0.0 <= self.pair_fraction <= 1.0:
+            raise ParameterError(f"pair_fraction must be in [0, 1], got {self.pair_fraction!r}")
+        for name in ("by_length", "pair_speed"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        v.positive_int("examples_per_epoch", self.examples_per_epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (ranges and sentence ids as lists)."""
+        return {k: list(val) if isinstance(val, tuple) else val
+                for k, val in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MixingConfig:
+        if not isinstance(d, dict):
+            raise ParameterError(f"mixing settings must be an object, got {d!r}")
+        return _build(cls, d, "mixing")
+
+
+def _range(name: str, value: Any) -> tuple[float, float]:
+    """``(low, high)`` numbers with ``low <= high``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or len(value) != 2 \
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
+        raise ParameterError(f"{name} must be (low, high) numbers, got {value!r}")
+    low, high = float(value[0]), float(value[1])
+    if low > high:
+        raise ParameterError(f"{name} must be (low, high) with low <= high, got {value!r}")
+    return low, high
+
+
+#: The separator recipe (NOIZEUS is 8 kHz; measured in benchmarks/separation.py,
+#: docs/separation.md): 1-s windows at 8 kHz, 80 epochs of 16-window batches at a learning rate
+#: of 2e-3 (cosine decay), no validation part.
+SEPARATOR_AUDIO = AudioConfig(sr=8000, duration=1.0)
+SEPARATOR_TRAINING = TrainConfig(epochs=80, batch_size=16, learning_rate=2e-3, early_stopping=None,
+                                 validation_size=0.0)
+#: The autoencoder's training recipe (its audio: the files' rate, windows of 1 s;
+#: tympan.pipeline.train_autoencoder).
+AUTOENCODER_TRAINING = TrainConfig(epochs=30, batch_size=16)
 
 
 def _build(cls, values: dict, section: str):

@@ -6,8 +6,9 @@ model built from the registry (:func:`build`), continued from an artifact (:func
 ``init=``), compiled (:func:`compile_model`), fitted with early stopping on a validation part
 carved by file, never by window (:func:`split_files`), several times for an ensemble
 (:func:`members`, :func:`ensemble_model`), with a progress bar while loading
-(:func:`progress_bar`), and saved atomically (:func:`save`).  The shape is Keras's own: one
-``fit`` for every model, the task supplies the objective (SpeechBrain's ``compute_objectives``).
+(:func:`tympan.data.loading.progress_bar`), and saved atomically (:func:`save`).  The shape is
+Keras's own: one ``fit`` for every model, the task supplies the objective (SpeechBrain's
+``compute_objectives``).
 
 Keras is imported inside the functions that need it, so ``import tympan.pipeline`` stays free
 of it (commands that never build a model start fast).
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,15 +38,6 @@ def seed_everything(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(int(seed))
-
-
-def progress_bar(total: int, desc: str, *, unit: str = "file") -> Any:
-    """A tqdm bar on stderr (``update()`` / ``close()``), or None without tqdm."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
 
 def make_optimizer(name: str, learning_rate):
@@ -239,10 +230,12 @@ def ensemble_model(models_, input_samples: int, *, output_name: str = "probabili
     saves, or the sources of separators (:func:`tympan.pipeline.combine_separators`)."""
     import keras
 
+    from tympan import models
+
     inputs = keras.Input((input_samples,), name="waveform")
     outputs = []
     for k, member in enumerate(models_):
-        member.name = f"member{k}"
+        member.name = models.member_name(k)
         outputs.append(member(inputs))
     averaged = keras.layers.Average(dtype="float32", name=output_name)(outputs)
     return keras.Model(inputs, averaged, name=f"ensemble_of_{len(models_)}")
@@ -280,7 +273,6 @@ __all__ = [
     "member_configs",
     "members",
     "model_params",
-    "progress_bar",
     "record_continuation",
     "resolve_config",
     "save",

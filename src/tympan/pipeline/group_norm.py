@@ -125,7 +125,7 @@ def adaptable_models(model) -> list:
     from tympan import models
 
     members = [layer for layer in model.layers
-               if isinstance(layer, keras.Model) and layer.name.startswith("member")]
+               if isinstance(layer, keras.Model) and models.is_member_name(layer.name)]
     targets = members or [model]
     for target in targets:
         try:

@@ -22,12 +22,13 @@ import numpy as np
 from tympan import _validate as v
 from tympan import data as tdata
 from tympan import io
+from tympan.data.loading import progress_bar
 from tympan.dsp import metrics
 from tympan.dsp.spectrum import spectrogram
 from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline import driver
 from tympan.pipeline.artifact import Artifact, check_destination, load_artifact, runtime_info
-from tympan.pipeline.config import PipelineConfig
+from tympan.pipeline.config import AUTOENCODER_TRAINING, PipelineConfig
 from tympan.pipeline.inputs import analysis_window, checked_array, require_finite
 from tympan.pipeline.sources import audio_files, load_signal, sources
 from tympan.pipeline.task import Task, register_task
@@ -52,12 +53,12 @@ def _model_for(artifact: Artifact, phase: str):
                              f"one is {artifact.config.model.get('representation')!r}")
     import keras
 
-    from tympan.models.autoencoder import DECODED_MAGNITUDE
+    from tympan.models.names import DECODED_MAGNITUDE, RMS_NORMALIZE
 
     m = artifact.model
     # the magnitude decoded at the normalised level, times the level the input was divided by
     mag = m.get_layer(DECODED_MAGNITUDE).output
-    rms = m.get_layer("rms_normalize").output[1]
+    rms = m.get_layer(RMS_NORMALIZE).output[1]
     return keras.Model(m.inputs, [mag, rms])
 
 
@@ -89,9 +90,10 @@ def _reconstructed(artifact: Artifact, y: np.ndarray, name: str, phase: str,
 
 def _griffinlim_windows(artifact, model, windows, batch_size):
     from tympan.dsp import griffinlim
+    from tympan.models.names import STFT
 
     mag, rms = (np.asarray(a) for a in model.predict(windows, batch_size=batch_size, verbose=0))
-    stft = artifact.model.get_layer("stft")
+    stft = artifact.model.get_layer(STFT)
     n_fft, hop = stft.n_fft, stft.hop_length
     S = np.swapaxes(mag, -1, -2) * rms[:, :, None]  # (windows, bins, frames)
     return griffinlim(S, n_fft=n_fft, hop_length=hop, length=windows.shape[1], n_iter=64,
@@ -174,10 +176,10 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     """
     from tympan import models
 
-    config = config or PipelineConfig()
     start = None
-    if init is not None:
+    if init is not None:  # without config, init's own training goes on
         start, config = driver.continued(init, config, RECONSTRUCTION)
+    config = config or PipelineConfig(training=AUTOENCODER_TRAINING)
     if not config.model:  # the autoencoder with its default parameters
         config = dataclasses.replace(config, model={"name": "autoencoder"})
     if models.model_task(config.model["name"]) != RECONSTRUCTION.name:
@@ -202,7 +204,7 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
     model = driver.build(config, start=start)
     params = driver.model_params(config)
     if params.get("representation") in ("stft", "logmag"):  # record the n_fft and hop used
-        stft = model.get_layer("stft")
+        stft = model.get_layer(models.STFT)
         config = dataclasses.replace(config, model={**config.model, "n_fft": stft.n_fft,
                                                     "hop_length": stft.hop_length})
     steps = -(-len(X_fit) // t.batch_size) * t.epochs
@@ -231,7 +233,9 @@ def train_autoencoder(data, config: PipelineConfig | None = None, *, test_size: 
 
 
 def _bottleneck_values(model) -> int:
-    shape = model.get_layer("bottleneck").output.shape
+    from tympan.models.names import BOTTLENECK
+
+    shape = model.get_layer(BOTTLENECK).output.shape
     return int(np.prod([d for d in shape[1:]]))
 
 
@@ -262,7 +266,7 @@ class ReconstructionTask(Task):
         half-overlapping clips of ``config.audio.samples`` (inputs and targets alike)."""
         audio = config.audio
         parts = [list(part) for part in data]
-        bar = driver.progress_bar(sum(map(len, parts)), "loading") if progress else None
+        bar = progress_bar(sum(map(len, parts)), "loading") if progress else None
         out = []
         for part in parts:
             cut = []

@@ -18,20 +18,33 @@ path such as ``audio.sr``) and the bad value:
 
 Unknown keys of the top level are ignored (they carry no setting); unknown keys of a config
 section are refused.
+
+Older versions are migrated first (:func:`migrate`, one step per version, on a copy; the file is
+not rewritten): version 1 held the classifiers' augmentation settings flat among the model
+parameters (``"augment": true, "gain_db": 6.0, ...``); version 2 holds them as one object,
+``model.augmentation`` (:class:`tympan.models.AugmentationConfig`, with ``augment`` renamed
+``enabled``), and a separator's ``split.mixing`` as a :class:`~tympan.pipeline.config.MixingConfig`.
 """
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
 from tympan.errors import ArtifactError, ParameterError
-from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig, WindowConfig
+from tympan.pipeline.config import AudioConfig, MixingConfig, PipelineConfig, TrainConfig, WindowConfig
 
-#: The schema versions this tympan reads (pipeline.json's ``schema_version``)
-SCHEMA_VERSION = 1
+#: The schema version this tympan writes; it reads this one and every older one (:func:`migrate`)
+SCHEMA_VERSION = 2
+#: Version 1's flat augmentation parameters of a model -> their field in version 2's
+#: ``model.augmentation`` (fixed: this is what version 1 wrote)
+V1_AUGMENTATION = {"augment": "enabled", "gain_db": "gain_db", "time_shift": "time_shift",
+                   "noise_snr_db": "noise_snr_db", "time_stretch": "time_stretch",
+                   "freq_warp": "freq_warp", "freq_masks": "freq_masks", "freq_width": "freq_width",
+                   "time_masks": "time_masks", "time_width": "time_width"}
 TASKS = ("classification", "reconstruction", "separation")
 
 #: top-level field -> the JSON types it may hold (a missing optional field is fine)
@@ -72,6 +85,7 @@ def validate_pipeline(meta: Any, file) -> dict[str, Any]:
     for key, allowed in SECTIONS.items():
         if key in meta and not _is(meta[key], allowed):
             raise fail(file, key, meta[key], " or ".join(_JSON_TYPES[t] for t in allowed))
+    meta = migrate(meta)
     if meta["task"] not in TASKS:
         raise fail(file, "task", meta["task"], f"one of {', '.join(map(repr, TASKS))}")
     for section, cls in DATACLASS_SECTIONS.items():
@@ -93,7 +107,36 @@ def validate_pipeline(meta: Any, file) -> dict[str, Any]:
         raise fail(file, "model.name", meta["model"]["name"], "a string")
     _check_input(meta, file)
     _check_labels(meta, file)
+    _check_mixing(meta, file)
     return meta
+
+
+def migrate(meta: dict) -> dict:
+    """``meta`` (a parsed ``pipeline.json`` of any version this tympan reads) in the current
+    schema: a migrated copy, or ``meta`` itself when it is current."""
+    version = meta["schema_version"]
+    if version == SCHEMA_VERSION:
+        return meta
+    meta = copy.deepcopy(meta)
+    while version < SCHEMA_VERSION:
+        meta = _MIGRATIONS[version](meta)
+        version += 1
+        meta["schema_version"] = version
+    return meta
+
+
+def _v1_to_v2(meta: dict) -> dict:
+    """The flat augmentation parameters of version 1 into ``model.augmentation``."""
+    model = meta.get("model")
+    if isinstance(model, dict) and "augmentation" not in model:
+        flat = {V1_AUGMENTATION[k]: model.pop(k) for k in list(model) if k in V1_AUGMENTATION}
+        if flat:
+            model["augmentation"] = flat
+    return meta
+
+
+#: version -> the step from it to the next
+_MIGRATIONS = {1: _v1_to_v2}
 
 
 def _check_version(meta: dict, file: Path) -> None:
@@ -134,6 +177,17 @@ def _check_labels(meta: dict, file: Path) -> None:
     elif not labels:
         raise fail(file, "labels", labels,
                    f"a non-empty list for a {meta['task']} model (its classes or sources)")
+
+
+def _check_mixing(meta: dict, file: Path) -> None:
+    """A separator's ``split.mixing``, when recorded, is a :class:`MixingConfig`."""
+    mixing = meta.get("split", {}).get("mixing")
+    if mixing is None:
+        return
+    try:
+        MixingConfig.from_dict(mixing)
+    except (ParameterError, TypeError) as exc:
+        raise ArtifactError(f"{file}: split.mixing: {exc}") from None
 
 
 def _is(value: Any, allowed: tuple[type, ...]) -> bool:
@@ -195,6 +249,11 @@ def validate_recipe(meta: dict, file) -> None:
         models.resolve_features(meta["features"], sr=meta["audio"]["sr"])
     except (ParameterError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{file}: features: {exc}") from None
+    if "augmentation" in meta["model"]:
+        try:
+            models.AugmentationConfig.from_dict(meta["model"]["augmentation"])
+        except (ParameterError, TypeError) as exc:
+            raise ArtifactError(f"{file}: model.augmentation: {exc}") from None
 
 
 def validate_model(model, meta: dict, file) -> None:
@@ -229,5 +288,6 @@ def _shape(tensor) -> tuple:
     return tuple(None if d is None else int(d) for d in tensor.shape)
 
 
-__all__ = ["DATACLASS_SECTIONS", "REQUIRED", "SCHEMA_VERSION", "SECTIONS", "TASKS", "fail",
-           "validate_model", "validate_pipeline", "validate_recipe"]
+__all__ = ["DATACLASS_SECTIONS", "REQUIRED", "SCHEMA_VERSION", "SECTIONS", "TASKS",
+           "V1_AUGMENTATION", "fail", "migrate", "validate_model", "validate_pipeline",
+           "validate_recipe"]

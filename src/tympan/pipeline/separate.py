@@ -19,21 +19,19 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan import io
-from tympan.data.mixing import HELD_OUT_SENTENCES, load_pair, mix_at_snr, noizeus_pairs, random_segment
+from tympan.data.mixing import load_pair, mix_at_snr, noizeus_pairs, random_segment
 from tympan.dsp import metrics
 from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.pipeline import driver
 from tympan.pipeline.artifact import Artifact
-from tympan.pipeline.config import AudioConfig
+from tympan.pipeline.config import MixingConfig
 from tympan.pipeline.inputs import analysis_window, checked_file, require_finite
 from tympan.pipeline.sources import audio_files, load_signal
 from tympan.pipeline.task import Task, register_task
 from tympan.pipeline.windowing import overlap_add
 
 _BLOCK = 1 << 15  # samples read from a file at a time
-#: Sample rate and window of the separator recipe (NOIZEUS is 8 kHz; docs/separation.md), used
-#: where a config leaves them unset.
-SEPARATOR_AUDIO = AudioConfig(sr=8000, duration=1.0)
+_MIXING = MixingConfig()  # the recipe's defaults (tympan.pipeline.config)
 
 
 def separator(artifact) -> Artifact:
@@ -182,7 +180,7 @@ def evaluate_separation(artifact, pairs=None, *, sentences=None, speech=None, no
         raise ParameterError(f"evaluate_separation measures two sources (speech, noise), the "
                              f"artifact has {list(artifact.labels)}")
     if sentences is None:
-        sentences = artifact.split.get("held_out") or HELD_OUT_SENTENCES
+        sentences = artifact.split.get("held_out") or _MIXING.held_out
     rate = artifact.config.audio.sr
     rows = []
     for name, noise_name, snr, clean, noise_sig in _mixture_items(pairs, sentences, speech, noise,
@@ -259,5 +257,5 @@ class SeparationTask(Task):
 SEPARATION = register_task(SeparationTask())
 
 
-__all__ = ["SEPARATION", "SEPARATOR_AUDIO", "SeparationTask", "evaluate_separation", "measured",
+__all__ = ["SEPARATION", "SeparationTask", "evaluate_separation", "measured",
            "separate", "separate_file", "separator"]

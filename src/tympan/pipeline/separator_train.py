@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from tympan import _validate as v
+from tympan.data.loading import progress_bar
 from tympan.data.mixing import (
-    HELD_OUT_SENTENCES,
     MixtureSampler,
     load_pair,
     noizeus_pairs,
@@ -28,10 +28,12 @@ from tympan.data.mixing import (
 from tympan.errors import ParameterError
 from tympan.pipeline import driver
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
-from tympan.pipeline.config import PipelineConfig, TrainConfig
-from tympan.pipeline.separate import SEPARATION, SEPARATOR_AUDIO, measured
+from tympan.pipeline.config import SEPARATOR_AUDIO, SEPARATOR_TRAINING, MixingConfig, PipelineConfig
+from tympan.pipeline.separate import SEPARATION, measured
 from tympan.pipeline.separator_ensemble import combine_separators
 from tympan.pipeline.sources import audio_files, load_signal
+
+_MIXING = MixingConfig()  # the recipe's defaults (tympan.pipeline.config)
 
 
 def _group(path) -> str:
@@ -55,8 +57,8 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
     groups = sorted({p.sentence for p in pair_list} | {_group(f) for f in speech_files})
     val = _split_groups(groups, validation_size, seed)
     parts = {part: {"pairs": [], "speech": [], "noise": []} for part in ("train", "val")}
-    bar = driver.progress_bar(len(pair_list) + len(speech_files) + len(noise_files),
-                        "loading") if progress else None
+    bar = progress_bar(len(pair_list) + len(speech_files) + len(noise_files),
+                       "loading") if progress else None
     clean_of = {}
     for p in pair_list:
         part = parts["val" if p.sentence in val else "train"]
@@ -89,10 +91,11 @@ def _material(pairs, speech, noise, held_out, sr, validation_size, seed, progres
 
 
 def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConfig | None = None,
-                    held_out=HELD_OUT_SENTENCES, snr_db=(-5.0, 10.0), gain_db=(-20.0, 0.0),
-                    pair_fraction: float = 0.5, speed=(0.85, 1.15), by_length: bool = True,
-                    pair_speed: bool = False,
-                    examples_per_epoch: int = 1024, init=None, out=None, overwrite: bool = False,
+                    held_out=_MIXING.held_out, snr_db=_MIXING.snr_db, gain_db=_MIXING.gain_db,
+                    pair_fraction: float = _MIXING.pair_fraction, speed=_MIXING.speed,
+                    by_length: bool = _MIXING.by_length, pair_speed: bool = _MIXING.pair_speed,
+                    examples_per_epoch: int = _MIXING.examples_per_epoch, init=None, out=None,
+                    overwrite: bool = False,
                     measure: bool = True, verbose: int = 1, progress: bool = True) -> Artifact:
     """Train a source separator; returns (and with ``out``, saves) the artifact.
 
@@ -127,10 +130,8 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     from tympan import models
 
     # the recipe measured in benchmarks/separation.py (docs/separation.md)
-    config = config or PipelineConfig(
-        audio=SEPARATOR_AUDIO, model={"name": "separator"},
-        training=TrainConfig(epochs=80, batch_size=16, learning_rate=2e-3, early_stopping=None,
-                             validation_size=0.0))
+    config = config or PipelineConfig(audio=SEPARATOR_AUDIO, model={"name": "separator"},
+                                      training=SEPARATOR_TRAINING)
     if not config.model:  # the separator with its own defaults
         config = dataclasses.replace(config, model={"name": "separator"})
     if not config.audio.resolved:  # the rate and window the separator recipe was measured with
@@ -162,10 +163,10 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
     t, audio = config.training, config.audio
     parts, train_ids, val_ids = _material(pairs, speech, noise, held_out, audio.sr,
                                           t.validation_size, t.seed, progress)
-    mixing = {"snr_db": list(map(float, snr_db)), "gain_db": list(map(float, gain_db)),
-              "pair_fraction": float(pair_fraction), "speed": list(map(float, speed)),
-              "by_length": bool(by_length), "pair_speed": bool(pair_speed),
-              "examples_per_epoch": int(examples_per_epoch)}
+    mixing = MixingConfig(held_out=held_out, snr_db=snr_db, gain_db=gain_db,
+                          pair_fraction=pair_fraction, speed=speed, by_length=bool(by_length),
+                          pair_speed=bool(pair_speed),
+                          examples_per_epoch=examples_per_epoch).to_dict()
     sampler = MixtureSampler(samples=audio.samples, **parts["train"], snr_db=snr_db,
                              gain_db=gain_db, pair_fraction=pair_fraction, speed=speed,
                              by_length=by_length, pair_speed=pair_speed, seed=t.seed)
@@ -179,7 +180,7 @@ def train_separator(*, pairs=None, speech=None, noise=None, config: PipelineConf
         validation = val_sampler.batch(max(t.batch_size, round(t.validation_size * examples_per_epoch)))
     model = driver.build(config, start=start)
     params = driver.model_params(config)
-    stft = model.get_layer("stft")  # record the n_fft and hop used
+    stft = model.get_layer(models.STFT)  # record the n_fft and hop used
     config = dataclasses.replace(config, model={**config.model, "sources": list(params["sources"]),
                                                 "n_fft": stft.n_fft, "hop_length": stft.hop_length})
     driver.compile_model(model, t, loss=SEPARATION.loss(config),

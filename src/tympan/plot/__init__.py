@@ -16,7 +16,7 @@ Importing this package does not import matplotlib; the first figure does, and wi
 """
 
 from tympan.plot._common import check_output, load_audio, save_figure
-from tympan.plot.model_input import network_input, plot_network_spectrum
+from tympan.plot.model_input import plot_network_spectrum
 from tympan.plot.overlay import SEGMENT_COLORS, plot_prediction, plot_segments
 from tympan.plot.signal import plot_spectrum, plot_waveform
 from tympan.plot.spectra import (
@@ -33,7 +33,6 @@ __all__ = [
     "SEGMENT_COLORS",
     "check_output",
     "load_audio",
-    "network_input",
     "plot_chroma",
     "plot_confusion",
     "plot_cqt",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tympan.artifact_files import CONFUSION_FILE, CURVES_FILE, HISTORY_FILE, PIPELINE_FILE
 from tympan.errors import ArtifactError, ParameterError
 from tympan.plot._common import figure_axes, require_matplotlib, save_figure
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-CURVES_FILE, CONFUSION_FILE = "curves.png", "confusion.png"
 _NOT_CURVES = ("learning_rate", "lr")
 
 
@@ -28,16 +28,9 @@ def read_history(source) -> dict[str, list[float]]:
     if isinstance(source, Mapping):
         history = dict(source)
     elif isinstance(source, (str, os.PathLike)):
-        from tympan.pipeline.artifact import HISTORY_FILE
-
         path = Path(source)
         file = path if path.suffix.lower() == ".json" else path / HISTORY_FILE
-        if not file.is_file():
-            raise ArtifactError(f"no training history at {file}: the file does not exist")
-        try:
-            history = json.loads(file.read_text())
-        except (OSError, ValueError) as exc:
-            raise ArtifactError(f"cannot read {file}: {exc}") from exc
+        history = _read_json(file, "training history")
         if not isinstance(history, dict):
             raise ArtifactError(f"{file} does not hold a history (a dict of lists)")
     else:
@@ -124,13 +117,23 @@ def plot_history(history, *, metrics: str | Sequence[str] | None = None,
     return fig
 
 
+def _read_json(file: Path, what: str) -> Any:
+    """The JSON in ``file``; ArtifactError naming it when it is missing or unreadable."""
+    if not file.is_file():
+        raise ArtifactError(f"no {what} at {file}: the file does not exist")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ArtifactError(f"cannot read {file}: {exc}") from None
+
+
 # --------------------------------------------------------------------------------- confusion
 def _confusion(report, labels) -> tuple[np.ndarray, list[str]]:
     """``(matrix, labels)`` from a Report, its dict, a run folder or an array with labels."""
     if isinstance(report, (str, os.PathLike)):
-        from tympan.pipeline.artifact import read_pipeline_json
-
-        test = read_pipeline_json(report).get("metrics", {}).get("test")
+        meta = _read_json(Path(report) / PIPELINE_FILE, "artifact")
+        metrics = meta.get("metrics") if isinstance(meta, Mapping) else None
+        test = metrics.get("test") if isinstance(metrics, Mapping) else None
         if not isinstance(test, Mapping) or "confusion_matrix" not in test:
             raise ArtifactError(f"{report} has no test confusion matrix in its metrics (trained "
                                 "without a test set, or not a classifier)")

@@ -25,6 +25,7 @@ from tympan.segment.export import (
 )
 from tympan.segment.features import FEATURE_NAMES, FEATURE_SR, frame_features, stream_features
 from tympan.segment.labelling import (
+    DEFAULT_METHOD,
     KEEP,
     METHODS,
     FrameLabels,
@@ -40,6 +41,7 @@ from tympan.segment.truth import CLASSES, PHONE_CLASSES, phone_class
 
 __all__ = [
     "CLASSES",
+    "DEFAULT_METHOD",
     "FEATURE_NAMES",
     "FEATURE_SR",
     "KEEP",

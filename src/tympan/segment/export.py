@@ -19,7 +19,7 @@ import numpy as np
 from tympan import io
 from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.segment import intervals as iv
-from tympan.segment.labelling import FrameLabels, kept_intervals, label_file
+from tympan.segment.labelling import DEFAULT_METHOD, FrameLabels, kept_intervals, label_file
 
 FORMATS = ("table", "json", "csv")
 _BLOCK_SEC = 30.0
@@ -158,11 +158,11 @@ def write_segment_files(src, folder, segments, *, overwrite: bool = False,
     return written
 
 
-def segment_file(src, *, method: str = "learned", keep: str | None = None, out=None, export=None,
+def segment_file(src, *, method: str = DEFAULT_METHOD, keep: str = "speech", out=None, export=None,
                  export_dir=None, overwrite: bool = False, block_sec: float = 30.0,
                  **params) -> tuple[FrameLabels, list[tuple[float, float, str]]]:
     """Label ``src`` (any length, read in blocks) and write what is asked: ``out``, the kept
-    parts (``keep``: ``"vowels"``, ``"consonants"``, ``"speech"``; default ``"speech"``)
+    parts (``keep``: ``"vowels"``, ``"consonants"`` or ``"speech"``, None for ``"speech"``)
     joined; ``export``, an Audacity label track of every segment; ``export_dir``, one file per
     kept segment.  Returns ``(frame labels, the kept segments (start, end, label))``."""
     src = Path(os.fspath(src))
@@ -174,7 +174,7 @@ def segment_file(src, *, method: str = "learned", keep: str | None = None, out=N
     if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
         raise ParameterError(f"out and export are the same file '{targets[0]}'; give two files")
     labels = label_file(src, method=method, block_sec=block_sec, **params)
-    keep = keep or "speech"
+    keep = keep or "speech"  # None (older callers): the default
     spans = kept_intervals(labels, keep)
     name = "speech" if keep == "speech" else keep[:-1]
     kept = [(a, b, name) for a, b in spans]

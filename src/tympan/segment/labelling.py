@@ -37,6 +37,8 @@ from tympan.segment.truth import CLASSES
 from tympan.signal_checks import SignalMonitor
 
 METHODS = ("learned", "hmm", "fcm", "histogram", "energy")
+#: The method every function here (and ``tympan segment``) uses when none is named
+DEFAULT_METHOD = "learned"
 KEEP = ("vowels", "consonants", "speech")
 SPEECH_CLASSES = ("pause", "speech")
 
@@ -98,7 +100,7 @@ def _call(fn, features, params: dict, **fixed):
     return fn(features, **params, **fixed)
 
 
-def label_features(features: np.ndarray, *, duration: float, method: str = "learned",
+def label_features(features: np.ndarray, *, duration: float, method: str = DEFAULT_METHOD,
                    hop_sec: float = 0.010, silence_db: float | None = SILENCE_DB,
                    **params) -> FrameLabels:
     """:class:`FrameLabels` from a feature matrix of :func:`frame_features` (frames every
@@ -132,7 +134,7 @@ def label_features(features: np.ndarray, *, duration: float, method: str = "lear
     return FrameLabels(labels, classes, hop_sec, float(duration), method, memberships)
 
 
-def label_frames(y: np.ndarray, sr: float, *, method: str = "learned", frame_sec: float = 0.025,
+def label_frames(y: np.ndarray, sr: float, *, method: str = DEFAULT_METHOD, frame_sec: float = 0.025,
                  hop_sec: float = 0.010, **params) -> FrameLabels:
     """Label every frame of ``y`` (mono, or ``(channels, samples)`` averaged) as pause /
     consonant / vowel (``method="energy"``: pause / speech).  Frames of ``frame_sec`` every
@@ -162,7 +164,7 @@ def _file_flags(path: str | os.PathLike) -> list[str]:
     return monitor.finish(stacklevel=4)
 
 
-def label_file(path: str | os.PathLike, *, method: str = "learned", frame_sec: float = 0.025,
+def label_file(path: str | os.PathLike, *, method: str = DEFAULT_METHOD, frame_sec: float = 0.025,
                hop_sec: float = 0.010, block_sec: float = 30.0, **params) -> FrameLabels:
     """:func:`label_frames` of an audio file of any length, read in blocks of ``block_sec``."""
     v.choice("method", method, METHODS)
@@ -173,7 +175,7 @@ def label_file(path: str | os.PathLike, *, method: str = "learned", frame_sec: f
                     flags)
 
 
-def segments(y: np.ndarray, sr: float, *, method: str = "learned",
+def segments(y: np.ndarray, sr: float, *, method: str = DEFAULT_METHOD,
              **kwargs) -> list[tuple[float, float, str]]:
     """``[(start, end, label), ...]`` in seconds, contiguous over the whole signal, labels
     ``"pause"``, ``"consonant"``, ``"vowel"`` (``method="energy"``: ``"pause"``, ``"speech"``);
@@ -193,7 +195,7 @@ def kept_intervals(labels: FrameLabels, keep: str) -> list[tuple[float, float]]:
     return labels.intervals(keep[:-1])
 
 
-def keep(y: np.ndarray, sr: float, *, keep: str = "vowels", method: str = "learned",
+def keep(y: np.ndarray, sr: float, *, keep: str = "vowels", method: str = DEFAULT_METHOD,
          **kwargs) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """``(the samples of y in the kept parts joined, those intervals in seconds)``: ``keep``
     is ``"vowels"``, ``"consonants"`` or ``"speech"`` (everything but the pauses)."""
