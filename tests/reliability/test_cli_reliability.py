@@ -38,10 +38,11 @@ def _run(capsys, *argv) -> tuple[int, str, list[str]]:
 def stand_in_models(monkeypatch, classifier, separator, tmp_path):
     """``tympan predict`` and ``tympan separate`` load the stand-in models of conftest.py; the
     run folder to name is returned."""
-    predict_module = importlib.import_module("tympan.pipeline.predict")
-    separate_module = importlib.import_module("tympan.pipeline.separate")
-    monkeypatch.setattr(predict_module, "load_artifact", lambda path: classifier)
-    monkeypatch.setattr(separate_module, "load_artifact", lambda path: separator())
+    # predict loads in the classification task's module, separate through the driver
+    classify_module = importlib.import_module("tympan.pipeline.classify")
+    driver_module = importlib.import_module("tympan.pipeline.driver")
+    monkeypatch.setattr(classify_module, "load_artifact", lambda path: classifier)
+    monkeypatch.setattr(driver_module, "load_artifact", lambda path: separator())
     run = tmp_path / "run"
     run.mkdir()
     return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tympan.cli._options import printable
+from tympan.cli._options import given_values, library_option, printable, signature_default
 
 
 @click.command("export")
@@ -15,8 +15,9 @@ from tympan.cli._options import printable
 @click.option("--check-with", multiple=True, type=click.Path(), metavar="FILE",
               help="Also compare the ONNX and Keras outputs on the windows of this audio file "
               "(repeatable); a fixed set of test signals is always compared.")
-@click.option("--check/--no-check", default=True, show_default=True,
-              help="Run the written graph in onnxruntime next to the Keras model before keeping it.")
+@library_option("--check/--no-check", library=signature_default("tympan.export", "export_onnx", "check"),
+                show=lambda on: "--check" if on else "--no-check",
+                help="Run the written graph in onnxruntime next to the Keras model before keeping it.")
 @click.option("--opset", type=int, help="ONNX opset (default: the library's).")
 def export(run, fmt, out, overwrite, check_with, check, opset):
     """Write the model of the artifact RUN, feature layers included, as an ONNX file that
@@ -34,8 +35,8 @@ def export(run, fmt, out, overwrite, check_with, check, opset):
     """
     from tympan.export import export_onnx
 
-    result = export_onnx(run, out=out, opset=opset, check=check, check_with=check_with,
-                         overwrite=overwrite)
+    result = export_onnx(run, out=out, opset=opset, check_with=check_with, overwrite=overwrite,
+                         **given_values(check=check))
     click.echo(f"wrote {printable(str(result.path))} ({result.size / 1e6:.2f} MB, {fmt}, exported in "
                f"{result.seconds:.1f} s)")
     if result.max_abs_diff is None:
