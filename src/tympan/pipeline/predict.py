@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 
-from tympan.pipeline.artifact import Artifact
+from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.classify import CLASSIFICATION, ON_ERROR, Prediction, Segment
+from tympan.pipeline.tagging import TAGGING
 
 
 def predict(
@@ -54,7 +55,10 @@ def predict(
     gives a Prediction with ``error`` set (``ok`` False).  Bad arguments (an array with NaN, a
     folder without audio files) raise ParameterError whatever ``on_error`` says.
     """
-    return CLASSIFICATION.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    task = TAGGING if artifact.task == TAGGING.name else CLASSIFICATION  # tags: TagPrediction
+    return task.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
                               combine=combine, batch_size=batch_size, on_error=on_error)
 
 

@@ -32,7 +32,9 @@ from tympan.pipeline.config import AudioConfig, PipelineConfig, TrainConfig, Win
 
 #: The schema versions this tympan reads (pipeline.json's ``schema_version``)
 SCHEMA_VERSION = 1
-TASKS = ("classification", "reconstruction", "separation")
+TASKS = ("classification", "reconstruction", "separation", "tagging")
+#: tasks trained on another task's models (a tagger is a classifier with a sigmoid head)
+MODEL_TASK = {"tagging": "classification"}
 
 #: top-level field -> the JSON types it may hold (a missing optional field is fine)
 SECTIONS: dict[str, tuple[type, ...]] = {
@@ -189,7 +191,7 @@ def validate_recipe(meta: dict, file) -> None:
     except ParameterError:
         raise fail(file, "model.name", name,
                    f"a registered model ({', '.join(models.available_models())})") from None
-    if task != meta["task"]:
+    if task != MODEL_TASK.get(meta["task"], meta["task"]):
         raise fail(file, "task", meta["task"], f"{task!r}, the task of model {name!r}")
     try:
         models.resolve_features(meta["features"], sr=meta["audio"]["sr"])
@@ -211,7 +213,7 @@ def validate_model(model, meta: dict, file) -> None:
             f"{shape}: the audio settings do not match the model (was pipeline.json edited?)")
     out = _shape(model.outputs[0])
     labels = meta["labels"]
-    if meta["task"] == "classification":
+    if meta["task"] in ("classification", "tagging"):
         expected, got, what = len(labels), out[-1], "classes"
     elif meta["task"] == "separation":
         expected, got, what = len(labels), out[-1] if len(out) == 3 else 1, "sources"
