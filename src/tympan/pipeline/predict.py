@@ -25,7 +25,7 @@ import os
 
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.classify import CLASSIFICATION, ON_ERROR, Prediction, Segment
-from tympan.pipeline.tagging import TAGGING
+from tympan.pipeline.task import get_task
 
 
 def predict(
@@ -57,7 +57,8 @@ def predict(
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
-    task = TAGGING if artifact.task == TAGGING.name else CLASSIFICATION  # tags: TagPrediction
+    # a tagger (tympan.pipeline.tagging, registered by the package) gives TagPredictions
+    task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
     return task.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
                               combine=combine, batch_size=batch_size, on_error=on_error)
 

@@ -172,6 +172,8 @@ def train_any(dataset, config=None, *, task: str | None = None, discovery=None, 
     label joins tags with ``;``) with :func:`tympan.pipeline.train` or :func:`train_tagging`."""
     if task not in (None, "classification", TAGGING.name):
         raise ParameterError(f"task must be 'classification' or 'tagging', got {task!r}")
+    if options.get("out") is not None:  # refused before the data is read
+        check_destination(options["out"], overwrite=options.get("overwrite", False))
     dataset = as_dataset(dataset, discovery)
     if task == TAGGING.name or (task is None and multi_label(dataset)):
         return train_tagging(dataset, config, **options)
