@@ -13,6 +13,8 @@ from tympan.cli.main import main
 from tympan.errors import ParameterError
 from tympan.pipeline import tagging
 
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 SMALL = {"name": "conv1d", "filters": [16, 32], "batch_norm": False, "dropout": 0.0,
          "pooling": "flatten", "gain_db": 0.0, "time_shift": 0.0}
 
@@ -121,3 +123,17 @@ def test_cli_train_and_predict_json(tags_csv, tmp_path, capsys):
     assert set(rows[0]["probabilities"]) == {str(d) for d in range(10)} | {"odd", "even"}
     main(["predict", str(out), str(wav), "--format", "csv"])
     assert capsys.readouterr().out.splitlines()[0].startswith("source,labels")
+
+
+def test_continue_with_rare_tag_sets_splits_at_random(tagger, tags_csv):
+    """A tag set on one clip cannot be stratified: the split is random, by file; init continues
+    the tagger (epochs counted over both runs)."""
+    artifact, out = tagger
+    rows = tags_csv.read_text().splitlines()
+    rows[1] = rows[1].replace("0;even", "0;odd")  # the only clip tagged both '0' and 'odd'
+    rare = tags_csv.with_name("rare.csv")
+    rare.write_text("\n".join(rows) + "\n")
+    config = pipeline.PipelineConfig(training=pipeline.TrainConfig(epochs=1, seed=2))
+    more = tagging.train_tagging(rare, config, init=out, verbose=0, progress=False)
+    assert more.split["method"] == "random" and more.metrics["epochs_total"] == 4
+    assert more.metrics["init"]["epochs"] == 3 and more.labels == artifact.labels
