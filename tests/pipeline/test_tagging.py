@@ -137,3 +137,11 @@ def test_continue_with_rare_tag_sets_splits_at_random(tagger, tags_csv):
     more = tagging.train_tagging(rare, config, init=out, verbose=0, progress=False)
     assert more.split["method"] == "random" and more.metrics["epochs_total"] == 4
     assert more.metrics["init"]["epochs"] == 3 and more.labels == artifact.labels
+
+
+def test_evaluate_a_tagger(tagger, tags_csv):
+    artifact, out = tagger
+    report = pipeline.evaluate(out, tags_csv, progress=False)
+    assert report.metrics["n"] == 60 and not report.failures
+    assert set(report.metrics["ap"]) == set(artifact.labels) and "mAP" in report.format()
+    assert 0.0 <= report.to_dict()["micro_f1"] <= 1.0

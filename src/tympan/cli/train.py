@@ -58,6 +58,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
       tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \\
           --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
+      tympan train tags.csv --out runs/tags      # labels "dog;bark": a multi-label tagger
     """
     use_models()
     from tympan import pipeline

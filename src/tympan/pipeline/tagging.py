@@ -98,6 +98,23 @@ class TagPrediction:
         return {**asdict(self), "labels": list(self.labels), "flags": list(self.flags)}
 
 
+@dataclass(frozen=True)
+class TagReport:
+    """:func:`tagging_metrics` of a tagger on a dataset, and the files it could not read."""
+
+    metrics: dict
+    failures: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {**self.metrics, "failures": [{"file": f, "error": e} for f, e in self.failures]}
+
+    def format(self) -> str:
+        m = self.metrics
+        lines = [f"{m['n']} clips: " + ", ".join(f"{k} {m[k]:.3f}" for k in ("mAP", "micro_f1", "macro_f1")
+                                                if m[k] is not None)]
+        return "\n".join(lines + [f"  AP {t:<12} {a:.3f}" for t, a in m["ap"].items() if a is not None])
+
+
 def train_tagging(dataset, config=None, *, discovery=None, split="auto", split_options=None,
                   out=None, overwrite=False, on_error="skip", verbose=1, progress=True,
                   report=None, init=None) -> Artifact:
@@ -216,6 +233,21 @@ class TaggingTask(Task):
             out.append(TagPrediction(p.source, tags, p.probabilities, p.duration, p.error, p.flags))
         return out
 
+    def evaluate(self, artifact, data, *, discovery=None, on_error="raise", progress=True,
+                 batch_size=128, **_) -> TagReport:
+        """mAP and micro/macro F1 of ``artifact`` on ``data`` (``;``-joined labels), at its
+        thresholds (what :func:`tympan.pipeline.evaluate` gives for a tagger)."""
+        art = driver.load(artifact, self)
+        dataset = as_dataset(data, discovery)
+        X, row = classify_train.load_indexed(dataset, art.config.audio, on_error=on_error,
+                                             progress=progress)
+        kept = np.flatnonzero(row >= 0)
+        Y = np.array([[t in split_tags(dataset.items[i].label) for t in art.labels] for i in kept])
+        P = art.model.predict(X[row[kept]], batch_size=batch_size, verbose=0)
+        thresholds = [art.metrics.get("thresholds", {}).get(t, 0.5) for t in art.labels]
+        failures = tuple((str(dataset.items[i].path), "could not be read") for i in np.flatnonzero(row < 0))
+        return TagReport(tagging_metrics(Y, P, thresholds, art.labels), failures)
+
     def rows(self, result) -> list[dict]:
         return [{"source": result.source, "labels": SEPARATOR.join(result.labels),
                  "duration": result.duration, "error": result.error, "flags": ";".join(result.flags)}]
@@ -223,6 +255,6 @@ class TaggingTask(Task):
 
 TAGGING = register_task(TaggingTask())
 
-__all__ = ["SEPARATOR", "TAGGING", "TagPrediction", "TaggingTask", "average_precision",
+__all__ = ["SEPARATOR", "TAGGING", "TagPrediction", "TagReport", "TaggingTask", "average_precision",
            "best_thresholds", "multi_label", "split_tags", "tagging_metrics", "train_any",
            "train_tagging"]
