@@ -54,6 +54,10 @@ def predict(
     file and the cause.  ``"skip"``: every readable file is predicted and each unreadable one
     gives a Prediction with ``error`` set (``ok`` False).  Bad arguments (an array with NaN, a
     folder without audio files) raise ParameterError whatever ``on_error`` says.
+
+    A tagger (task ``"tagging"``, :mod:`tympan.pipeline.tagging`) gives a
+    :class:`~tympan.pipeline.tagging.TagPrediction` per input instead: the ``labels`` at or
+    above their thresholds and every tag's probability (windows averaged).
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
