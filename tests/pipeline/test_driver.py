@@ -20,13 +20,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 
 
 def test_every_task_is_registered_under_its_pipeline_json_name():
-    assert {"classification", "reconstruction", "separation"} <= set(pipeline.available_tasks())
-    for name in ("classification", "reconstruction", "separation"):
+    assert {"classification", "reconstruction", "separation", "tagging"} <= set(pipeline.available_tasks())
+    for name in ("classification", "reconstruction", "separation", "tagging"):
         task = get_task(name)
         assert task.name == name and task.trained_with and task.applied_with
     assert get_task("classification") is CLASSIFICATION
-    with pytest.raises(ParameterError, match=r"unknown task 'tagging'; known: .*classification"):
-        get_task("tagging")
+    with pytest.raises(ParameterError, match=r"unknown task 'regression'; known: .*classification"):
+        get_task("regression")
     with pytest.raises(ParameterError, match="task 'classification' is registered already"):
         register_task(type("Other", (Task,), {"name": "classification"})())
 

@@ -73,13 +73,17 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
       tympan predict runs/digits recordings/ --on-error fail
     """
     use_models()
+    from tympan.pipeline import get_task, load_artifact
     from tympan.pipeline import predict as run_predict
 
-    preds = run_predict(run, list(sources), window_sec=window, hop_sec=hop, combine=combine,
+    artifact = load_artifact(run)
+    preds = run_predict(artifact, list(sources), window_sec=window, hop_sec=hop, combine=combine,
                         on_error=LIBRARY_ON_ERROR[on_error])
     good = [p for p in preds if p.ok]
     if fmt == "json":
         click.echo(json.dumps([p.to_dict() for p in preds], indent=2))
+    elif artifact.task != "classification":  # a tagger: the rows of its task
+        click.echo(get_task(artifact.task).serialise(preds, fmt).rstrip("\n"))
     elif fmt == "csv":
         click.echo(_csv(preds))
     else:

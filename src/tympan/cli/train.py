@@ -35,9 +35,12 @@ from tympan.data.splits import DEFAULT_TEST_SIZE
 @click.option("--out", required=True, type=click.Path(), help="Artifact folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing artifact at --out.")
 @click.option("--quiet", is_flag=True, help="No Keras progress.")
+@click.option("--task", type=click.Choice(["classification", "tagging"]),
+              help="tagging: several ';'-joined labels per clip (default: tagging when a label "
+              "contains ';', else classification).")
 def train(data, labels_from, pattern, csv_path, label_pattern, path_column, label_column, group_column,
           fold_column, split, test_size, test_groups, test_folds, test_pattern, on_error, out, overwrite,
-          quiet, **recipe):
+          quiet, task, **recipe):
     """Train a classifier on DATA and save the artifact folder to --out.
 
     \b
@@ -55,6 +58,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
           --sr 16000 --duration 2.0 --class-weight --out runs/emotions
       tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \\
           --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
+      tympan train tags.csv --out runs/tags      # labels "dog;bark": a multi-label tagger
     """
     use_models()
     from tympan import pipeline
@@ -69,10 +73,12 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
     config = recipe_config(**recipe)
     found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
                       label_column=label_column, group_column=group_column, fold_column=fold_column)
-    artifact = pipeline.train(data, config, discovery=found, split=split,
-                              split_options=split_options, out=out, overwrite=overwrite,
-                              on_error=LIBRARY_ON_ERROR[on_error], verbose=0 if quiet else 2,
-                              report=click.echo)
+    from tympan.pipeline.tagging import train_any
+
+    artifact = train_any(data, config, task=task, discovery=found, split=split,
+                         split_options=split_options, out=out, overwrite=overwrite,
+                         on_error=LIBRARY_ON_ERROR[on_error], verbose=0 if quiet else 2,
+                         report=click.echo)
     test = artifact.metrics.get("test")
     if "test_normalization" in artifact.metrics:
         click.echo(f"test clips normalised {artifact.metrics['test_normalization']}")
@@ -81,6 +87,9 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
         record = record if isinstance(record, dict) else record[0]  # an ensemble's first member
         click.echo(f"self-trained on the unlabelled test clips: {record['rounds']} rounds, "
                    f"{record['pseudo_labelled']} clips pseudo-labelled per round")
-    if test:
+    if test and artifact.task == "tagging":
+        click.echo(", ".join(f"{k} {test[k]:.3f}" for k in ("mAP", "micro_f1", "macro_f1")
+                             if test[k] is not None) + f" on {test['n']} test clips")
+    elif test:
         click.echo(pipeline.Report.from_dict(test).format())
     click.echo(f"saved {artifact.path}")

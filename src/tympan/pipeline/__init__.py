@@ -10,9 +10,10 @@ sep = train_separator(pairs="../shared/data/noizeus", out="runs/sep")
 separate_file("runs/sep", "mix.wav", "separated/")        # separated/speech.wav, noise.wav
 combine_separators(["runs/sep", "runs/sep-seed1"], out="runs/sep-avg")   # averaged sources
 adapt("runs/emotions", "new_speaker/", out="runs/emotions-anna")   # feature_norm="group" models
+tagger = train_tagging("clips.csv", out="runs/tags")   # labels such as "dog;bark": several per clip
 ```
 
-Every task (classification, reconstruction, separation; :func:`get_task`) is a
+Every task (classification, reconstruction, separation, tagging; :func:`get_task`) is a
 :class:`Task` object (:mod:`tympan.pipeline.task`) and trains through one driver
 (:mod:`tympan.pipeline.driver`); the functions above are their public faces.
 """
@@ -41,6 +42,7 @@ from tympan.pipeline.reconstruct import (
 from tympan.pipeline.separate import evaluate_separation, separate, separate_file
 from tympan.pipeline.separator_ensemble import combine_separators
 from tympan.pipeline.separator_train import train_separator
+from tympan.pipeline.tagging import TagPrediction, train_tagging
 from tympan.pipeline.task import Task, available_tasks, get_task, register_task
 from tympan.pipeline.train import train
 
@@ -55,6 +57,7 @@ __all__ = [
     "Prediction",
     "Report",
     "Segment",
+    "TagPrediction",
     "Task",
     "TrainConfig",
     "WindowConfig",
@@ -79,4 +82,5 @@ __all__ = [
     "train",
     "train_autoencoder",
     "train_separator",
+    "train_tagging",
 ]

@@ -10,10 +10,12 @@ import numpy as np
 
 from tympan import data as tdata
 from tympan.errors import ParameterError
+from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.choices import announce, with_split_reason
 from tympan.pipeline.classify import CLASSIFICATION, EvaluationReport
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
+from tympan.pipeline.task import get_task
 from tympan.pipeline.train import fit_and_test, fit_features, load_recording, prepare
 
 
@@ -34,7 +36,11 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     default (None) this is done for models trained with ``feature_norm="group"`` that have not
     been adapted to a speaker already, when the dataset has groups.
     """
-    return CLASSIFICATION.evaluate(artifact, dataset, discovery=discovery, on_error=on_error,
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    # a tagger (tympan.pipeline.tagging, registered by the package) gives a TagReport
+    task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
+    return task.evaluate(artifact, dataset, discovery=discovery, on_error=on_error,
                                    progress=progress, batch_size=batch_size,
                                    adapt_per_group=adapt_per_group)
 

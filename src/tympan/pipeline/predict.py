@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 
-from tympan.pipeline.artifact import Artifact
+from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.classify import CLASSIFICATION, ON_ERROR, Prediction, Segment
+from tympan.pipeline.task import get_task
 
 
 def predict(
@@ -53,8 +54,16 @@ def predict(
     file and the cause.  ``"skip"``: every readable file is predicted and each unreadable one
     gives a Prediction with ``error`` set (``ok`` False).  Bad arguments (an array with NaN, a
     folder without audio files) raise ParameterError whatever ``on_error`` says.
+
+    A tagger (task ``"tagging"``, :mod:`tympan.pipeline.tagging`) gives a
+    :class:`~tympan.pipeline.tagging.TagPrediction` per input instead: the ``labels`` at or
+    above their thresholds and every tag's probability (windows averaged).
     """
-    return CLASSIFICATION.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
+    if not isinstance(artifact, Artifact):
+        artifact = load_artifact(artifact)
+    # a tagger (tympan.pipeline.tagging, registered by the package) gives TagPredictions
+    task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
+    return task.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
                               combine=combine, batch_size=batch_size, on_error=on_error)
 
 

@@ -45,7 +45,9 @@ V1_AUGMENTATION = {"augment": "enabled", "gain_db": "gain_db", "time_shift": "ti
                    "noise_snr_db": "noise_snr_db", "time_stretch": "time_stretch",
                    "freq_warp": "freq_warp", "freq_masks": "freq_masks", "freq_width": "freq_width",
                    "time_masks": "time_masks", "time_width": "time_width"}
-TASKS = ("classification", "reconstruction", "separation")
+TASKS = ("classification", "reconstruction", "separation", "tagging")
+#: tasks trained on another task's models (a tagger is a classifier with a sigmoid head)
+MODEL_TASK = {"tagging": "classification"}
 
 #: top-level field -> the JSON types it may hold (a missing optional field is fine)
 SECTIONS: dict[str, tuple[type, ...]] = {
@@ -243,7 +245,7 @@ def validate_recipe(meta: dict, file) -> None:
     except ParameterError:
         raise fail(file, "model.name", name,
                    f"a registered model ({', '.join(models.available_models())})") from None
-    if task != meta["task"]:
+    if task != MODEL_TASK.get(meta["task"], meta["task"]):
         raise fail(file, "task", meta["task"], f"{task!r}, the task of model {name!r}")
     try:
         models.resolve_features(meta["features"], sr=meta["audio"]["sr"])
@@ -270,7 +272,7 @@ def validate_model(model, meta: dict, file) -> None:
             f"{shape}: the audio settings do not match the model (was pipeline.json edited?)")
     out = _shape(model.outputs[0])
     labels = meta["labels"]
-    if meta["task"] == "classification":
+    if meta["task"] in ("classification", "tagging"):
         expected, got, what = len(labels), out[-1], "classes"
     elif meta["task"] == "separation":
         expected, got, what = len(labels), out[-1] if len(out) == 3 else 1, "sources"
