@@ -16,7 +16,7 @@ from tympan.pipeline import tagging
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 SMALL = {"name": "conv1d", "filters": [16, 32], "batch_norm": False, "dropout": 0.0,
-         "pooling": "flatten", "gain_db": 0.0, "time_shift": 0.0}
+         "pooling": "flatten", "augmentation": {"gain_db": 0.0, "time_shift": 0.0}}
 
 
 @pytest.fixture(scope="module")

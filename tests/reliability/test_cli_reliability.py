@@ -38,10 +38,12 @@ def _run(capsys, *argv) -> tuple[int, str, list[str]]:
 def stand_in_models(monkeypatch, classifier, separator, tmp_path):
     """``tympan predict`` and ``tympan separate`` load the stand-in models of conftest.py; the
     run folder to name is returned."""
-    # predict loads in the classification task's module, separate through the driver
-    classify_module = importlib.import_module("tympan.pipeline.classify")
+    # `tympan predict` loads the run (tympan.pipeline.load_artifact) to find its task, and the
+    # classification task's module loads what it is given as a path; separate loads through
+    # the driver
+    for name in ("tympan.pipeline", "tympan.pipeline.predict", "tympan.pipeline.classify"):
+        monkeypatch.setattr(importlib.import_module(name), "load_artifact", lambda path: classifier)
     driver_module = importlib.import_module("tympan.pipeline.driver")
-    monkeypatch.setattr(classify_module, "load_artifact", lambda path: classifier)
     monkeypatch.setattr(driver_module, "load_artifact", lambda path: separator())
     run = tmp_path / "run"
     run.mkdir()
