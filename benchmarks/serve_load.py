@@ -44,7 +44,7 @@ def rss_mb(pid: int) -> float:
 
 
 def clip_bytes() -> bytes:
-    y, sr = tio.load(data.demo_dir() / "7_theo_3.wav"), 8000
+    y, sr = tio.load(data.demo_dir() / "7_theo_3.wav")
     y = tio.resample(y, orig_sr=sr, target_sr=16000)
     y = np.pad(y, (0, max(0, 16000 - len(y))))[:16000]
     buf = io.BytesIO()
