@@ -9,6 +9,7 @@ together.  The queue is bounded: :meth:`MicroBatcher.submit` raises :class:`Queu
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -18,6 +19,27 @@ from concurrent.futures import Future
 import numpy as np
 
 from tympan import pipeline
+
+
+class PaddedModel:
+    """The model seen through batches padded to a power of two rows (at most ``largest``), so
+    that a jit-compiling backend (jax) compiles a handful of shapes once, at warm-up, instead of
+    one per batch size the requests happen to form (about a second each)."""
+
+    def __init__(self, model, largest: int):
+        self.model = model
+        self.sizes = [1 << k for k in range(max(1, largest - 1).bit_length() + 1)]
+
+    def predict_on_batch(self, x):
+        x = np.asarray(x)
+        n = len(x)
+        size = next((s for s in self.sizes if s >= n), n)
+        if size > n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)])
+        return np.asarray(self.model.predict_on_batch(x))[:n]
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
 
 
 class QueueFull(Exception):
@@ -33,8 +55,12 @@ class MicroBatcher:
     waiting); ``batches`` counts the model calls and ``largest`` their largest batch.
     """
 
+    #: Windows per model call: pipeline.predict's batch_size, and the largest padded batch.
+    windows_per_call = 64
+
     def __init__(self, artifact, *, max_batch: int, max_wait_ms: float, queue_size: int):
-        self.artifact = artifact
+        self.artifact = dataclasses.replace(artifact, model=PaddedModel(artifact.model,
+                                                                        self.windows_per_call))
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -74,10 +100,14 @@ class MicroBatcher:
 
     # ------------------------------------------------------------------ worker
     def _warm_up(self) -> None:
+        """One predict on silence, then the model on every padded batch size."""
         audio = self.artifact.config.audio
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a silent input warns, on purpose here
             pipeline.predict(self.artifact, (np.zeros(audio.samples, np.float32), audio.sr))
+        model = self.artifact.model
+        for size in model.sizes:
+            model.predict_on_batch(np.zeros((size, audio.samples), np.float32))
 
     def _gather(self, first) -> list:
         jobs = [first]
@@ -120,7 +150,8 @@ class MicroBatcher:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # flags carry what the warnings say
-                results = pipeline.predict(self.artifact, items, on_error="skip")
+                results = pipeline.predict(self.artifact, items, on_error="skip",
+                                           batch_size=self.windows_per_call)
         except Exception as exc:
             if len(jobs) == 1:
                 jobs[0][1].set_exception(exc)
