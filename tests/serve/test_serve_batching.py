@@ -57,3 +57,15 @@ def test_a_full_queue_raises(artifact):
     batcher.submit("b.wav")
     with pytest.raises(QueueFull, match="2 requests are waiting"):
         batcher.submit("c.wav")
+
+
+def test_padded_model_equals_the_model_and_uses_few_shapes(artifact):
+    from tympan.serve.batching import PaddedModel
+
+    padded = PaddedModel(artifact.model, 64)
+    assert padded.sizes == [1, 2, 4, 8, 16, 32, 64]
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((5, artifact.config.audio.samples)) * 0.1).astype(np.float32)
+    got = padded.predict_on_batch(x)
+    assert got.shape == (5, len(artifact.labels))
+    np.testing.assert_allclose(got, np.asarray(artifact.model.predict_on_batch(x)), atol=1e-5)
