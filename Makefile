@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 ifneq ($(TORCH_WHEEL),)
 	$(BIN)/python -m pip install -q torch==2.13.0
 endif
-	$(BIN)/python -m pip install -q -e ".[jax,plot,dev,onnx]"
+	$(BIN)/python -m pip install -q -e ".[jax,plot,dev,onnx,serve]"
 	touch $(STAMP)
 
 # The main job: train on the bundled digits (speaker-disjoint test), save, predict a file.

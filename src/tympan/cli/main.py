@@ -107,12 +107,13 @@ def _register() -> None:
         predict,
         segment,
         separate,
+        serve,
         train,
     )
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
                     autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
-                    separate.separator, adapt.adapt, data.data, export.export):
+                    separate.separator, adapt.adapt, data.data, export.export, serve.serve):
         cli.add_command(command)
 
 

@@ -1,0 +1,48 @@
+"""``tympan serve``: artifacts behind an HTTP API and a page (FastAPI + uvicorn)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from tympan.cli._options import use_models
+from tympan.errors import MissingDependencyError
+
+
+@click.command("serve")
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (0.0.0.0 listens on every interface).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--api-key", envvar="TYMPAN_API_KEY", help="Require 'Authorization: Bearer KEY' "
+              "(also: TYMPAN_API_KEY).")
+@click.option("--max-upload-mb", type=float, help="Largest upload in MB (default: 20).")
+@click.option("--max-duration", type=float, help="Longest audio in seconds (default: 600).")
+@click.option("--queue-size", type=int, help="Requests waiting per model before 503 (default: 256).")
+@click.option("--timeout", type=float, help="Seconds a request may wait for its result (default: 30).")
+@click.option("--max-batch", type=int, help="Largest micro-batch (default: 32).")
+@click.option("--max-wait-ms", type=float, help="How long a batch waits for more requests (default: 5).")
+def serve(runs, host, port, api_key, max_upload_mb, max_duration, queue_size, timeout, max_batch,
+          max_wait_ms):
+    """Serve the artifacts RUNS: POST /predict (the first run), POST /models/NAME/predict,
+    GET /models, /healthz, /readyz, WS /stream, OpenAPI at /docs, and a page at /.
+
+    \b
+    Examples:
+      tympan serve runs/digits
+      tympan serve runs/digits runs/emotions --host 0.0.0.0 --port 8080 --api-key "$KEY"
+    """
+    try:
+        import uvicorn
+
+        from tympan.serve import create_app
+    except ImportError as exc:
+        raise MissingDependencyError(f"tympan serve needs fastapi, uvicorn and python-multipart "
+                                     f'({exc}): pip install "tympan[serve]"') from exc
+    use_models()
+    app = create_app(list(runs), api_key=api_key or None, max_duration=max_duration,
+                     max_upload_bytes=None if max_upload_mb is None else round(max_upload_mb * 1e6),
+                     queue_size=queue_size, timeout=timeout, max_batch=max_batch, max_wait_ms=max_wait_ms)
+    click.echo(f"serving {', '.join(app.state.models)} on http://{host}:{port}/ (pid {os.getpid()})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
