@@ -31,7 +31,7 @@ FIELDS = {f.name for cls in (TrainConfig, AudioConfig, MixingConfig) for f in da
 #: options whose default is the command line's own (how output is shown, where it goes) or a
 #: reference to the one library constant; any other option with a default fails the test
 CLI_OWNED = {"fmt", "output_format", "dpi", "scale", "on", "phase", "labels_from", "split",
-             "on_error", "test_size"}
+             "on_error", "test_size", "host", "port"}  # (host, port: where `tympan serve` listens)
 
 
 def _commands(group: click.Group = cli, prefix: str = "tympan"):

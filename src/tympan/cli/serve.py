@@ -6,8 +6,17 @@ import os
 
 import click
 
-from tympan.cli._options import use_models
+from tympan.cli._options import LibraryDefault, use_models
 from tympan.errors import MissingDependencyError
+
+
+def _serve_default(field: str):
+    """The default of ``field`` of :class:`tympan.serve.ServeConfig`, the one place they live."""
+    def get():
+        from tympan.serve.config import ServeConfig
+
+        return getattr(ServeConfig(), field)
+    return get
 
 
 @click.command("serve")
@@ -17,12 +26,18 @@ from tympan.errors import MissingDependencyError
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--api-key", envvar="TYMPAN_API_KEY", help="Require 'Authorization: Bearer KEY' "
               "(also: TYMPAN_API_KEY).")
-@click.option("--max-upload-mb", type=float, help="Largest upload in MB (default: 20).")
-@click.option("--max-duration", type=float, help="Longest audio in seconds (default: 600).")
-@click.option("--queue-size", type=int, help="Requests waiting per model before 503 (default: 256).")
-@click.option("--timeout", type=float, help="Seconds a request may wait for its result (default: 30).")
-@click.option("--max-batch", type=int, help="Largest micro-batch (default: 32).")
-@click.option("--max-wait-ms", type=float, help="How long a batch waits for more requests (default: 5).")
+@click.option("--max-upload-mb", type=float, cls=LibraryDefault, help="Largest upload in MB.",
+              library=_serve_default("max_upload_bytes"), show=lambda b: f"{b / 1e6:g}")
+@click.option("--max-duration", type=float, cls=LibraryDefault, help="Longest audio in seconds.",
+              library=_serve_default("max_duration"))
+@click.option("--queue-size", type=int, cls=LibraryDefault, help="Requests waiting per model before 503.",
+              library=_serve_default("queue_size"))
+@click.option("--timeout", type=float, cls=LibraryDefault,
+              help="Seconds a request may wait for its result (then 504).", library=_serve_default("timeout"))
+@click.option("--max-batch", type=int, cls=LibraryDefault, help="Largest micro-batch.",
+              library=_serve_default("max_batch"))
+@click.option("--max-wait-ms", type=float, cls=LibraryDefault,
+              help="How long a batch waits for more requests.", library=_serve_default("max_wait_ms"))
 def serve(runs, host, port, api_key, max_upload_mb, max_duration, queue_size, timeout, max_batch,
           max_wait_ms):
     """Serve the artifacts RUNS: POST /predict (the first run), POST /models/NAME/predict,
