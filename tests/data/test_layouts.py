@@ -246,8 +246,8 @@ def calls(monkeypatch):
         found(training_data, discovery)
         return SimpleNamespace(adaptation={"clips": len(clips)}, path=out)
 
-    for name, fake in (("train", train), ("cross_validate", cross_validate), ("evaluate", evaluate),
-                       ("adapt", adapt)):
+    for name, fake in (("train", train), ("train_any", train), ("cross_validate", cross_validate),
+                       ("evaluate", evaluate), ("adapt", adapt)):
         monkeypatch.setattr(pipeline, name, fake)
     return seen
 

@@ -73,9 +73,8 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
     config = recipe_config(**recipe)
     found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
                       label_column=label_column, group_column=group_column, fold_column=fold_column)
-    from tympan.pipeline.tagging import train_any
 
-    artifact = train_any(data, config, task=task, discovery=found, split=split,
+    artifact = pipeline.train_any(data, config, task=task, discovery=found, split=split,
                          split_options=split_options, out=out, overwrite=overwrite,
                          on_error=LIBRARY_ON_ERROR[on_error], verbose=0 if quiet else 2,
                          report=click.echo)

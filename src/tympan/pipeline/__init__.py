@@ -42,7 +42,7 @@ from tympan.pipeline.reconstruct import (
 from tympan.pipeline.separate import evaluate_separation, separate, separate_file
 from tympan.pipeline.separator_ensemble import combine_separators
 from tympan.pipeline.separator_train import train_separator
-from tympan.pipeline.tagging import TagPrediction, train_tagging
+from tympan.pipeline.tagging import TagPrediction, train_any, train_tagging
 from tympan.pipeline.task import Task, available_tasks, get_task, register_task
 from tympan.pipeline.train import train
 
@@ -80,6 +80,7 @@ __all__ = [
     "separate",
     "separate_file",
     "train",
+    "train_any",
     "train_autoencoder",
     "train_separator",
     "train_tagging",
