@@ -37,3 +37,27 @@ def onnx_run(fsdd_recordings, tmp_path_factory):
                    split_options={"test_groups": ["nicolas"]}, out=out, verbose=0, progress=False)
     export_onnx(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def onnx_tagger(fsdd_recordings, tmp_path_factory):
+    """A tagger (``"<digit>;odd|even"`` on 20 of jackson's clips, conv1d, one epoch) with its
+    ``model.onnx``."""
+    from tympan.export import export_onnx
+    from tympan.pipeline import tagging
+
+    folder = tmp_path_factory.mktemp("runtime-tags")
+    rows = ["path,label"]
+    for digit in range(10):
+        for take in range(2):
+            name = f"{digit}_jackson_{take}.wav"
+            shutil.copy(fsdd_recordings / name, folder / name)
+            rows.append(f"{name},{digit};{'odd' if digit % 2 else 'even'}")
+    (folder / "tags.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path_factory.mktemp("runtime-runs") / "tagger"
+    config = pipeline.PipelineConfig(model={"name": "conv1d", "filters": [8, 16]},
+                                     training=pipeline.TrainConfig(epochs=1))
+    tagging.train_any(folder / "tags.csv", config, split_options={"test_size": 0.25}, out=out,
+                      verbose=0, progress=False)
+    export_onnx(out)
+    return out

@@ -21,7 +21,7 @@ import tympan
 from tympan import pipeline
 from tympan.cli.main import cli
 from tympan.errors import ArtifactError, AudioIOError
-from tympan.pipeline import Prediction
+from tympan.pipeline import Prediction, TagPrediction
 from tympan.runtime import OnnxModel, load_onnx_artifact, predict_onnx
 
 if importlib.util.find_spec("torch") is None:  # torch is installed apart (Makefile, pyproject)
@@ -166,6 +166,22 @@ def test_stale_or_foreign_model_onnx(onnx_run, fsdd_recordings, tmp_path):
     (run / "model.onnx").write_bytes(b"not a graph")
     with pytest.raises(ArtifactError, match=r"cannot load .*model\.onnx in onnxruntime"):
         load_onnx_artifact(run)
+
+
+def test_tagger_same_as_keras(onnx_tagger, inputs):
+    files, _ = inputs
+    keras_preds = pipeline.predict(onnx_tagger, files)
+    onnx_preds = predict_onnx(onnx_tagger, files)
+    assert [type(p) for p in onnx_preds] == [TagPrediction] * len(files)
+    for o, k in zip(onnx_preds, keras_preds, strict=True):
+        assert (o.source, o.labels, o.duration, o.flags) == (k.source, k.labels, k.duration, k.flags)
+        np.testing.assert_allclose([o.probabilities[t] for t in k.probabilities],
+                                   list(k.probabilities.values()), atol=TOLERANCE, rtol=0)
+    args = ["predict", str(onnx_tagger), *map(str, files), "--format", "csv"]
+    keras_out = CliRunner().invoke(cli, args)
+    onnx_out = CliRunner().invoke(cli, [*args, "--runtime", "onnx"])
+    assert onnx_out.exit_code == 0, onnx_out.output
+    assert onnx_out.output.startswith("source,labels,duration") and onnx_out.output == keras_out.output
 
 
 def test_other_tasks_refused(onnx_run, tmp_path):
