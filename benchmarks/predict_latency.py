@@ -6,9 +6,15 @@
 * model call: one 1-s clip through the loaded model after warm-up, median of 200 calls, as
   ``model.predict(x)`` and as a direct ``model(x, training=False)`` call.
 
+``--runtime onnx`` times the lean runtime side by side (``tympan predict RUN FILE --runtime
+onnx``, onnxruntime without Keras; needs ``RUN/model.onnx`` from ``tympan export RUN``): the
+cold processes of both runtimes alternate, and the ratio onnx / keras of their medians, the
+labels both print and each process's peak memory (``ru_maxrss``) are reported.
+
 Run (after ``make demo``, which writes runs/demo)::
 
     .venv/bin/python benchmarks/predict_latency.py runs/demo
+    .venv/bin/python benchmarks/predict_latency.py runs/demo --runtime onnx --runs 3
 """
 
 from __future__ import annotations
@@ -33,6 +39,40 @@ def cold_runs(run: Path, file: Path, n: int) -> list[float]:
                        capture_output=True)
         times.append(time.perf_counter() - t0)
     return times
+
+
+def cold_process(run: Path, file: Path, runtime: str) -> tuple[float, float, str]:
+    """``(seconds, peak MB, label)`` of one fresh ``tympan predict RUN FILE --runtime ...``,
+    started from a fresh parent so that its peak RSS is its own (``ru_maxrss`` of children is
+    the largest child's); the seconds are the child's alone, timed in that parent."""
+    code = ("import resource, subprocess, sys, time; t0 = time.perf_counter(); "
+            "done = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); "
+            "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+            "done.stdout.strip().splitlines()[-1].split(',')[3])")
+    exe = Path(sys.executable).with_name("tympan")
+    out = subprocess.run([sys.executable, "-c", code, str(exe), "predict", str(run), str(file),
+                          "--runtime", runtime, "--format", "csv"], check=True, capture_output=True,
+                         text=True)
+    seconds, peak, label = out.stdout.split()
+    return float(seconds), int(peak) / 1024, label
+
+
+def side_by_side(run: Path, file: Path, n: int) -> None:
+    """Cold processes of both runtimes, alternating (one first run each, not counted)."""
+    runs = {"keras": [], "onnx": []}
+    for i in range(n + 1):
+        for runtime in runs:
+            result = cold_process(run, file, runtime)
+            if i:
+                runs[runtime].append(result)
+    med = {k: statistics.median(s for s, _, _ in v) for k, v in runs.items()}
+    print(f"{os.cpu_count()} cores, artifact {run}, file {file.name}, {n} cold runs each")
+    print("| runtime | cold `tympan predict`, median | runs (s) | peak RSS | label |\n"
+          "|---|---:|---|---:|---|")
+    for k, v in runs.items():
+        print(f"| {k} | {med[k]:.2f} s | {', '.join(f'{s:.2f}' for s, _, _ in v)} | "
+              f"{max(m for _, m, _ in v):.0f} MB | {v[0][2]} |")
+    print(f"ratio onnx / keras: {med['onnx'] / med['keras']:.2f}")
 
 
 def warm_calls(run: Path, calls: int) -> dict[str, float]:
@@ -64,10 +104,15 @@ def main(argv=None) -> int:
     p.add_argument("--file", type=Path, default=None)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--calls", type=int, default=200)
+    p.add_argument("--runtime", choices=["keras", "onnx"], default="keras",
+                   help="onnx: time the lean runtime next to the keras one (needs RUN/model.onnx)")
     args = p.parse_args(argv)
     from tympan import data
 
     file = args.file or data.example_file("7_theo_9.wav")
+    if args.runtime == "onnx":
+        side_by_side(args.run, file, args.runs)
+        return 0
     import keras
 
     cold = cold_runs(args.run, file, args.runs)

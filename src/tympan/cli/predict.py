@@ -53,8 +53,11 @@ def _csv(predictions) -> str:
 @click.option("--combine", type=click.Choice(["mean", "max", "vote"]),
               help="How window predictions make the file decision (default: the artifact's).")
 @click.option("--timeline", is_flag=True, help="Table format: also list each window.")
+@click.option("--runtime", type=click.Choice(["keras", "onnx"]),
+              help="What runs the model: keras (default: RUN/model.keras) or onnx (RUN/model.onnx "
+              "from `tympan export RUN`, in onnxruntime, without Keras: a faster start).")
 @on_error_option()
-def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
+def predict(run, sources, fmt, window, hop, combine, timeline, runtime, on_error):
     """Predict labels for SOURCES (files or folders, any format, rate, channels or length)
     with the artifact in RUN.
 
@@ -71,9 +74,14 @@ def predict(run, sources, fmt, window, hop, combine, timeline, on_error):
       tympan predict runs/digits recordings/ --format csv > labels.csv
       tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
       tympan predict runs/digits recordings/ --on-error fail
+      tympan predict runs/digits a.wav --runtime onnx     # after: tympan export runs/digits
     """
-    use_models()
-    from tympan.pipeline import get_task, load_artifact
+    if runtime == "onnx":  # onnxruntime only: Keras (and jax) are never imported
+        from tympan.runtime import load_onnx_artifact as load_artifact
+    else:
+        use_models()
+        from tympan.pipeline import load_artifact
+    from tympan.pipeline import get_task
     from tympan.pipeline import predict as run_predict
 
     artifact = load_artifact(run)
