@@ -228,6 +228,9 @@ def export_here(*, run: str, out: str, opset: int, check: bool, check_with: list
 def _output_layout(task: str, labels) -> str:
     if task == "classification":
         return f"output: (batch, {len(labels)}) probabilities of the labels, in order"
+    if task == "tagging":
+        return (f"output: (batch, {len(labels)}) independent (sigmoid) probabilities of the tags, in "
+                "order; a tag is on at or above its threshold in pipeline.json metrics.thresholds")
     if task == "separation":
         return f"output: (batch, samples, {len(labels)}) the sources ({', '.join(labels)}), at sr"
     return "output: (batch, samples) the reconstructed waveform, at sr"
