@@ -24,6 +24,7 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan.data.dataset import Dataset, Item
+from tympan.data.listing import dataset_folder
 from tympan.errors import DatasetError, ParameterError
 
 __all__ = ["COLUMN_ROLES", "LAYOUTS", "from_csv", "layout_columns"]
@@ -97,7 +98,7 @@ def from_csv(csv_path: str | os.PathLike, *, root: str | os.PathLike | None = No
     path = Path(csv_path).expanduser()
     if not path.is_file():
         raise DatasetError(f"CSV file '{path}' " + ("is a folder" if path.is_dir() else "does not exist"))
-    top = None if root is None else _audio_root(root)
+    top = None if root is None else dataset_folder(root, "audio root")
     header, rows = _read(path)
     if layout == "auto":
         layout = ("urbansound8k" if "slice_file_name" in header
@@ -139,17 +140,6 @@ def _columns(columns: Any) -> dict[str, str]:
         if not isinstance(name, str) or not name.strip():
             raise ParameterError(f"columns[{role!r}] must name a column (a non-empty str), got {name!r}")
     return {role: name.strip() for role, name in columns.items()}
-
-
-def _audio_root(root: Any) -> Path:
-    if not isinstance(root, (str, os.PathLike)):
-        raise ParameterError(f"root must be a str or os.PathLike, got {type(root).__name__}")
-    top = Path(root).expanduser()
-    if not top.exists():
-        raise DatasetError(f"dataset audio root '{top}' does not exist")
-    if not top.is_dir():
-        raise DatasetError(f"dataset audio root '{top}' is not a folder")
-    return top
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
