@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,9 +216,7 @@ def load_artifact(path) -> Artifact:
     model_file = folder / MODEL_FILE
     if not model_file.is_file():
         raise ArtifactError(f"{folder} is not a complete artifact: {MODEL_FILE} is missing")
-    if not zipfile.is_zipfile(model_file):
-        raise ArtifactError(f"{model_file}: model.keras is corrupt (not a Keras archive)")
-    check_classes(model_file)
+    check_classes(model_file)  # also refuses a file that is not a zip archive
     model = load_model(model_file)
     schema.validate_model(model, meta, folder / PIPELINE_FILE)
     config = PipelineConfig.from_dict({k: meta[k] for k in
