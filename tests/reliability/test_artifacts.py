@@ -92,6 +92,7 @@ TAMPERED = [
     ("input_shape", _set("input.shape", [4000]),
      r"input\.shape must be \[audio\.sr \* audio\.duration\] = \[2000\]"),
     ("model_name_type", _set("model.name", 7), r"model\.name must be a string, got 7"),
+    ("model_empty", _set("model", {}), r"model\.name must be a string, got None"),
     ("empty_object", lambda meta: meta.clear(), r"no integer schema_version"),
     ("schema_newer", _set("schema_version", 99), r"schema_version 99, newer than this tympan"),
     ("schema_zero", _set("schema_version", 0), r"unknown schema_version 0"),

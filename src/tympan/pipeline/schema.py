@@ -105,8 +105,8 @@ def validate_pipeline(meta: Any, file) -> dict[str, Any]:
                                                        "windows")})
     except ParameterError as exc:  # model without a name
         raise ArtifactError(f"{file}: {exc}") from None
-    if not isinstance(meta["model"]["name"], str):
-        raise fail(file, "model.name", meta["model"]["name"], "a string")
+    if not isinstance(meta["model"].get("name"), str):  # {} passes PipelineConfig: no name yet
+        raise fail(file, "model.name", meta["model"].get("name"), "a string")
     _check_input(meta, file)
     _check_labels(meta, file)
     _check_mixing(meta, file)
