@@ -75,10 +75,10 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = None) -> tuple[np.nd
     policy of :mod:`tympan.signal_checks` on the file's own samples: no audio and non-finite
     samples raise AudioIOError naming the file; silence and samples beyond full scale warn."""
     from tympan import io
-    from tympan.signal_checks import check_signal
+    from tympan.signal_checks import FILE_WARNINGS, check_signal
 
-    y, rate = io.load(path, mono=True)
-    check_signal(y, sr=rate, source=os.fspath(path), from_file=True, stacklevel=3)
+    y, rate = io.load(path, mono=True)  # warns itself about samples beyond full scale
+    check_signal(y, sr=rate, source=os.fspath(path), from_file=True, warn=FILE_WARNINGS, stacklevel=3)
     if sr is not None and sr != rate:
         return io.resample(y, orig_sr=rate, target_sr=v.positive_int("sr", sr)), sr
     return y, rate
