@@ -40,17 +40,22 @@ def mpg123_quiet() -> Iterator[None]:
     """While inside, libmpg123's lines on descriptor 2 are dropped; others pass after."""
     global _depth, _saved, _capture
     with _lock:
-        if _depth == 0:
+        redirected = _depth > 0
+        if not redirected:
             try:
                 capture = tempfile.TemporaryFile()
                 _flush()
                 saved = os.dup(2)
                 os.dup2(capture.fileno(), 2)
+                _saved, _capture = saved, capture
+                redirected = True
             except OSError:  # no descriptor 2, or no temporary file: leave the messages be
-                yield
-                return
-            _saved, _capture = saved, capture
-        _depth += 1
+                pass
+        if redirected:
+            _depth += 1
+    if not redirected:
+        yield
+        return
     try:
         yield
     finally:
