@@ -251,18 +251,23 @@ class EvaluationReport(Report):
                 "failures": [{"file": file, "error": cause} for file, cause in self.failures]}
 
 
-def _load_reporting(dataset, audio, on_error: str, progress: bool):
-    """:func:`tympan.data.load_clips` of the dataset's clips, plus ``(file, cause)`` of each one
-    skipped: load_clips names them in one DatasetWarning each, in order, which are taken here
-    instead of shown."""
+def load_clips_caught(dataset, audio, *, on_error: str, progress: bool):
+    """:func:`tympan.data.load_clips` of the dataset's clips with ``audio``'s settings, the
+    DatasetWarning naming each clip skipped (one each, in order) taken instead of shown (other
+    warnings are shown).  Returns ``(X, kept, caught)``, ``caught`` the DatasetWarning records."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", tdata.DatasetWarning)
         X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                    crop=audio.crop, on_error=on_error, progress=progress)
-    skipped = [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
     for w in caught:
         if not issubclass(w.category, tdata.DatasetWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return X, kept, [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
+
+
+def _load_reporting(dataset, audio, on_error: str, progress: bool):
+    """:func:`load_clips_caught`, plus ``(file, cause)`` of each clip skipped."""
+    X, kept, skipped = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
     failed = np.setdiff1d(np.arange(len(dataset)), kept)
     causes = iter(str(w.message) for w in skipped)
     failures = []
