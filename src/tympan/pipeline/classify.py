@@ -7,20 +7,8 @@ and evaluated (:meth:`evaluate`, what :func:`tympan.pipeline.evaluate` calls), a
 results are serialised.  Training is :func:`tympan.pipeline.train` over
 :mod:`tympan.pipeline.driver`.
 
-Every input is brought to the training pipeline (sample rate, mono, clip length); inputs longer
-than the training clip are cut into windows whose predictions form a timeline and are combined
-into one file-level decision.
-
-Files are read in blocks (:func:`tympan.io.stream`, resampled as a stream) and their windows go
-through the model ``batch_size`` at a time, batches shared across files, so memory does not grow
-with a file's length or the number of files.  With ``on_error="skip"`` an unreadable file gives
-a :class:`Prediction` that carries its ``error`` and the others are still predicted.
-
-Every input is checked by the policy of :mod:`tympan.signal_checks` as it is read
-(:mod:`tympan.pipeline.inputs`): no audio and non-finite samples are errors naming the file;
-a silent input (digital silence, DC), one shorter than the model's analysis window and one
-beyond full scale are predicted, with an :class:`~tympan.errors.InputWarning`, and their
-:attr:`Prediction.flags` say so.
+How inputs are read, windowed, batched and checked is told in :mod:`tympan.pipeline.predict`,
+its public face.
 """
 
 from __future__ import annotations
