@@ -7,20 +7,8 @@ and evaluated (:meth:`evaluate`, what :func:`tympan.pipeline.evaluate` calls), a
 results are serialised.  Training is :func:`tympan.pipeline.train` over
 :mod:`tympan.pipeline.driver`.
 
-Every input is brought to the training pipeline (sample rate, mono, clip length); inputs longer
-than the training clip are cut into windows whose predictions form a timeline and are combined
-into one file-level decision.
-
-Files are read in blocks (:func:`tympan.io.stream`, resampled as a stream) and their windows go
-through the model ``batch_size`` at a time, batches shared across files, so memory does not grow
-with a file's length or the number of files.  With ``on_error="skip"`` an unreadable file gives
-a :class:`Prediction` that carries its ``error`` and the others are still predicted.
-
-Every input is checked by the policy of :mod:`tympan.signal_checks` as it is read
-(:mod:`tympan.pipeline.inputs`): no audio and non-finite samples are errors naming the file;
-a silent input (digital silence, DC), one shorter than the model's analysis window and one
-beyond full scale are predicted, with an :class:`~tympan.errors.InputWarning`, and their
-:attr:`Prediction.flags` say so.
+How inputs are read, windowed, batched and checked is told in :mod:`tympan.pipeline.predict`,
+its public face.
 """
 
 from __future__ import annotations
@@ -251,18 +239,23 @@ class EvaluationReport(Report):
                 "failures": [{"file": file, "error": cause} for file, cause in self.failures]}
 
 
-def _load_reporting(dataset, audio, on_error: str, progress: bool):
-    """:func:`tympan.data.load_clips` of the dataset's clips, plus ``(file, cause)`` of each one
-    skipped: load_clips names them in one DatasetWarning each, in order, which are taken here
-    instead of shown."""
+def load_clips_caught(dataset, audio, *, on_error: str, progress: bool):
+    """:func:`tympan.data.load_clips` of the dataset's clips with ``audio``'s settings, the
+    DatasetWarning naming each clip skipped (one each, in order) taken instead of shown (other
+    warnings are shown).  Returns ``(X, kept, caught)``, ``caught`` the DatasetWarning records."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", tdata.DatasetWarning)
         X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                    crop=audio.crop, on_error=on_error, progress=progress)
-    skipped = [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
     for w in caught:
         if not issubclass(w.category, tdata.DatasetWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return X, kept, [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
+
+
+def _load_reporting(dataset, audio, on_error: str, progress: bool):
+    """:func:`load_clips_caught`, plus ``(file, cause)`` of each clip skipped."""
+    X, kept, skipped = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
     failed = np.setdiff1d(np.arange(len(dataset)), kept)
     causes = iter(str(w.message) for w in skipped)
     failures = []

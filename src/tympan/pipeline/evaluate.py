@@ -41,8 +41,7 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     # a tagger (tympan.pipeline.tagging, registered by the package) gives a TagReport
     task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
     return task.evaluate(artifact, dataset, discovery=discovery, on_error=on_error,
-                                   progress=progress, batch_size=batch_size,
-                                   adapt_per_group=adapt_per_group)
+                         progress=progress, batch_size=batch_size, adapt_per_group=adapt_per_group)
 
 
 def cross_validate(dataset, config: PipelineConfig | None = None, *,

@@ -64,7 +64,7 @@ def predict(
     # a tagger (tympan.pipeline.tagging, registered by the package) gives TagPredictions
     task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
     return task.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
-                              combine=combine, batch_size=batch_size, on_error=on_error)
+                    combine=combine, batch_size=batch_size, on_error=on_error)
 
 
 __all__ = ["ON_ERROR", "Prediction", "Segment", "predict"]

@@ -19,7 +19,7 @@ from tympan.errors import DatasetError, ParameterError
 from tympan.pipeline import driver, group_norm
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
 from tympan.pipeline.choices import announce, resolve_for_data, with_split_reason
-from tympan.pipeline.classify import CLASSIFICATION
+from tympan.pipeline.classify import CLASSIFICATION, load_clips_caught
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.driver import resolve_config
 from tympan.pipeline.metrics import Report
@@ -125,21 +125,24 @@ def load_indexed(dataset, audio, *, on_error: str, progress: bool):
     ``i`` and ``row[i] == -1`` marks a file skipped as unreadable."""
     X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
                                crop=audio.crop, on_error=on_error, progress=progress)
-    row = np.full(len(dataset), -1)
+    return X, _rows(len(dataset), kept)
+
+
+def _rows(n: int, kept) -> np.ndarray:
+    row = np.full(n, -1)
     row[kept] = np.arange(len(kept))
-    return X, row
+    return row
 
 
 def load_recording(dataset, audio, choices, *, on_error: str, progress: bool, report=None):
     """:func:`load_indexed`, with the files that open but fail to decode (skipped with
     ``on_error="skip"``) added to ``choices.unreadable`` and reported (through ``report``, else
     as the loader's warnings).  Returns ``(X, row, choices)``."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", tdata.DatasetWarning)
-        X, row = load_indexed(dataset, audio, on_error=on_error, progress=progress)
-    skipped = tuple(str(w.message) for w in caught if issubclass(w.category, tdata.DatasetWarning))
-    for w in caught:
-        if report is None or not issubclass(w.category, tdata.DatasetWarning):
+    X, kept, caught = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
+    row = _rows(len(dataset), kept)
+    skipped = tuple(str(w.message) for w in caught)
+    if report is None:
+        for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if skipped:
         choices = dataclasses.replace(choices, unreadable=choices.unreadable + skipped)
