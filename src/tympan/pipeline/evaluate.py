@@ -15,7 +15,7 @@ from tympan.pipeline.choices import announce, with_split_reason
 from tympan.pipeline.classify import CLASSIFICATION, EvaluationReport
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.metrics import Report
-from tympan.pipeline.task import get_task
+from tympan.pipeline.task import labels_task
 from tympan.pipeline.train import fit_and_test, fit_features, load_recording, prepare
 
 
@@ -38,8 +38,7 @@ def evaluate(artifact, dataset, *, discovery: dict | None = None, on_error: str 
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
-    # a tagger (tympan.pipeline.tagging, registered by the package) gives a TagReport
-    task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
+    task = labels_task(artifact, CLASSIFICATION)  # a tagger's own task (registered by the package)
     return task.evaluate(artifact, dataset, discovery=discovery, on_error=on_error,
                          progress=progress, batch_size=batch_size, adapt_per_group=adapt_per_group)
 

@@ -25,7 +25,7 @@ import os
 
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.classify import CLASSIFICATION, ON_ERROR, Prediction, Segment
-from tympan.pipeline.task import get_task
+from tympan.pipeline.task import labels_task
 
 
 def predict(
@@ -61,8 +61,7 @@ def predict(
     """
     if not isinstance(artifact, Artifact):
         artifact = load_artifact(artifact)
-    # a tagger (tympan.pipeline.tagging, registered by the package) gives TagPredictions
-    task = get_task("tagging") if artifact.task == "tagging" else CLASSIFICATION
+    task = labels_task(artifact, CLASSIFICATION)  # a tagger's own task (registered by the package)
     return task.run(artifact, source, sr=sr, window_sec=window_sec, hop_sec=hop_sec,
                     combine=combine, batch_size=batch_size, on_error=on_error)
 

@@ -149,6 +149,14 @@ def available_tasks() -> tuple[str, ...]:
     return tuple(sorted(_TASKS))
 
 
+def labels_task(artifact, fallback: Task) -> Task:
+    """The registered task of ``artifact`` when it gives labels per input (classification,
+    tagging: what ``predict`` and ``evaluate`` run); else ``fallback``, whose ``run`` and
+    ``evaluate`` refuse the artifact, naming what to use instead."""
+    task = _TASKS.get(artifact.task)
+    return task if task is not None and task.output == "labels" else fallback
+
+
 def require(artifact, name: str, *, error: type[Exception] = ArtifactError):
     """``artifact`` when its task is ``name``; else ``error`` naming what the artifact is and
     what the task ``name`` needs (``"<path> is a classification model; reconstruct needs an
@@ -170,4 +178,5 @@ def misuse(artifact) -> str:
     return f"{where} is {other.noun}: use {other.applied_with}"
 
 
-__all__ = ["FORMATS", "Task", "available_tasks", "get_task", "misuse", "register_task", "require"]
+__all__ = ["FORMATS", "Task", "available_tasks", "get_task", "labels_task", "misuse", "register_task",
+           "require"]
