@@ -37,7 +37,7 @@ from pathlib import Path
 
 from tympan import __version__, io
 from tympan import errors as terrors
-from tympan.artifact_files import ONNX_FILE
+from tympan.artifact_files import MODEL_FILE, ONNX_FILE
 from tympan.errors import ArtifactError, MissingDependencyError, ParameterError
 from tympan.pipeline.artifact import read_pipeline_json
 
@@ -210,7 +210,7 @@ def export_here(*, run: str, out: str, opset: int, check: bool, check_with: list
                "samples": str(samples), "labels": meta["labels"], "windows": meta.get("windows", {}),
                "input": "waveform: (batch, samples) float32 mono in [-1, 1] at sr",
                "output": _output_layout(meta["task"], meta["labels"]),
-               "source_model_sha256": _sha256(Path(run) / "model.keras")}
+               "source_model_sha256": file_sha256(Path(run) / MODEL_FILE)}
     diff = peak = None
     checked = 0
     if check:
@@ -236,7 +236,9 @@ def _output_layout(task: str, labels) -> str:
     return "output: (batch, samples) the reconstructed waveform, at sr"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file ``path``, in hex (read in 1 MiB blocks): the fingerprint of the
+    ``model.keras`` an export came from, which :mod:`tympan.runtime` checks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

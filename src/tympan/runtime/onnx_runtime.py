@@ -11,7 +11,6 @@ runtime; only the model call differs.  Nothing here imports Keras, jax or torch.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -21,6 +20,7 @@ import numpy as np
 
 from tympan.artifact_files import MODEL_FILE, ONNX_FILE, PIPELINE_FILE
 from tympan.errors import ArtifactError, MissingDependencyError, ParameterError
+from tympan.export.onnx_export import file_sha256
 from tympan.pipeline.artifact import Artifact, read_pipeline_json
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.predict import predict
@@ -60,14 +60,6 @@ class OnnxModel:
                                for i in range(0, max(len(x), 1), batch_size)])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_matches(model: OnnxModel, meta: dict, folder: Path) -> None:
     """``model.onnx`` must be the export of this artifact: same clip length and labels, and
     (when ``model.keras`` is there) exported from that very file."""
@@ -86,7 +78,7 @@ def _check_matches(model: OnnxModel, meta: dict, folder: Path) -> None:
                             f"{labels}: it is not this artifact's export; run `tympan export {folder}`")
     keras_file = folder / MODEL_FILE
     wanted = m.get("source_model_sha256")
-    if wanted and keras_file.is_file() and _sha256(keras_file) != wanted:
+    if wanted and keras_file.is_file() and file_sha256(keras_file) != wanted:
         raise ArtifactError(f"{onnx_file} was exported from another {MODEL_FILE} than the one in "
                             f"{folder}: export it again (`tympan export {folder} --overwrite`)")
 

@@ -64,6 +64,7 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
         timeout=timeout, api_key=api_key, max_batch=max_batch, max_wait_ms=max_wait_ms)
     models = load_models(runs, config)
     default = next(iter(models))
+    page_html = resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -97,7 +98,7 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
 
     @app.get("/", include_in_schema=False)
     async def page() -> HTMLResponse:
-        return HTMLResponse(resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8"))
+        return HTMLResponse(page_html)
 
     @app.get("/healthz", summary="The process answers")
     async def healthz() -> dict:
@@ -141,20 +142,25 @@ async def _upload(request: Request, folder: str) -> tuple[Path, str]:
         if upload is None or isinstance(upload, str):
             raise HTTPException(400, "the multipart form has no file field named 'file'")
         name = os.path.basename(upload.filename or "upload")
-        suffix = Path(name).suffix
-        path = Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
+        path = _upload_path(folder, name)
         with open(path, "wb") as f:
             while chunk := await upload.read(1 << 16):
                 f.write(chunk)
         await upload.close()
         return path, name
     name = os.path.basename(request.headers.get("x-filename", "") or "upload")
-    suffix = Path(name).suffix
-    path = Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
+    path = _upload_path(folder, name)
     with open(path, "wb") as f:
         async for chunk in request.stream():
             f.write(chunk)
     return path, name
+
+
+def _upload_path(folder: str, name: str) -> Path:
+    """``upload`` in ``folder``, with the suffix of the client's file ``name`` when it is a
+    plain one (the reader picks the format by it)."""
+    suffix = Path(name).suffix
+    return Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
 
 
 def _status(exc: TympanError) -> int:
