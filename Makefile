@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.tympan-installed
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*.whl))
 HAVE_TORCH   = $(shell $(BIN)/python -c "import torch" 2>/dev/null && echo yes)
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,23 @@ $(STAMP): pyproject.toml
 ifneq ($(TORCH_WHEEL),)
 	$(BIN)/python -m pip install -q torch==2.13.0
 endif
-	$(BIN)/python -m pip install -q -e ".[jax,plot,dev,onnx,serve]"
+	$(BIN)/python -m pip install -q -e ".[jax,plot,dev,onnx,serve,ray]"
 	touch $(STAMP)
 
 # The main job: train on the bundled digits (speaker-disjoint test), save, predict a file.
 demo: $(STAMP)
 	$(BIN)/tympan demo
 
+# The browser test (tests/serve/test_browser.py) drives Chromium through chromedriver: installed
+# from Debian's packages the first time (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 # The whole suite on the default backend (jax), then the layer tests on torch, then ruff.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 	@if [ "$(HAVE_TORCH)" = yes ]; then \
 		echo "== layer tests on the torch backend =="; \
