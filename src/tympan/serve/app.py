@@ -1,9 +1,10 @@
 """The endpoints of ``tympan serve``.
 
 ``POST /predict`` and ``POST /models/{name}/predict`` take the audio as a multipart field
-``file`` or as the raw request body, write it to a temporary file and predict it with
-:func:`tympan.pipeline.predict` through the model's micro-batcher: the answer is the object that
-``tympan predict --format json`` prints for that file (``source`` is the upload's file name).
+``file`` or as the raw request body, write it to a temporary file and hand it to the model's
+worker.  A classifier's answer is the object that ``tympan predict --format json`` prints for
+that file (``source`` is the upload's file name), predicted by :func:`tympan.pipeline.predict`
+through the micro-batcher; an audio-out model's answer is audio (:mod:`tympan.serve.audio_out`).
 Library errors keep the CLI's message: 415 for a format tympan does not read, 422 for a file
 that is corrupt, holds no audio or non-finite samples, or is longer than ``max_duration``.
 """
@@ -19,10 +20,19 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from tympan import __version__, io
 from tympan.errors import AudioIOError, ParameterError, TympanError
+from tympan.serve.audio_out import (
+    SUBTYPES,
+    AudioOut,
+    audio_headers,
+    audio_json,
+    check_source,
+    selected,
+    wav_bytes,
+)
 from tympan.serve.batching import QueueFull
 from tympan.serve.config import ServeConfig
 from tympan.serve.limits import UploadLimit, token_ok
@@ -39,29 +49,46 @@ _AUDIO_BODY = {
         },
     },
     "responses": {
+        "200": {"description": "a classifier: the prediction (JSON). An audio-out model (autoencoder, "
+                               "separator): a WAV file (float32 at the model's rate; a separator's "
+                               "sources are its channels, named by X-Tympan-Channels), or with "
+                               "`Accept: application/json` the outputs as base64 WAV files",
+                "content": {"application/json": {}, "audio/wav": {}}},
         "401": {"description": "missing or wrong bearer token"},
         "413": {"description": "the upload passes the size limit"},
         "415": {"description": "a format tympan does not read"},
         "422": {"description": "corrupt audio, non-finite samples, or longer than the limit"},
-        "501": {"description": "an audio-out model (autoencoder, separator)"},
+        "501": {"description": "a model of a task the server does not run"},
         "503": {"description": "the queue is full (see Retry-After)"},
         "504": {"description": "the prediction took longer than the timeout"},
     },
 }
+_AUDIO_PARAMETERS = [
+    {"name": "source", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a separator: answer this source alone (e.g. speech)"},
+    {"name": "subtype", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(SUBTYPES), "default": SUBTYPES[0]},
+     "description": "audio-out models: the WAV sample format"},
+]
+_AUDIO_API = {**_AUDIO_BODY, "parameters": _AUDIO_PARAMETERS}
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
 def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int | None = None,
                max_duration: float | None = None, queue_size: int | None = None,
                timeout: float | None = None, api_key: str | None = None, max_batch: int | None = None,
-               max_wait_ms: float | None = None, warm_up: bool = True) -> FastAPI:
+               max_wait_ms: float | None = None, runtime: str | None = None,
+               warm_up: bool = True) -> FastAPI:
     """The FastAPI application serving the artifacts ``runs`` (folders; the first is the
-    default of ``POST /predict``).  Options left None take :class:`ServeConfig`'s defaults.
-    The models are loaded here (a bad folder raises its ArtifactError now); their worker
-    threads start, and warm up with one predict on silence, when the application starts."""
+    default of ``POST /predict``).  Options left None take :class:`ServeConfig`'s defaults;
+    ``runtime="onnx"`` runs each ``RUN/model.onnx`` in onnxruntime instead of Keras.
+    The models are loaded here (a bad folder, or a missing or stale ``model.onnx``, raises
+    its ArtifactError now); their worker threads start, and warm up with one predict on
+    silence, when the application starts."""
     config = (config or ServeConfig()).updated(
         max_upload_bytes=max_upload_bytes, max_duration=max_duration, queue_size=queue_size,
-        timeout=timeout, api_key=api_key, max_batch=max_batch, max_wait_ms=max_wait_ms)
+        timeout=timeout, api_key=api_key, max_batch=max_batch, max_wait_ms=max_wait_ms,
+        runtime=runtime)
     models = load_models(runs, config)
     default = next(iter(models))
     page_html = resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8")
@@ -69,12 +96,12 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
     @contextlib.asynccontextmanager
     async def lifespan(app):
         for m in models.values():
-            if m.batcher is not None:
-                m.batcher.start(warm_up=warm_up)
+            if m.runner is not None:
+                m.runner.start(warm_up=warm_up)
         yield
         for m in models.values():
-            if m.batcher is not None:
-                await asyncio.to_thread(m.batcher.stop)
+            if m.runner is not None:
+                await asyncio.to_thread(m.runner.stop)
 
     app = FastAPI(title="tympan serve", version=__version__, lifespan=lifespan,
                   description="Predictions from tympan artifacts. See docs/serving.md.")
@@ -106,7 +133,7 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
 
     @app.get("/readyz", summary="Every model is loaded and warmed up (503 until then)")
     async def readyz():
-        waiting = [m.name for m in models.values() if m.batcher is not None and not m.ready]
+        waiting = [m.name for m in models.values() if m.runner is not None and not m.ready]
         if waiting:
             return JSONResponse({"status": "warming up", "models": waiting}, status_code=503)
         return {"status": "ready", "models": list(models)}
@@ -116,13 +143,13 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
         authorize(request)
         return {"default": default, "models": [m.describe() for m in models.values()]}
 
-    @app.post("/predict", summary="Predict an audio file with the default model", openapi_extra=_AUDIO_BODY)
+    @app.post("/predict", summary="Predict an audio file with the default model", openapi_extra=_AUDIO_API)
     async def predict_default(request: Request):
         authorize(request)
         return await _predict(model(default), request, config)
 
     @app.post("/models/{name}/predict", summary="Predict an audio file with the model `name`",
-              openapi_extra=_AUDIO_BODY)
+              openapi_extra=_AUDIO_API)
     async def predict_named(name: str, request: Request):
         authorize(request)
         return await _predict(model(name), request, config)
@@ -176,11 +203,21 @@ def _check_duration(path: Path, limit: float) -> None:
 
 
 async def _predict(served: Served, request: Request, config: ServeConfig):
-    if served.batcher is None:
-        command = "separate" if served.task == "separation" else "autoencoder reconstruct"
-        raise HTTPException(501, f"model '{served.name}' is an audio-out model (task {served.task}): "
-                                 f"tympan serve answers classifiers only; use tympan {command}")
-    with tempfile.TemporaryDirectory(prefix="tympan-serve-") as folder:
+    runner = served.runner
+    if runner is None:
+        raise HTTPException(501, f"model '{served.name}' is a {served.task} model: tympan serve runs "
+                                 "classifiers, autoencoders and separators")
+    audio_out = served.worker is not None
+    source, subtype = request.query_params.get("source"), request.query_params.get("subtype", "FLOAT")
+    if audio_out:
+        if subtype not in SUBTYPES:
+            raise HTTPException(422, f"subtype must be one of {list(SUBTYPES)}, got {subtype!r}")
+        try:
+            check_source(served.artifact, source)
+        except ParameterError as exc:
+            raise HTTPException(422, str(exc)) from None
+    # the worker may still write in it after a timeout: its removal must not fail
+    with tempfile.TemporaryDirectory(prefix="tympan-serve-", ignore_cleanup_errors=True) as folder:
         path, name = await _upload(request, folder)
         if path.stat().st_size == 0:
             raise HTTPException(400, "the request holds no audio (empty body or file)")
@@ -189,7 +226,7 @@ async def _predict(served: Served, request: Request, config: ServeConfig):
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
         try:
-            future = served.batcher.submit(str(path))
+            future = runner.submit((str(path), folder) if audio_out else str(path))
         except QueueFull as exc:
             raise HTTPException(503, f"the server is busy: {exc}; retry later",
                                 headers={"Retry-After": str(config.retry_after)}) from None
@@ -201,6 +238,8 @@ async def _predict(served: Served, request: Request, config: ServeConfig):
                                      "(tympan serve --timeout)") from None
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
+    if isinstance(result, AudioOut):
+        return _audio_answer(served, result, name, request, source, subtype)
     if not result.ok:
         error = str(result.error).replace(str(path), name)
         status = 415 if "unsupported" in error else 422
@@ -208,3 +247,15 @@ async def _predict(served: Served, request: Request, config: ServeConfig):
     answer = result.to_dict()
     answer["source"] = name
     return answer
+
+
+def _audio_answer(served: Served, result: AudioOut, name: str, request: Request, source: str | None,
+                  subtype: str):
+    """A WAV file (the outputs as its channels), or JSON with each output as a base64 WAV file
+    when the client asks for ``application/json`` first."""
+    outputs = selected(result, source)
+    accept = request.headers.get("accept", "")
+    if accept.split(",")[0].split(";")[0].strip().lower() == "application/json":
+        return audio_json(result, outputs, name, served.task, subtype)
+    return Response(wav_bytes(list(outputs.values()), result.sr, subtype), media_type="audio/wav",
+                    headers=audio_headers(result, outputs, name))

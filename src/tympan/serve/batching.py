@@ -38,6 +38,12 @@ class PaddedModel:
             x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)])
         return np.asarray(self.model.predict_on_batch(x))[:n]
 
+    def predict(self, x, *, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        """Keras's ``predict`` (what ``reconstruct`` calls) through the padded batches."""
+        x = np.asarray(x)
+        return np.concatenate([self.predict_on_batch(x[i : i + batch_size])
+                               for i in range(0, max(len(x), 1), batch_size)])
+
     def __getattr__(self, name):
         return getattr(self.model, name)
 
