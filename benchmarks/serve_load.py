@@ -16,7 +16,7 @@ takes the variables out of the model while it predicts).
 
     python benchmarks/serve_load.py runs/digits                  # 2000 requests per level
     python benchmarks/serve_load.py runs/digits --requests 20000 --levels 1,8,16,32
-    python benchmarks/serve_load.py runs/digits --servers tympan --runtime onnx
+    python benchmarks/serve_load.py runs/digits --servers baseline,tympan,tympan-onnx
 """
 
 from __future__ import annotations
@@ -174,8 +174,9 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--requests", type=int, default=2000, help="requests per concurrency level")
     ap.add_argument("--levels", default="1,8,32", help="concurrent clients, comma-separated")
-    ap.add_argument("--servers", default="baseline,tympan", help="which servers to measure, in order")
-    ap.add_argument("--runtime", choices=["keras", "onnx"], help="tympan serve --runtime")
+    ap.add_argument("--servers", default="baseline,tympan",
+                    help="which servers to measure, in order: baseline, tympan (tympan serve), "
+                         "tympan-onnx (tympan serve --runtime onnx: needs RUN/model.onnx)")
     ap.add_argument("--max-batch", type=int)
     ap.add_argument("--max-wait-ms", type=float)
     ap.add_argument("--baseline-port", type=int, help=argparse.SUPPRESS)  # the baseline's own process
@@ -192,15 +193,18 @@ def main() -> None:
             cmd = [sys.executable, __file__, args.run, "--baseline-port", str(port)]
         else:
             cmd = [sys.executable, "-m", "tympan.cli.main", "serve", args.run, "--port", str(port)]
-            for flag, value in (("--max-batch", args.max_batch), ("--max-wait-ms", args.max_wait_ms),
-                                ("--runtime", args.runtime)):
+            if name == "tympan-onnx":
+                cmd += ["--runtime", "onnx"]
+            elif name != "tympan":
+                raise SystemExit(f"unknown server {name!r}: baseline, tympan or tympan-onnx")
+            for flag, value in (("--max-batch", args.max_batch), ("--max-wait-ms", args.max_wait_ms)):
                 if value is not None:
                     cmd += [flag, str(value)]
         results[name] = measure(name, cmd, port, body, args)
-    if {"baseline", "tympan"} <= set(results):
-        print("\ntympan serve / baseline, same run")
+    for name in (n for n in results if n != "baseline" and "baseline" in results):
+        print(f"\n{name} / baseline, same run")
         print(f"{'clients':>7} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7}")
-        for t, b in zip(results["tympan"], results["baseline"], strict=True):
+        for t, b in zip(results[name], results["baseline"], strict=True):
             print(f"{t['clients']:>7} {t['req_s'] / b['req_s']:>7.2f} {t['p50'] / b['p50']:>7.2f} "
                   f"{t['p95'] / b['p95']:>7.2f} {t['p99'] / b['p99']:>7.2f}")
 
