@@ -234,7 +234,9 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             check_source(served.artifact, source)
         except ParameterError as exc:
             raise HTTPException(422, str(exc)) from None
-    path, name = None, "upload"
+    path, name, out = None, "upload", None
+    runner.expect()  # the batcher waits for requests on their way, and only for them
+    expected = True
     try:
         path, name = await _upload(request, uploads)
         if path.stat().st_size == 0:
@@ -243,9 +245,10 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             await asyncio.to_thread(_check_duration, path, config.max_duration)
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
-        out = None
         if audio_out:  # the worker writes the outputs here (and may still, after a timeout)
             out = Path(tempfile.mkdtemp(prefix="out-", dir=uploads))
+        runner.arrived()
+        expected = False
         try:
             future = runner.submit((str(path), str(out)) if audio_out else str(path))
         except QueueFull as exc:
@@ -259,10 +262,11 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
                                      "(tympan serve --timeout)") from None
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
-        finally:
-            if out is not None:
-                shutil.rmtree(out, ignore_errors=True)
     finally:
+        if expected:
+            runner.arrived()
+        if out is not None:
+            shutil.rmtree(out, ignore_errors=True)
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink()

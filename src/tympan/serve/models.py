@@ -76,7 +76,7 @@ def load_models(runs, config: ServeConfig) -> dict[str, Served]:
         batcher = worker = None
         if artifact.task == "classification":
             batcher = MicroBatcher(artifact, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
-                                   queue_size=config.queue_size)
+                                   queue_size=config.queue_size, adaptive_wait=True)
         elif artifact.task in AUDIO_TASKS:
             worker = AudioOutWorker(artifact, queue_size=config.queue_size)
         served[name] = Served(name, artifact, batcher, window=max(1, round(window.window_sec * audio.sr)),
