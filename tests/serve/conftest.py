@@ -1,4 +1,5 @@
-"""A small classifier trained once per session, and the application serving it."""
+"""Small artifacts trained once per session (a classifier, an autoencoder, a separator), and
+the applications serving them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from tympan import data
+from tympan import data, pipeline
 from tympan.cli.main import main
 from tympan.serve import create_app
 
@@ -49,3 +50,41 @@ def client(run):
 def clip():
     """A real FSDD recording that was not in the training folder."""
     return data.demo_dir() / "7_theo_3.wav"
+
+
+@pytest.fixture(scope="session")
+def ae_run(tmp_path_factory):
+    """The artifact folder ``ae``: a small STFT autoencoder, 0.5-s clips at 8 kHz, one epoch on
+    eight of theo's FSDD clips."""
+    speech = tmp_path_factory.mktemp("serve-speech")
+    for name in sorted(p.name for p in data.demo_dir().glob("*_theo_*.wav"))[:8]:
+        shutil.copy(data.demo_dir() / name, speech / name)
+    out = tmp_path_factory.mktemp("serve-runs") / "ae"
+    config = pipeline.PipelineConfig(
+        audio=pipeline.AudioConfig(sr=8000, duration=0.5),
+        model={"name": "autoencoder", "representation": "stft", "compression": 4, "width": 8, "depth": 1},
+        training=pipeline.TrainConfig(epochs=1, batch_size=8))
+    pipeline.train_autoencoder(speech, config, test_size=0.25, out=out, verbose=0, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sep_run(shared_data, tmp_path_factory):
+    """The artifact folder ``sep``: a tiny speech/noise separator, one short epoch on NOIZEUS."""
+    out = tmp_path_factory.mktemp("serve-runs") / "sep"
+    config = pipeline.PipelineConfig(
+        audio=pipeline.AudioConfig(sr=8000, duration=0.5),
+        model={"name": "separator", "filters": 8, "depth": 1, "kernel_sizes": [3, 9]},
+        training=pipeline.TrainConfig(epochs=1, batch_size=8, validation_size=0.1))
+    pipeline.train_separator(pairs=shared_data / "noizeus", config=config, held_out=["sp30"],
+                             examples_per_epoch=16, out=out, verbose=0, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def audio_client(ae_run, sep_run):
+    """A client of the application serving the autoencoder (default) and the separator."""
+    with TestClient(create_app([ae_run, sep_run])) as c:
+        for m in c.app.state.models.values():
+            assert m.worker.ready.wait(120)
+        yield c

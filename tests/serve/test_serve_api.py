@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io as pyio
 import time
 
@@ -13,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from tympan import pipeline
 from tympan.serve import ServeConfig, create_app
-from tympan.serve.models import Served
 
 
 def _expected(run, path, name):
@@ -194,16 +192,6 @@ def test_bearer_token(run, clip):
         assert c.get("/models").status_code == 401
         assert c.post("/predict", files=body, headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/healthz").status_code == 200  # probes stay open
-
-
-def test_audio_out_models_are_501(run, clip):
-    app = create_app([run], warm_up=False)
-    digits = app.state.models["digits"]
-    sep = dataclasses.replace(digits.artifact, task="separation")
-    app.state.models["sep"] = Served("sep", sep, None, window=digits.window, hop=digits.hop)
-    with TestClient(app) as c:
-        r = c.post("/models/sep/predict", content=clip.read_bytes())
-    assert r.status_code == 501 and "tympan separate" in r.json()["detail"]
 
 
 def test_config_is_checked():

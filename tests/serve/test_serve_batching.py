@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,25 @@ def test_padded_model_equals_the_model_and_uses_few_shapes(artifact):
     got = padded.predict_on_batch(x)
     assert got.shape == (5, len(artifact.labels))
     np.testing.assert_allclose(got, np.asarray(artifact.model.predict_on_batch(x)), atol=1e-5)
+
+
+def test_adaptive_wait_waits_only_for_requests_on_their_way(artifact):
+    """A lone request is predicted at once, not after max_wait_ms; one announced with expect()
+    is waited for and joins the batch."""
+    f = str(data.demo_dir() / "1_theo_1.wav")
+    batcher = MicroBatcher(artifact, max_batch=8, max_wait_ms=4000, queue_size=8, adaptive_wait=True)
+    batcher.start()
+    try:
+        assert batcher.ready.wait(60)
+        start = time.monotonic()
+        batcher.submit(f).result(60)
+        assert time.monotonic() - start < 2.0 and batcher.batches == 1
+        batcher.expect()  # a second request is uploading
+        first = batcher.submit(f)
+        time.sleep(0.3)
+        batcher.arrived()
+        second = batcher.submit(f)
+        assert first.result(60).label == second.result(60).label
+        assert batcher.batches == 2 and batcher.largest == 2
+    finally:
+        batcher.stop()

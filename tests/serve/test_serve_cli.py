@@ -19,7 +19,7 @@ from tympan.serve import create_app
 def test_help_lists_the_options():
     out = CliRunner().invoke(cli, ["serve", "--help"]).output
     for option in ("--host", "--port", "--api-key", "TYMPAN_API_KEY", "--max-upload-mb", "--max-duration",
-                   "--queue-size", "--timeout", "--max-batch", "--max-wait-ms"):
+                   "--queue-size", "--timeout", "--max-batch", "--max-wait-ms", "--runtime"):
         assert option in out
 
 

@@ -38,8 +38,12 @@ def _serve_default(field: str):
               library=_serve_default("max_batch"))
 @click.option("--max-wait-ms", type=float, cls=LibraryDefault,
               help="How long a batch waits for more requests.", library=_serve_default("max_wait_ms"))
+@click.option("--runtime", type=click.Choice(["keras", "onnx"]), cls=LibraryDefault,
+              library=_serve_default("runtime"),
+              help="What runs the models: keras (RUN/model.keras) or onnx (RUN/model.onnx from "
+              "`tympan export RUN`, in onnxruntime, without Keras or jax).")
 def serve(runs, host, port, api_key, max_upload_mb, max_duration, queue_size, timeout, max_batch,
-          max_wait_ms):
+          max_wait_ms, runtime):
     """Serve the artifacts RUNS: POST /predict (the first run), POST /models/NAME/predict,
     GET /models, /healthz, /readyz, WS /stream, OpenAPI at /docs, and a page at /.
 
@@ -47,6 +51,8 @@ def serve(runs, host, port, api_key, max_upload_mb, max_duration, queue_size, ti
     Examples:
       tympan serve runs/digits
       tympan serve runs/digits runs/emotions --host 0.0.0.0 --port 8080 --api-key "$KEY"
+      tympan serve runs/digits --runtime onnx          # after: tympan export runs/digits
+      tympan serve runs/ae runs/sep                    # audio out: answers are WAV files
     """
     try:
         import uvicorn
@@ -55,9 +61,11 @@ def serve(runs, host, port, api_key, max_upload_mb, max_duration, queue_size, ti
     except ImportError as exc:
         raise MissingDependencyError(f"tympan serve needs fastapi, uvicorn and python-multipart "
                                      f'({exc}): pip install "tympan[serve]"') from exc
-    use_models()
+    if runtime != "onnx":  # onnxruntime only: Keras (and jax) are never imported
+        use_models()
     app = create_app(list(runs), api_key=api_key or None, max_duration=max_duration,
                      max_upload_bytes=None if max_upload_mb is None else round(max_upload_mb * 1e6),
-                     queue_size=queue_size, timeout=timeout, max_batch=max_batch, max_wait_ms=max_wait_ms)
+                     queue_size=queue_size, timeout=timeout, max_batch=max_batch, max_wait_ms=max_wait_ms,
+                     runtime=runtime)
     click.echo(f"serving {', '.join(app.state.models)} on http://{host}:{port}/ (pid {os.getpid()})")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -7,8 +7,10 @@ app = create_app(["runs/digits"], max_upload_bytes=5_000_000, api_key="secret")
 ```
 
 Modules: ``config`` (:class:`ServeConfig`, every default), ``batching`` (the micro-batcher: one
-worker thread per model), ``models`` (loading and naming the artifacts), ``limits`` (the upload
-limit as ASGI middleware, the bearer token), ``app`` (the endpoints), ``stream`` (``WS /stream``).
+worker thread per model), ``audio_out`` (autoencoders and separators: their worker and their
+WAV or JSON answers), ``models`` (loading and naming the artifacts, on Keras or, with
+``runtime="onnx"``, onnxruntime), ``limits`` (the upload limit as ASGI middleware, the bearer
+token), ``app`` (the endpoints), ``stream`` (``WS /stream``).
 Needs the extra ``tympan[serve]`` (fastapi, uvicorn, python-multipart).
 """
 

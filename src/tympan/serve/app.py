@@ -1,9 +1,10 @@
 """The endpoints of ``tympan serve``.
 
 ``POST /predict`` and ``POST /models/{name}/predict`` take the audio as a multipart field
-``file`` or as the raw request body, write it to a temporary file and predict it with
-:func:`tympan.pipeline.predict` through the model's micro-batcher: the answer is the object that
-``tympan predict --format json`` prints for that file (``source`` is the upload's file name).
+``file`` or as the raw request body, write it to a temporary file and hand it to the model's
+worker.  A classifier's answer is the object that ``tympan predict --format json`` prints for
+that file (``source`` is the upload's file name), predicted by :func:`tympan.pipeline.predict`
+through the micro-batcher; an audio-out model's answer is audio (:mod:`tympan.serve.audio_out`).
 Library errors keep the CLI's message: 415 for a format tympan does not read, 422 for a file
 that is corrupt, holds no audio or non-finite samples, or is longer than ``max_duration``.
 """
@@ -14,15 +15,27 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
+import shutil
 import tempfile
+import weakref
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from tympan import __version__, io
 from tympan.errors import AudioIOError, ParameterError, TympanError
+from tympan.serve.audio_out import (
+    SUBTYPES,
+    AudioOut,
+    audio_headers,
+    audio_json,
+    check_source,
+    selected,
+    wav_bytes,
+)
 from tympan.serve.batching import QueueFull
 from tympan.serve.config import ServeConfig
 from tympan.serve.limits import UploadLimit, token_ok
@@ -39,47 +52,69 @@ _AUDIO_BODY = {
         },
     },
     "responses": {
+        "200": {"description": "a classifier: the prediction (JSON). An audio-out model (autoencoder, "
+                               "separator): a WAV file (float32 at the model's rate; a separator's "
+                               "sources are its channels, named by X-Tympan-Channels), or with "
+                               "`Accept: application/json` the outputs as base64 WAV files",
+                "content": {"application/json": {}, "audio/wav": {}}},
         "401": {"description": "missing or wrong bearer token"},
         "413": {"description": "the upload passes the size limit"},
         "415": {"description": "a format tympan does not read"},
         "422": {"description": "corrupt audio, non-finite samples, or longer than the limit"},
-        "501": {"description": "an audio-out model (autoencoder, separator)"},
+        "501": {"description": "a model of a task the server does not run"},
         "503": {"description": "the queue is full (see Retry-After)"},
         "504": {"description": "the prediction took longer than the timeout"},
     },
 }
+_AUDIO_PARAMETERS = [
+    {"name": "source", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a separator: answer this source alone (e.g. speech)"},
+    {"name": "subtype", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(SUBTYPES), "default": SUBTYPES[0]},
+     "description": "audio-out models: the WAV sample format"},
+]
+_AUDIO_API = {**_AUDIO_BODY, "parameters": _AUDIO_PARAMETERS}
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
 def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int | None = None,
                max_duration: float | None = None, queue_size: int | None = None,
                timeout: float | None = None, api_key: str | None = None, max_batch: int | None = None,
-               max_wait_ms: float | None = None, warm_up: bool = True) -> FastAPI:
+               max_wait_ms: float | None = None, runtime: str | None = None,
+               warm_up: bool = True) -> FastAPI:
     """The FastAPI application serving the artifacts ``runs`` (folders; the first is the
-    default of ``POST /predict``).  Options left None take :class:`ServeConfig`'s defaults.
-    The models are loaded here (a bad folder raises its ArtifactError now); their worker
-    threads start, and warm up with one predict on silence, when the application starts."""
+    default of ``POST /predict``).  Options left None take :class:`ServeConfig`'s defaults;
+    ``runtime="onnx"`` runs each ``RUN/model.onnx`` in onnxruntime instead of Keras.
+    The models are loaded here (a bad folder, or a missing or stale ``model.onnx``, raises
+    its ArtifactError now); their worker threads start, and warm up with one predict on
+    silence, when the application starts."""
     config = (config or ServeConfig()).updated(
         max_upload_bytes=max_upload_bytes, max_duration=max_duration, queue_size=queue_size,
-        timeout=timeout, api_key=api_key, max_batch=max_batch, max_wait_ms=max_wait_ms)
+        timeout=timeout, api_key=api_key, max_batch=max_batch, max_wait_ms=max_wait_ms,
+        runtime=runtime)
     models = load_models(runs, config)
     default = next(iter(models))
     page_html = resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8")
+    # one folder for the uploads of every request (a folder made and removed per request cost
+    # about 3 ms of the event loop's time on a loaded server); removed with the application
+    uploads = tempfile.mkdtemp(prefix="tympan-serve-")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         for m in models.values():
-            if m.batcher is not None:
-                m.batcher.start(warm_up=warm_up)
+            if m.runner is not None:
+                m.runner.start(warm_up=warm_up)
         yield
         for m in models.values():
-            if m.batcher is not None:
-                await asyncio.to_thread(m.batcher.stop)
+            if m.runner is not None:
+                await asyncio.to_thread(m.runner.stop)
 
     app = FastAPI(title="tympan serve", version=__version__, lifespan=lifespan,
                   description="Predictions from tympan artifacts. See docs/serving.md.")
     app.state.config = config
     app.state.models = models
+    app.state.uploads = uploads
+    weakref.finalize(app, shutil.rmtree, uploads, ignore_errors=True)
     app.add_middleware(UploadLimit, limit=config.max_upload_bytes)
 
     def authorize(request: Request) -> None:
@@ -106,7 +141,7 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
 
     @app.get("/readyz", summary="Every model is loaded and warmed up (503 until then)")
     async def readyz():
-        waiting = [m.name for m in models.values() if m.batcher is not None and not m.ready]
+        waiting = [m.name for m in models.values() if m.runner is not None and not m.ready]
         if waiting:
             return JSONResponse({"status": "warming up", "models": waiting}, status_code=503)
         return {"status": "ready", "models": list(models)}
@@ -116,16 +151,16 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
         authorize(request)
         return {"default": default, "models": [m.describe() for m in models.values()]}
 
-    @app.post("/predict", summary="Predict an audio file with the default model", openapi_extra=_AUDIO_BODY)
+    @app.post("/predict", summary="Predict an audio file with the default model", openapi_extra=_AUDIO_API)
     async def predict_default(request: Request):
         authorize(request)
-        return await _predict(model(default), request, config)
+        return await _predict(model(default), request, config, uploads)
 
     @app.post("/models/{name}/predict", summary="Predict an audio file with the model `name`",
-              openapi_extra=_AUDIO_BODY)
+              openapi_extra=_AUDIO_API)
     async def predict_named(name: str, request: Request):
         authorize(request)
-        return await _predict(model(name), request, config)
+        return await _predict(model(name), request, config, uploads)
 
     from tympan.serve.stream import add_stream
 
@@ -134,7 +169,8 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
 
 
 async def _upload(request: Request, folder: str) -> tuple[Path, str]:
-    """Write the request's audio to a file in ``folder``: ``(path, name shown in answers)``."""
+    """Write the request's audio to a new file in ``folder``: ``(path, name shown in answers)``;
+    nothing is left there when the request fails on its way in."""
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         form = await request.form()
@@ -142,25 +178,34 @@ async def _upload(request: Request, folder: str) -> tuple[Path, str]:
         if upload is None or isinstance(upload, str):
             raise HTTPException(400, "the multipart form has no file field named 'file'")
         name = os.path.basename(upload.filename or "upload")
-        path = _upload_path(folder, name)
-        with open(path, "wb") as f:
-            while chunk := await upload.read(1 << 16):
-                f.write(chunk)
-        await upload.close()
-        return path, name
-    name = os.path.basename(request.headers.get("x-filename", "") or "upload")
+        chunks = _read_all(upload)
+    else:
+        name = os.path.basename(request.headers.get("x-filename", "") or "upload")
+        chunks = request.stream()
     path = _upload_path(folder, name)
-    with open(path, "wb") as f:
-        async for chunk in request.stream():
-            f.write(chunk)
+    try:
+        with open(path, "wb") as f:
+            async for chunk in chunks:
+                f.write(chunk)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
     return path, name
 
 
+async def _read_all(upload):
+    """The chunks of a form's file, then the file closed."""
+    while chunk := await upload.read(1 << 16):
+        yield chunk
+    await upload.close()
+
+
 def _upload_path(folder: str, name: str) -> Path:
-    """``upload`` in ``folder``, with the suffix of the client's file ``name`` when it is a
-    plain one (the reader picks the format by it)."""
+    """A new file name in ``folder``, with the suffix of the client's file ``name`` when it is
+    a plain one (the reader picks the format by it)."""
     suffix = Path(name).suffix
-    return Path(folder) / ("upload" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
+    return Path(folder) / (f"upload-{secrets.token_hex(8)}" + (suffix if _SAFE_SUFFIX.match(suffix) else ""))
 
 
 def _status(exc: TympanError) -> int:
@@ -175,21 +220,37 @@ def _check_duration(path: Path, limit: float) -> None:
                              f"{limit:g} s (tympan serve --max-duration)")
 
 
-async def _predict(served: Served, request: Request, config: ServeConfig):
-    if served.batcher is None:
-        command = "separate" if served.task == "separation" else "autoencoder reconstruct"
-        raise HTTPException(501, f"model '{served.name}' is an audio-out model (task {served.task}): "
-                                 f"tympan serve answers classifiers only; use tympan {command}")
-    with tempfile.TemporaryDirectory(prefix="tympan-serve-") as folder:
-        path, name = await _upload(request, folder)
+async def _predict(served: Served, request: Request, config: ServeConfig, uploads: str):
+    runner = served.runner
+    if runner is None:
+        raise HTTPException(501, f"model '{served.name}' is a {served.task} model: tympan serve runs "
+                                 "classifiers, autoencoders and separators")
+    audio_out = served.worker is not None
+    source, subtype = request.query_params.get("source"), request.query_params.get("subtype", "FLOAT")
+    if audio_out:
+        if subtype not in SUBTYPES:
+            raise HTTPException(422, f"subtype must be one of {list(SUBTYPES)}, got {subtype!r}")
+        try:
+            check_source(served.artifact, source)
+        except ParameterError as exc:
+            raise HTTPException(422, str(exc)) from None
+    path, name, out = None, "upload", None
+    runner.expect()  # the batcher waits for requests on their way, and only for them
+    expected = True
+    try:
+        path, name = await _upload(request, uploads)
         if path.stat().st_size == 0:
             raise HTTPException(400, "the request holds no audio (empty body or file)")
         try:
             await asyncio.to_thread(_check_duration, path, config.max_duration)
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
+        if audio_out:  # the worker writes the outputs here (and may still, after a timeout)
+            out = Path(tempfile.mkdtemp(prefix="out-", dir=uploads))
+        runner.arrived()
+        expected = False
         try:
-            future = served.batcher.submit(str(path))
+            future = runner.submit((str(path), str(out)) if audio_out else str(path))
         except QueueFull as exc:
             raise HTTPException(503, f"the server is busy: {exc}; retry later",
                                 headers={"Retry-After": str(config.retry_after)}) from None
@@ -201,10 +262,32 @@ async def _predict(served: Served, request: Request, config: ServeConfig):
                                      "(tympan serve --timeout)") from None
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
+    finally:
+        if expected:
+            runner.arrived()
+        if out is not None:
+            shutil.rmtree(out, ignore_errors=True)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    if isinstance(result, AudioOut):
+        return _audio_answer(served, result, name, request, source, subtype)
     if not result.ok:
         error = str(result.error).replace(str(path), name)
         status = 415 if "unsupported" in error else 422
         raise HTTPException(status, error)
     answer = result.to_dict()
     answer["source"] = name
-    return answer
+    return JSONResponse(answer)  # plain JSON already: FastAPI's encoder walk is not needed
+
+
+def _audio_answer(served: Served, result: AudioOut, name: str, request: Request, source: str | None,
+                  subtype: str):
+    """A WAV file (the outputs as its channels), or JSON with each output as a base64 WAV file
+    when the client asks for ``application/json`` first."""
+    outputs = selected(result, source)
+    accept = request.headers.get("accept", "")
+    if accept.split(",")[0].split(";")[0].strip().lower() == "application/json":
+        return audio_json(result, outputs, name, served.task, subtype)
+    return Response(wav_bytes(list(outputs.values()), result.sr, subtype), media_type="audio/wav",
+                    headers=audio_headers(result, outputs, name))

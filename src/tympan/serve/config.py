@@ -7,6 +7,9 @@ from dataclasses import dataclass, fields, replace
 from tympan import _validate as v
 from tympan.errors import ParameterError
 
+#: What can run the served models (``tympan serve --runtime``).
+RUNTIMES = ("keras", "onnx")
+
 
 @dataclass(frozen=True)
 class ServeConfig:
@@ -29,12 +32,14 @@ class ServeConfig:
     max_batch: int = 32
     max_wait_ms: float = 5.0
     retry_after: int = 1
+    runtime: str = "keras"
 
     def __post_init__(self):
         v.positive_int("max_upload_bytes", self.max_upload_bytes)
         v.positive_int("queue_size", self.queue_size)
         v.positive_int("max_batch", self.max_batch)
         v.positive_int("retry_after", self.retry_after)
+        v.choice("runtime", self.runtime, RUNTIMES)
         for name in ("max_duration", "timeout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
