@@ -31,7 +31,7 @@ def _listed(path: Path) -> list[str]:
     for line in lines:
         line = line.strip()
         if line and not line.startswith("#"):
-            out.append(line if os.path.isabs(line) else str(path.parent / line))
+            out.append(line if os.path.isabs(line) else os.path.normpath(path.parent / line))
     return out
 
 
