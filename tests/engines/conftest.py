@@ -55,6 +55,16 @@ def corpus(fsdd, shared_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def local_preds(tiny_run, corpus, tmp_path_factory):
+    """The local engine's predictions of the corpus in shards of 3 (11 inputs: 4 shards)."""
+    from tympan.engines import predict_to_parquet
+
+    out = tmp_path_factory.mktemp("engines-local") / "preds.parquet"
+    summary = predict_to_parquet(tiny_run, corpus, out=out, shard_size=3, batch_size=2, progress=False)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
 def same_rows():
     """``same_rows(a, b)``: assert two lists of rows equal (see :func:`_assert_same_rows`)."""
     return _assert_same_rows

@@ -27,14 +27,6 @@ from tympan.engines import (
 from tympan.errors import ParameterError
 
 
-@pytest.fixture(scope="module")
-def local_preds(tiny_run, corpus, tmp_path_factory):
-    """The local engine's predictions of the corpus in shards of 3 (11 inputs: 4 shards)."""
-    out = tmp_path_factory.mktemp("engines-local") / "preds.parquet"
-    summary = predict_to_parquet(tiny_run, corpus, out=out, shard_size=3, batch_size=2, progress=False)
-    return out, summary
-
-
 def test_rows_are_the_pipelines_predictions(local_preds, tiny_run, corpus, rows):
     out, summary = local_preds
     files = [str(p) for p in audio_files(corpus)]

@@ -209,8 +209,10 @@ class FeatureBatch:
 
     @staticmethod
     def _stft_options(c: FeatureConfig) -> dict:
+        if c.n_fft and c.hop_length and c.n_mels:
+            return {"n_fft": c.n_fft, "hop_length": c.hop_length, "n_mels": c.n_mels}
         # The training pipeline's rules for what is left unset, stated once in
-        # tympan.models.feature_kinds (imported here, not at module level: it imports Keras).
+        # tympan.models.feature_kinds (imported only then: it imports Keras).
         from tympan.models.frontend import default_hop_length, default_n_fft, default_n_mels
 
         return {"n_fft": c.n_fft or default_n_fft(c.sr),
