@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -201,15 +202,17 @@ def test_embedding_is_the_input_of_the_softmax(tiny_run, corpus, tmp_path, rows)
 def test_commands(tiny_run, corpus, tmp_path, rows, local_preds, same_rows):
     runner = CliRunner()
     out = tmp_path / "preds.parquet"
-    result = runner.invoke(cli, ["predict", str(tiny_run), str(corpus), "--out", str(out),
-                                 "--shard-size", "3", "--batch-size", "2"])
+    names = ["0_theo_1.wav", "corrupt.wav", "stereo44k.wav"]
+    result = runner.invoke(cli, ["predict", str(tiny_run), *(str(corpus / n) for n in names),
+                                 "--out", str(out), "--shard-size", "2", "--batch-size", "2"])
     assert result.exit_code == 1, result.output
-    assert "11 rows in 4 of 4 shards" in result.stdout
-    assert "error: 1 of 11 files could not be read" in result.stderr
-    same_rows(rows(out), rows(local_preds[0]))
-    result = runner.invoke(cli, ["predict", str(tiny_run), str(corpus), "--out", str(out),
-                                 "--shard-size", "3", "--resume"])
-    assert result.exit_code == 1 and "0 rows in 0 of 4 shards, 4 already there" in result.stdout
+    assert "3 rows in 2 of 2 shards" in result.stdout
+    assert "error: 1 of 3 files could not be read" in result.stderr
+    by_source = {r["source"]: {**r, "index": None} for r in rows(local_preds[0])}
+    same_rows([{**r, "index": None} for r in rows(out)], [by_source[str(corpus / n)] for n in names])
+    result = runner.invoke(cli, ["predict", str(tiny_run), *(str(corpus / n) for n in names),
+                                 "--out", str(out), "--shard-size", "2", "--resume"])
+    assert result.exit_code == 1 and "0 rows in 0 of 2 shards, 2 already there" in result.stdout
     result = runner.invoke(cli, ["predict", str(tiny_run), str(corpus / "0_theo_1.wav"), "--engine", "ray"])
     assert result.exit_code == 2 and "--engine ray write(s) Parquet: give --out FOLDER" in result.output
     result = runner.invoke(cli, ["predict", str(tiny_run), str(corpus / "0_theo_1.wav")])
@@ -223,3 +226,13 @@ def test_commands(tiny_run, corpus, tmp_path, rows, local_preds, same_rows):
         (mels / MANIFEST).read_text())["options"]["n_mels"] == 20
     result = runner.invoke(cli, ["features", str(corpus), "--out", str(mels)])
     assert result.exit_code == 1 and "error: out" in result.stderr and "--overwrite" in result.stderr
+
+
+def test_missing_extra_names_it(monkeypatch, tmp_path, corpus):
+    from tympan.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    with pytest.raises(MissingDependencyError,
+                       match=r"pyarrow.parquet is not installed.*pip install 'tympan\[ray\]'"):
+        features_to_parquet(corpus, out=tmp_path / "mels", progress=False)
+    assert not (tmp_path / "mels").exists()

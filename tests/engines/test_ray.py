@@ -11,6 +11,7 @@ import pytest
 ray = pytest.importorskip("ray")  # the ray extra; `make test` installs it
 
 from tympan.engines import features_to_parquet, predict_to_parquet, read_manifest  # noqa: E402
+from tympan.errors import ParameterError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,8 @@ def test_ray_rows_equal_local_rows(ray_cluster, local_preds, tiny_run, corpus, t
                                   n_fft=256, hop_length=80, n_mels=40, shard_size=4, progress=False)
     assert summary["errors"] == 1
     assert rows(mels) == rows(tmp_path / "local-mels")  # numpy alone: the same numbers exactly
+    with pytest.raises(ParameterError, match=r"workers=3 but the Ray cluster has 2 CPU\(s\)"):
+        features_to_parquet(corpus, out=tmp_path / "more", engine="ray", workers=3, progress=False)
 
 
 def test_two_nodes_finish_a_killed_local_run(local_preds, tiny_run, corpus, tmp_path, rows, same_rows):

@@ -18,7 +18,7 @@ from tympan.artifact_files import MODEL_FILE
 from tympan.engines.batch import FeatureBatch, PredictBatch, feature_config
 from tympan.engines.config import RUNTIMES, EngineConfig
 from tympan.engines.inputs import input_list
-from tympan.engines.shards import Output, inputs_digest
+from tympan.engines.shards import Output, inputs_digest, optional
 from tympan.errors import ParameterError
 
 
@@ -43,6 +43,9 @@ def _model_identity(run) -> dict:
 def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, manifest: dict, *,
          address, resume, overwrite, progress) -> dict:
     started = time.perf_counter()
+    optional("pyarrow.parquet")  # the extras first: a missing one makes no folder
+    if config.engine == "ray":
+        optional("ray.data")
     inputs = input_list(sources)
     output = Output(out, {**manifest, "kind": kind, "engine": config.engine, "inputs": len(inputs),
                           "inputs_sha256": inputs_digest(inputs), "shard_size": config.shard_size})

@@ -19,6 +19,7 @@ import numpy as np
 
 from tympan.data.loading import progress_bar
 from tympan.engines.shards import Output, optional, schema, shard_rows, to_table
+from tympan.errors import ParameterError
 
 
 class ArrowBatch:
@@ -52,8 +53,10 @@ def _blocks(pa, index: np.ndarray, sources: list[str], *, pool: int, batch_size:
 def run_ray(kind: str, options: dict, sources: list[str], shards: list[int], output: Output, *,
             batch_size: int, address: str | None = None, workers: int | None = None,
             progress: bool = True) -> None:
-    """Compute and write ``shards`` of ``output`` on the Ray cluster at ``address`` (``None``: the
-    one this process is connected to, else a local one started here and stopped after)."""
+    """Compute and write ``shards`` of ``output`` on the Ray cluster at ``address``.  A process
+    already connected to Ray (``ray.init``) keeps that connection (``address`` is then not
+    used); else this joins ``address`` (``None``: the cluster ``ray start`` runs on this machine,
+    else a local one started here) and disconnects (stopping a local one) at the end."""
     if not shards:
         return
     ray = optional("ray")
@@ -69,7 +72,11 @@ def run_ray(kind: str, options: dict, sources: list[str], shards: list[int], out
         size = output.manifest["shard_size"]
         todo = {k: shard_rows(k, inputs=len(sources), shard_size=size) for k in shards}
         index = np.fromiter((i for rows in todo.values() for i in rows), np.int64)
-        pool = workers or cluster_cpus(ray)
+        cpus = cluster_cpus(ray)
+        if workers is not None and workers > cpus:  # the pool would wait for CPUs that never come
+            raise ParameterError(f"workers={workers} but the Ray cluster has {cpus} CPU(s): each "
+                                 "worker takes one; give at most that many or add nodes")
+        pool = workers or cpus
         ds = ray.data.from_arrow(_blocks(pa, index, sources, pool=pool, batch_size=batch_size))
         ds = ds.map_batches(ArrowBatch, fn_constructor_kwargs={"kind": kind, "options": options},
                             batch_size=batch_size, batch_format="pyarrow",
