@@ -233,6 +233,6 @@ def test_missing_extra_names_it(monkeypatch, tmp_path, corpus):
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
     with pytest.raises(MissingDependencyError,
-                       match=r"pyarrow.parquet is not installed.*pip install 'tympan\[ray\]'"):
+                       match=r"pyarrow is not installed.*pip install 'tympan\[ray\]'"):
         features_to_parquet(corpus, out=tmp_path / "mels", progress=False)
     assert not (tmp_path / "mels").exists()

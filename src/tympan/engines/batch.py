@@ -31,7 +31,7 @@ import numpy as np
 from tympan import dsp
 from tympan.data import fit_length
 from tympan.engines.config import RUNTIMES, FeatureConfig
-from tympan.errors import AudioIOError, InputWarning, ParameterError, TympanError
+from tympan.errors import InputWarning, ParameterError, TympanError
 
 #: The layer whose input is a classifier's embedding (:func:`tympan.models.blocks.classifier_head`)
 CLASSIFIER_LAYER = "probabilities"
@@ -98,8 +98,6 @@ class PredictBatch:
 
     def __init__(self, run, *, runtime: str = "keras", window_sec: float | None = None,
                  hop_sec: float | None = None, combine: str | None = None, batch_size: int = 64):
-        from tympan.pipeline import get_task
-
         if runtime not in RUNTIMES:
             raise ParameterError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         if runtime == "onnx":
@@ -111,7 +109,6 @@ class PredictBatch:
         if task not in ("classification", "tagging"):
             raise ParameterError(f"'{run}' is a {task} model: batch prediction takes classifiers "
                                  "and taggers (task classification or tagging)")
-        get_task(task)  # registered (the tagging task is registered by tympan.pipeline)
         self.tagger = task == "tagging"
         self.labels = tuple(self.artifact.labels)
         self.options = {"window_sec": window_sec, "hop_sec": hop_sec, "combine": combine,
@@ -155,7 +152,7 @@ class PredictBatch:
                 row = self._row(p)
                 row["error"] = _renamed(row["error"], path, source)
                 rows.append(row)
-        return _as_columns(indices, sources, rows)
+        return _as_columns(indices, sources, rows, PREDICT_COLUMNS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,11 +160,14 @@ class _Failed:
     error: str
 
 
-def _as_columns(indices: list[int], sources: list[str], rows: list[dict]) -> dict[str, list]:
-    out: dict[str, list] = {"index": indices, "source": sources}
-    for name in (rows[0] if rows else {}):
-        out[name] = [row[name] for row in rows]
-    return out
+#: The columns each batch function gives after ``index`` and ``source``
+PREDICT_COLUMNS = ("label", "labels", "probability", "probabilities", "windows", "duration", "flags",
+                   "error")
+FEATURE_COLUMNS = ("feature", "shape", "error")
+
+
+def _as_columns(indices: list[int], sources: list[str], rows: list[dict], names) -> dict[str, list]:
+    return {"index": indices, "source": sources, **{name: [row[name] for row in rows] for name in names}}
 
 
 # ------------------------------------------------------------------------------ features
@@ -279,12 +279,12 @@ class FeatureBatch:
                         continue
                     x = np.asarray(self.feature(y), dtype=np.float32)
                     rows.append(_feature_row(x))
-                except (AudioIOError, ParameterError, OSError, ValueError) as exc:
+                except Exception as exc:  # a file's fault (or a bug): its row says which
                     rows.append({"feature": None, "shape": None,
                                  "error": _renamed(_error_text(exc), path, source)})
         if waves:
             self._embed(waves, rows)
-        return _as_columns(indices, sources, rows)
+        return _as_columns(indices, sources, rows, FEATURE_COLUMNS)
 
     def _embed(self, waves: dict[int, np.ndarray], rows: list[dict]) -> None:
         order = list(waves)
@@ -300,4 +300,5 @@ def _feature_row(x: np.ndarray) -> dict:
     return {"feature": x.ravel().tolist(), "shape": list(x.shape), "error": None}
 
 
-__all__ = ["CLASSIFIER_LAYER", "FeatureBatch", "PredictBatch", "feature_config"]
+__all__ = ["CLASSIFIER_LAYER", "FEATURE_COLUMNS", "PREDICT_COLUMNS", "FeatureBatch", "PredictBatch",
+           "feature_config"]

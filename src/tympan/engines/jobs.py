@@ -43,7 +43,8 @@ def _model_identity(run) -> dict:
 def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, manifest: dict, *,
          address, resume, overwrite, progress) -> dict:
     started = time.perf_counter()
-    optional("pyarrow.parquet")  # the extras first: a missing one makes no folder
+    optional("pyarrow")  # the extras first: a missing one makes no folder
+    optional("pyarrow.parquet")
     if config.engine == "ray":
         optional("ray.data")
     inputs = input_list(sources)
