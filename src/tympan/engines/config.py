@@ -27,12 +27,13 @@ class EngineConfig:
     ``shard_size`` inputs go to one Parquet file (``part-00000.parquet``, ...), the unit that is
     written atomically and that ``resume`` skips; ``batch_size`` inputs go to one call of the
     batch function (:mod:`tympan.engines.batch`), on either engine; ``workers`` is the number
-    of Ray actors (``None``: one per CPU of the cluster).
+    of Ray actors (``None``: one per CPU of the cluster).  64 inputs a call: clips of one window then fill
+    one model batch of :func:`tympan.pipeline.predict` (64 windows).
     """
 
     engine: str = "local"
     shard_size: int = 256
-    batch_size: int = 32
+    batch_size: int = 64
     workers: int | None = None
 
     def __post_init__(self):
