@@ -117,6 +117,9 @@ def test_refusals(local_preds, tiny_run, corpus, tmp_path):
         predict_to_parquet(corpus, corpus, out=tmp_path / "x", progress=False)
     with pytest.raises(ParameterError, match="engine must be one of"):
         predict_to_parquet(tiny_run, corpus, out=tmp_path / "x", engine="spark", progress=False)
+    with pytest.raises(ParameterError, match=r"cannot join the Ray cluster at address='127.0.0.1:1'"):
+        predict_to_parquet(tiny_run, corpus, out=tmp_path / "x", engine="ray", address="127.0.0.1:1",
+                           progress=False)
     with pytest.raises(ParameterError, match="address and workers are options of the ray engine"):
         predict_to_parquet(tiny_run, corpus, out=tmp_path / "y", workers=2, progress=False)
     assert not (tmp_path / "x").exists()

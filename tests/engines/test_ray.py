@@ -38,6 +38,7 @@ def test_ray_rows_equal_local_rows(ray_cluster, local_preds, tiny_run, corpus, t
     assert rows(mels) == rows(tmp_path / "local-mels")  # numpy alone: the same numbers exactly
     with pytest.raises(ParameterError, match=r"workers=3 but the Ray cluster has 2 CPU\(s\)"):
         features_to_parquet(corpus, out=tmp_path / "more", engine="ray", workers=3, progress=False)
+    assert not (tmp_path / "more").exists() and ray.is_initialized()  # the caller's connection kept
 
 
 def test_two_nodes_finish_a_killed_local_run(local_preds, tiny_run, corpus, tmp_path, rows, same_rows):

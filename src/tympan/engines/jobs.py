@@ -50,18 +50,21 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
     inputs = input_list(sources)
     output = Output(out, {**manifest, "kind": kind, "engine": config.engine, "inputs": len(inputs),
                           "inputs_sha256": inputs_digest(inputs), "shard_size": config.shard_size})
-    todo = output.open(resume=resume, overwrite=overwrite)
+    output.check(resume=resume, overwrite=overwrite)  # refusals before any work
     if config.engine == "ray":
-        from tympan.engines.ray_engine import run_ray
+        from tympan.engines.ray_engine import connected, run_ray
 
-        run_ray(kind, make_options, inputs, todo, output, batch_size=config.batch_size,
-                address=address, workers=config.workers, progress=progress)
+        with connected(address, workers=config.workers) as ray:  # before the folder is touched
+            todo = output.open(resume=resume, overwrite=overwrite)
+            run_ray(ray, kind, make_options, inputs, todo, output, batch_size=config.batch_size,
+                    workers=config.workers, progress=progress)
     else:
         if address is not None or config.workers is not None:
             raise ParameterError("address and workers are options of the ray engine (engine='ray'), "
                                  f"got address={address!r}, workers={config.workers!r} with the local one")
         from tympan.engines.local import run_local
 
+        todo = output.open(resume=resume, overwrite=overwrite)
         factory = PredictBatch if kind == "predict" else FeatureBatch
         run_local(lambda: factory(**make_options), kind, inputs, todo, output,
                   batch_size=config.batch_size, progress=progress)

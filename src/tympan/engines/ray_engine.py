@@ -15,6 +15,10 @@ installed on each.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
+
 import numpy as np
 
 from tympan.data.loading import progress_bar
@@ -50,33 +54,62 @@ def _blocks(pa, index: np.ndarray, sources: list[str], *, pool: int, batch_size:
             for part in np.array_split(index, n)]
 
 
-def run_ray(kind: str, options: dict, sources: list[str], shards: list[int], output: Output, *,
-            batch_size: int, address: str | None = None, workers: int | None = None,
-            progress: bool = True) -> None:
-    """Compute and write ``shards`` of ``output`` on the Ray cluster at ``address``.  A process
-    already connected to Ray (``ray.init``) keeps that connection (``address`` is then not
-    used); else this joins ``address`` (``None``: the cluster ``ray start`` runs on this machine,
-    else a local one started here) and disconnects (stopping a local one) at the end."""
-    if not shards:
-        return
+def _reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse at once a ``HOST:PORT`` where nothing listens (Ray itself retries for minutes)."""
+    host, sep, port = (address or "").rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # None, "auto", "ray://...": Ray's to resolve
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ParameterError(f"cannot join the Ray cluster at address={address!r}: nothing answers "
+                             f"there ({exc}); start it with `ray start --head` and give the address "
+                             "it prints") from exc
+
+
+@contextlib.contextmanager
+def connected(address: str | None = None, *, workers: int | None = None) -> Iterator:
+    """Ray, connected for a job.  A process already connected (``ray.init``) keeps that
+    connection (``address`` is then not used); else this joins ``address`` (``None``: the cluster
+    ``ray start`` runs on this machine, else a local one started here) and disconnects (stopping
+    a local one) at the end.  ``workers`` more than the cluster's CPUs is refused (the actor pool
+    would wait for CPUs that never come)."""
     ray = optional("ray")
     optional("ray.data")
-    pa = optional("pyarrow")
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address or None, include_dashboard=False, ignore_reinit_error=True,
-                 log_to_driver=False, configure_logging=False)
+        _reachable(address)
+        try:
+            ray.init(address=address or None, include_dashboard=False, ignore_reinit_error=True,
+                     log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:  # no cluster there, a bad address
+            raise ParameterError(f"cannot join the Ray cluster at address={address!r}: {exc}") from exc
     try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # the driver's own bar counts the rows
+        cpus = cluster_cpus(ray)
+        if workers is not None and workers > cpus:
+            raise ParameterError(f"workers={workers} but the Ray cluster has {cpus} CPU(s): each "
+                                 "worker takes one; give at most that many or add nodes")
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_ray(ray, kind: str, options: dict, sources: list[str], shards: list[int], output: Output, *,
+            batch_size: int, workers: int | None = None, progress: bool = True) -> None:
+    """Compute and write ``shards`` of ``output`` on the cluster ``ray`` is connected to
+    (:func:`connected`)."""
+    if not shards:
+        return
+    pa = optional("pyarrow")
+    context = ray.data.DataContext.get_current()
+    shown = context.enable_progress_bars
+    context.enable_progress_bars = False  # the driver's own bar counts the rows
+    try:
         size = output.manifest["shard_size"]
         todo = {k: shard_rows(k, inputs=len(sources), shard_size=size) for k in shards}
         index = np.fromiter((i for rows in todo.values() for i in rows), np.int64)
-        cpus = cluster_cpus(ray)
-        if workers is not None and workers > cpus:  # the pool would wait for CPUs that never come
-            raise ParameterError(f"workers={workers} but the Ray cluster has {cpus} CPU(s): each "
-                                 "worker takes one; give at most that many or add nodes")
-        pool = workers or cpus
+        pool = workers or cluster_cpus(ray)
         ds = ray.data.from_arrow(_blocks(pa, index, sources, pool=pool, batch_size=batch_size))
         ds = ds.map_batches(ArrowBatch, fn_constructor_kwargs={"kind": kind, "options": options},
                             batch_size=batch_size, batch_format="pyarrow",
@@ -105,8 +138,7 @@ def run_ray(kind: str, options: dict, sources: list[str], shards: list[int], out
         if pending:  # cannot happen unless Ray lost rows: say so rather than leave a gap
             raise RuntimeError(f"the Ray job ended without every row of shards {sorted(pending)}")
     finally:
-        if started:
-            ray.shutdown()
+        context.enable_progress_bars = shown
 
 
-__all__ = ["ArrowBatch", "cluster_cpus", "run_ray"]
+__all__ = ["ArrowBatch", "cluster_cpus", "connected", "run_ray"]

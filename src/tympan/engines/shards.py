@@ -123,28 +123,35 @@ class Output:
     def expected_rows(self, k: int) -> int:
         return len(shard_rows(k, inputs=self.manifest["inputs"], shard_size=self.manifest["shard_size"]))
 
-    def open(self, *, resume: bool = False, overwrite: bool = False) -> list[int]:
-        """Prepare the folder; return the shards still to write (all of them, unless resuming)."""
+    def check(self, *, resume: bool = False, overwrite: bool = False) -> bool:
+        """Refuse what :meth:`open` would refuse, writing nothing; True when the folder holds an
+        earlier job (that ``resume`` continues or ``overwrite`` replaces)."""
         if resume and overwrite:
             raise ParameterError("resume and overwrite exclude each other: give one")
         out = self.out
         if out.exists() and not out.is_dir():
             raise ParameterError(f"out '{out}' is a file; the output is a folder of Parquet shards "
                                  "(give a folder name, such as preds.parquet)")
+        if not (out.is_dir() and any(out.iterdir())):
+            return False
+        if not (out / MANIFEST).is_file():
+            raise ParameterError(f"out '{out}' is a folder that tympan did not write (it has no "
+                                 f"{MANIFEST}): nothing there is touched; give another folder")
+        if not (resume or overwrite):
+            raise ParameterError(f"out '{out}' holds the output of an earlier job: pass resume "
+                                 "(--resume) to finish it or overwrite (--overwrite) to replace it")
+        if resume:
+            self._check_same_job(read_manifest(out))
+        return True
+
+    def open(self, *, resume: bool = False, overwrite: bool = False) -> list[int]:
+        """Prepare the folder; return the shards still to write (all of them, unless resuming)."""
         done: set[int] = set()
-        if out.is_dir() and any(out.iterdir()):
-            if not (out / MANIFEST).is_file():
-                raise ParameterError(f"out '{out}' is a folder that tympan did not write (it has no "
-                                     f"{MANIFEST}): nothing there is touched; give another folder")
-            if not (resume or overwrite):
-                raise ParameterError(f"out '{out}' holds the output of an earlier job: pass resume "
-                                     "(--resume) to finish it or overwrite (--overwrite) to replace it")
-            old = read_manifest(out)
+        if self.check(resume=resume, overwrite=overwrite):
             if resume:
-                self._check_same_job(old)
                 done = self._complete_shards()
             self._remove_own(keep=done)
-        out.mkdir(parents=True, exist_ok=True)
+        self.out.mkdir(parents=True, exist_ok=True)
         self.manifest["shards_done"] = len(done)
         self.manifest["complete"] = len(done) == self.shards
         self._write_manifest()
