@@ -83,6 +83,8 @@ def cli(debug: bool) -> None:
       tympan demo
       tympan train DATA --out runs/sounds
       tympan predict runs/sounds recording.mp3
+      tympan predict runs/sounds archive/ --engine ray --out preds.parquet
+      tympan features archive/ --features logmel --out mels.parquet
       tympan evaluate runs/sounds DATA
       tympan adapt runs/emotions speaker_clips/ --out runs/emotions-anna
       tympan info recording.wav
@@ -102,6 +104,7 @@ def _register() -> None:
         demo,
         evaluate,
         export,
+        features,
         info,
         plot,
         predict,
@@ -113,7 +116,8 @@ def _register() -> None:
 
     for command in (info.info, train.train, evaluate.evaluate, predict.predict, demo.demo,
                     autoencoder.autoencoder, plot.plot, segment.segment, separate.separate,
-                    separate.separator, adapt.adapt, data.data, export.export, serve.serve):
+                    separate.separator, adapt.adapt, data.data, export.export, serve.serve,
+                    features.features):
         cli.add_command(command)
 
 

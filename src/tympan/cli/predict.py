@@ -9,6 +9,7 @@ import json
 import click
 
 from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option, printable, use_models
+from tympan.cli.engine_options import engine_options, report
 
 
 def _table(predictions, timeline: bool) -> str:
@@ -57,7 +58,11 @@ def _csv(predictions) -> str:
               help="What runs the model: keras (default: RUN/model.keras) or onnx (RUN/model.onnx "
               "from `tympan export RUN`, in onnxruntime, without Keras: a faster start).")
 @on_error_option()
-def predict(run, sources, fmt, window, hop, combine, timeline, runtime, on_error):
+@click.option("--out", type=click.Path(), help="Write one row per file to this folder of Parquet "
+              "shards (and _manifest.json) instead of printing; needed by --engine ray.")
+@engine_options
+def predict(run, sources, fmt, window, hop, combine, timeline, runtime, on_error, out, engine, address,
+            workers, resume, overwrite, shard_size, batch_size):
     """Predict labels for SOURCES (files or folders, any format, rate, channels or length)
     with the artifact in RUN.
 
@@ -75,7 +80,32 @@ def predict(run, sources, fmt, window, hop, combine, timeline, runtime, on_error
       tympan predict runs/digits long_recording.flac --window 1.0 --hop 0.25 --timeline
       tympan predict runs/digits recordings/ --on-error fail
       tympan predict runs/digits a.wav --runtime onnx     # after: tympan export runs/digits
+      tympan predict runs/digits archive/ --out preds.parquet
+      tympan predict runs/digits archive.txt --engine ray --address auto --out preds.parquet
+
+    With --out the rows (source, label, probability, probabilities, windows, duration, flags,
+    error) go to Parquet shards, on this machine or (--engine ray) a Ray cluster, and a bad
+    file is a row with its error whatever --on-error says; --resume finishes an interrupted
+    run.  SOURCES may then also be .txt files listing paths, one a line.
     """
+    if out is None:
+        given = [name for name, value in (("--engine ray", engine == "ray"), ("--address", address),
+                                          ("--workers", workers), ("--resume", resume),
+                                          ("--overwrite", overwrite), ("--shard-size", shard_size),
+                                          ("--batch-size", batch_size)) if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} write(s) Parquet: give --out FOLDER")
+    else:
+        if runtime != "onnx":
+            use_models()
+        from tympan.engines import predict_to_parquet
+
+        report(predict_to_parquet(run, list(sources), out=out, engine=engine, address=address,
+                                  workers=workers, resume=resume, overwrite=overwrite,
+                                  runtime=runtime or "keras", shard_size=shard_size,
+                                  window_sec=window, hop_sec=hop, combine=combine,
+                                  batch_size=batch_size))
+        return
     if runtime == "onnx":  # onnxruntime only: Keras (and jax) are never imported
         from tympan.runtime import load_onnx_artifact as load_artifact
     else:
