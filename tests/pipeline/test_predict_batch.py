@@ -4,6 +4,7 @@ memory does not grow with the length; evaluate() names the files it skipped."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tracemalloc
 
@@ -226,3 +227,28 @@ def test_evaluate_skip_names_each_unreadable_file(trained, digits_dir, tmp_path)
     clean = pipeline.evaluate(out, folder, discovery=regex, progress=False)
     assert clean.failures == () and clean.to_dict()["failures"] == []
     np.testing.assert_array_equal(clean.confusion, report.confusion)
+
+
+class _Recorder:
+    """The model, recording the batch sizes it is called with."""
+
+    def __init__(self, model, compiles_per_shape=True):
+        self.model, self.sizes, self.compiles_per_shape = model, [], compiles_per_shape
+
+    def predict_on_batch(self, x):
+        self.sizes.append(len(x))
+        return self.model.predict_on_batch(x)
+
+
+@pytest.mark.parametrize("compiles", [True, False])
+def test_partial_batches_are_padded_to_a_power_of_two_for_a_compiling_model(trained, digits_dir, compiles):
+    artifact, _ = trained
+    files = sorted(digits_dir.glob("*.wav"))[:11]  # one window each: batches of 8 and 3
+    recorder = _Recorder(artifact.model, compiles)
+    padded = pipeline.predict(dataclasses.replace(artifact, model=recorder), files, batch_size=8)
+    assert recorder.sizes == ([8, 4] if compiles else [8, 3])
+    plain = pipeline.predict(artifact, files, batch_size=1)
+    for a, b in zip(padded, plain, strict=True):
+        assert a.label == b.label and a.probabilities.keys() == b.probabilities.keys()
+        np.testing.assert_allclose(list(a.probabilities.values()), list(b.probabilities.values()),
+                                   atol=1e-5)

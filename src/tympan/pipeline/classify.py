@@ -116,10 +116,18 @@ def _combine(probs: np.ndarray, how: str) -> np.ndarray:
 
 class _Batches:
     """Windows of any inputs gathered into batches of ``size`` for the model; each window's
-    probabilities go back to its input."""
+    probabilities go back to its input.
+
+    A partial batch is padded with zero rows to the next power of two (at most ``size``): a
+    jit-compiling backend (jax) compiles the model once per batch shape, about a second each,
+    and the last batch of every call would otherwise bring a new shape (up to ``size`` of them
+    over a long job: the engines call predict batch after batch).  A model that says
+    ``compiles_per_shape = False`` (onnxruntime, which pays per row instead) is not padded.
+    """
 
     def __init__(self, model, size: int, samples: int, inputs: int):
         self.model = model
+        self.pad = getattr(model, "compiles_per_shape", True)
         self.x = np.empty((size, samples), np.float32)
         self.owners: list[int] = []  # input of each filled row of x
         self.probs: list[list[np.ndarray]] = [[] for _ in range(inputs)]
@@ -139,7 +147,10 @@ class _Batches:
 
     def flush(self) -> None:
         if self.owners:
-            out = np.asarray(self.model.predict_on_batch(self.x[: len(self.owners)]))
+            n = len(self.owners)
+            rows = min(1 << (n - 1).bit_length(), len(self.x)) if self.pad else n
+            self.x[n:rows] = 0.0  # rows of earlier batches (or never written): predicted, dropped
+            out = np.asarray(self.model.predict_on_batch(self.x[:rows]))[:n]
             for k, p in zip(self.owners, out, strict=True):
                 self.probs[k].append(p)
             self.owners = []

@@ -34,6 +34,10 @@ class OnnxModel:
     """An onnxruntime session on ``model.onnx`` with the Keras model's ``predict_on_batch``
     (and ``predict``): a float32 ``(batch, samples)`` waveform in, the output array out."""
 
+    #: onnxruntime runs any batch size without compiling, and pays per row: predict does not
+    #: pad partial batches for it (tympan.pipeline.classify).
+    compiles_per_shape = False
+
     def __init__(self, path: str | os.PathLike):
         if importlib.util.find_spec("onnxruntime") is None:
             raise MissingDependencyError(f"the onnx runtime needs onnxruntime, not installed: {INSTALL}")
