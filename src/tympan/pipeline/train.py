@@ -286,8 +286,8 @@ def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, 
         members.append(model)
         member_epochs.append(len(hist.get("loss", [])))
         history = history or hist
-        skipped = len(train.failures) + (len(val.failures) if val is not None else 0)
-        sizes = sizes or (len(fit_ids) - skipped, len(val_ids))
+        sizes = sizes or (len(fit_ids) - len(train.failures),
+                          len(val_ids) - (len(val.failures) if val is not None else 0))
     if t.ensemble > 1:
         model = driver.ensemble_model(members, config.audio.samples)
     report, n_test = None, 0
