@@ -140,3 +140,21 @@ def test_train_stream_trains_an_artifact_that_predicts(with_nan, tmp_path):
     assert len(art.history["loss"]) == 2
     [pred] = pipeline.predict(out, with_nan / "2_theo_0.wav")
     assert pred.label in art.labels and 0 < pred.probability <= 1
+
+
+def test_feature_statistics_of_a_stream_equal_those_of_the_array(tiny):
+    from tympan import models
+    from tympan.models.blocks import feature_model, feature_statistics
+
+    ds = data.discover(tiny, labels_from="regex", pattern="fsdd")
+    X, _ = load_clips(ds, sr=8000, duration=0.5, progress=False)
+    model = models.build_model("mlp", input_samples=4000, sr=8000, n_classes=4,
+                               features={"kind": "mean_mfcc"}, hidden_units=[8])
+    features = feature_model(model, models.FEATURE_NORM)
+    mean, std = feature_statistics(features, X, batch_size=256)
+    stream = _stream(ds.items, ds.targets(), AudioConfig(sr=8000, duration=0.5), batch_size=5, seed=1)
+    s_mean, s_std = feature_statistics(features, stream.waveforms())  # 7 batches, shuffled
+    np.testing.assert_allclose(s_mean, mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s_std, std, rtol=1e-5)
+    with pytest.raises(ParameterError, match="at least one waveform, got none"):
+        feature_statistics(features, iter([]))
