@@ -158,3 +158,21 @@ def test_feature_statistics_of_a_stream_equal_those_of_the_array(tiny):
     np.testing.assert_allclose(s_std, std, rtol=1e-5)
     with pytest.raises(ParameterError, match="at least one waveform, got none"):
         feature_statistics(features, iter([]))
+
+
+def test_the_hosts_of_a_multi_host_run_read_disjoint_equal_shares_of_each_epoch(tiny):
+    ds = data.discover(tiny, labels_from="regex", pattern="fsdd")
+    audio = AudioConfig(sr=8000, duration=0.2)
+    whole = _stream(ds.items, ds.targets(), audio, batch_size=4, seed=5, multiple=2)
+    hosts = [_stream(ds.items, ds.targets(), audio, batch_size=2, seed=5, multiple=2, shard=(k, 3))
+             for k in range(3)]
+    for _ in range(2):
+        shares = [h.order for h in hosts]
+        assert [len(s) for s in shares] == [10, 10, 10]  # 30 of 32 clips: 3 hosts x 2 devices
+        joined = np.concatenate(shares)
+        assert len(set(joined)) == 30 and set(joined) <= set(whole.order)
+        assert [len(h) for h in hosts] == [5, 5, 5]  # the same number of steps on every host
+        for h in (whole, *hosts):
+            h.on_epoch_end()
+    with pytest.raises(DatasetError, match=r"shard must be \(index, count\)"):
+        _stream(ds.items, ds.targets(), audio, batch_size=2, shard=(3, 3))

@@ -190,6 +190,18 @@ def device_count() -> int:
     return int(np.asarray(dist.device_mesh.devices).size)
 
 
+def process_shard() -> tuple[int, int]:
+    """``(index, count)`` of this process among the processes of a multi-host run (jax's
+    ``process_index``, ``process_count``); ``(0, 1)`` in a run of one process."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return 0, 1
+    import jax
+
+    return int(jax.process_index()), int(jax.process_count())
+
+
 def _start_multi_host() -> None:
     """``keras.distribution.initialize()`` (``jax.distributed.initialize``) once, when the
     variables of :data:`MULTI_HOST_ENV` are set."""
@@ -356,6 +368,7 @@ __all__ = [
     "member_configs",
     "members",
     "model_params",
+    "process_shard",
     "record_continuation",
     "resolve_config",
     "save",

@@ -56,13 +56,16 @@ class ClipStream(keras.utils.PyDataset):
     that many devices): the last ``len(items) % multiple`` clips of each epoch's order are left
     for the next epochs.  ``workers`` threads read the batches ahead.  ``numbers``: each item's
     number in the warnings about skipped files (its index in the whole dataset; default its
-    index in ``items``).
+    index in ``items``).  ``shard=(k, count)``: this process reads the ``k``-th of ``count``
+    equal shares of every epoch (a multi-host run, one process per host, each feeding its own
+    part of the global batch; docs/scale_training.md).
     """
 
     def __init__(self, items: Sequence[Item], targets, audio, *, batch_size: int,
                  shuffle: bool = True, seed: int = 0, seeds: Sequence[int | None] | None = None,
                  on_error: str = "skip", multiple: int = 1, workers: int = 1,
-                 max_queue_size: int = 10, numbers: Sequence[int] | None = None):
+                 max_queue_size: int = 10, numbers: Sequence[int] | None = None,
+                 shard: tuple[int, int] = (0, 1)):
         super().__init__(workers=v.positive_int("workers", workers), use_multiprocessing=False,
                          max_queue_size=v.positive_int("max_queue_size", max_queue_size))
         self.items = tuple(items)
@@ -77,9 +80,12 @@ class ClipStream(keras.utils.PyDataset):
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self.multiple = v.positive_int("multiple", multiple)
-        if len(self.items) < self.multiple:
+        self.shard, self.shards = int(shard[0]), v.positive_int("shard count", shard[1])
+        if not 0 <= self.shard < self.shards:
+            raise DatasetError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
+        if len(self.items) < self.multiple * self.shards:
             raise DatasetError(f"{len(self.items)} clips cannot fill a batch split over "
-                               f"{self.multiple} devices")
+                               f"{self.multiple * self.shards} devices")
         v.choice("on_error", on_error, ("raise", "skip"))
         self.on_error = on_error
         self.crop_seeds = (crop_seeds(len(self.items), audio.crop) if seeds is None
@@ -96,7 +102,8 @@ class ClipStream(keras.utils.PyDataset):
         n = len(self.items)
         order = (np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle
                  else np.arange(n))
-        return order[: n - n % self.multiple]
+        order = order[: n - n % (self.multiple * self.shards)]
+        return order[self.shard :: self.shards]
 
     def __len__(self) -> int:
         return math.ceil(len(self.order) / self.batch_size)

@@ -261,11 +261,11 @@ def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, 
     targets = dataset.targets()
     seeds = crop_seeds(len(dataset), config.audio.crop)
 
-    def stream(ids, *, shuffle=False, seed=0, multiple=1, batch_size=t.batch_size):
+    def stream(ids, *, shuffle=False, seed=0, multiple=1, batch_size=t.batch_size, shard=(0, 1)):
         return ClipStream([dataset.items[i] for i in ids], targets[ids], config.audio,
                           batch_size=batch_size, shuffle=shuffle, seed=seed,
                           seeds=[seeds[i] for i in ids], on_error=on_error, multiple=multiple,
-                          workers=t.stream_workers, numbers=ids)
+                          workers=t.stream_workers, numbers=ids, shard=shard)
 
     loss, metrics = CLASSIFICATION.loss(config), CLASSIFICATION.metrics(config)
     members, member_epochs, history, sizes = [], [], {}, None
@@ -273,8 +273,12 @@ def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, 
         fit_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size,
                                             member.training.seed, t.validation)
         with driver.distributed(member.training) as n:
-            train = stream(fit_ids, shuffle=True, seed=member.training.seed, multiple=n)
-            val = stream(val_ids, multiple=n) if len(val_ids) >= n else None
+            # several hosts: each process reads its share of every batch, on its own devices
+            shard = driver.process_shard() if n > 1 else (0, 1)
+            local = max(1, n // shard[1])
+            train = stream(fit_ids, shuffle=True, seed=member.training.seed, multiple=local,
+                           shard=shard)
+            val = stream(val_ids, multiple=local, shard=shard) if len(val_ids) >= n else None
             model = driver.build(member, n_classes=len(dataset.labels), start=start)
             models.adapt_normalization(model, train.waveforms())
             driver.compile_model(model, t, loss=loss, metrics=metrics)
