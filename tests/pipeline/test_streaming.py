@@ -176,3 +176,11 @@ def test_the_hosts_of_a_multi_host_run_read_disjoint_equal_shares_of_each_epoch(
             h.on_epoch_end()
     with pytest.raises(DatasetError, match=r"shard must be \(index, count\)"):
         _stream(ds.items, ds.targets(), audio, batch_size=2, shard=(3, 3))
+
+
+def test_a_tagger_is_not_streamed(tiny):
+    config = pipeline.PipelineConfig(training=TrainConfig(stream_above_mb=0))
+    with pytest.raises(ParameterError, match=r"streamed training \(--stream, stream_above_mb=0\) "
+                       "trains classifiers; a tagger"):
+        pipeline.train_any(tiny, config, task="tagging",
+                           discovery={"labels_from": "regex", "pattern": "fsdd"})
