@@ -10,18 +10,20 @@ as ``tympan train`` builds it), Adam, batch 32, one model per way, both from the
 * **in memory**: :func:`tympan.data.load_clips` once (timed apart), then epochs over the array;
 * **stream**: a ``ClipStream`` over the same clips, ``--workers`` threads (default 2) reading,
   decoding, resampling and fitting the next batches while the model trains, each epoch in a
-  new order.
+  new order;
+* with ``--keras-enqueuer``, the same stream fed through Keras's own enqueuer instead of its
+  read-ahead (``PyDataset(workers=N)``), with threads and with processes
+  (``use_multiprocessing``): the ways the stream does not take (docs/scale_training.md).
 
 Each way first runs one warm-up epoch (jax compiles the step) that is not counted; then
 ``--epochs`` timed epochs (default 3) alternate between the two ways, so that anything else on
 the machine slows both alike, each through :func:`tympan.pipeline.driver.fit_model`.
 examples/s is the number of training clips over the median epoch time; the ratio is the
-stream's over the in-memory one.  ``--processes`` also times a stream whose workers are
-processes (Keras's ``use_multiprocessing``), the way the stream does not take (docs/scale.md).
+stream's over the in-memory one.
 
 Run it (about five minutes on a 2-core machine)::
 
-    nice -n 5 .venv/bin/python benchmarks/stream_training.py
+    nice -n 5 .venv/bin/python benchmarks/stream_training.py --keras-enqueuer
     nice -n 5 .venv/bin/python benchmarks/stream_training.py --clips 300 --epochs 2   # quicker
 
 It prints a Markdown table: way | examples/s | median epoch s | ratio to in memory.
@@ -46,7 +48,7 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--processes", action="store_true")
+    parser.add_argument("--keras-enqueuer", action="store_true")
     parser.add_argument("--data", type=Path, default=SHARED)
     args = parser.parse_args(argv)
 
@@ -85,13 +87,14 @@ def main(argv=None) -> None:
     adapt_s = time.perf_counter() - start
     ways[f"stream, {args.workers} threads"] = lambda: driver.fit_model(stream_model, stream,
                                                                       epochs=1, verbose=0)
-    if args.processes:
-        forked = ClipStream(dataset.items, targets, audio, batch_size=args.batch_size,
-                            workers=args.workers)
-        forked._use_multiprocessing = True  # Keras's own switch, which the stream leaves off
-        forked_model = model_for(X)
-        ways[f"stream, {args.workers} processes"] = lambda: driver.fit_model(
-            forked_model, forked, epochs=1, verbose=0)
+    if args.keras_enqueuer:  # the stream's own read-ahead off, Keras's enqueuer on
+        for name, processes in (("threads", False), ("processes", True)):
+            queued = ClipStream(dataset.items, targets, audio, batch_size=args.batch_size,
+                                workers=0)
+            queued.workers, queued.use_multiprocessing = args.workers, processes
+            queued_model = model_for(X)
+            ways[f"Keras enqueuer, {args.workers} {name}"] = (
+                lambda m=queued_model, q=queued: driver.fit_model(m, q, epochs=1, verbose=0))
 
     times = {name: [] for name in ways}
     for epoch in ways.values():  # warm-up: compilation

@@ -1,21 +1,25 @@
 """Training on more audio than memory holds: the clips streamed from their files in batches.
 
 :class:`ClipStream` is a ``keras.utils.PyDataset``: batch ``i`` of an epoch is read, decoded,
-resampled and fitted to the clip length by worker threads while the model trains on the
-batches before it (Keras's own enqueuer prefetches up to ``max_queue_size`` batches), with
-:func:`tympan.data.loading.load_clip`, the very function :func:`tympan.data.load_clips` calls
-for each clip, so a streamed example is the in-memory one, bit for bit (``crop="random"``
-included: each clip keeps the seed :func:`tympan.data.loading.crop_seeds` gives it).  The
-training augmentation lives in the model (:mod:`tympan.layers.augmentation`), so it is applied
-to streamed batches as to arrays.
+resampled and fitted to the clip length with :func:`tympan.data.loading.load_clip`, the very
+function :func:`tympan.data.load_clips` calls for each clip, so a streamed example is the
+in-memory one, bit for bit (``crop="random"`` included: each clip keeps the seed
+:func:`tympan.data.loading.crop_seeds` gives it).  The training augmentation lives in the
+model (:mod:`tympan.layers.augmentation`), so it is applied to streamed batches as to arrays.
+
+Prefetching: when Keras asks for batch ``i`` (in order), ``workers`` threads start reading
+batches ``i + 1 .. i + prefetch``, so they are ready when the model's step on batch ``i``
+ends.  The stream does this itself rather than through Keras's enqueuer (``workers > 1`` of a
+PyDataset), which costs a thread pool per epoch and a polling loop per batch: measured in
+``benchmarks/stream_training.py``, Keras's threads reached 0.54-0.87 of the in-memory
+throughput on this 2-core machine and its processes (``use_multiprocessing``) about the same,
+with Python warning at each fork that jax is multithreaded and may deadlock; the stream's own
+read-ahead reaches the in-memory figure (docs/scale_training.md).  Threads suffice because
+libsndfile and soxr release the GIL (as in :func:`tympan.data.load_clips`).
 
 Shuffling: the files are indexed, so each epoch reads them in a new seeded permutation of the
 whole training part (``seed`` and the epoch number), a perfect shuffle where a buffer of
 ``k`` clips is an approximation of one; only the indices are held in memory.
-
-Why threads and not ``use_multiprocessing``: libsndfile and soxr release the GIL (as in
-:func:`tympan.data.load_clips`), and forking a process that runs jax (multithreaded) can
-deadlock; measured in ``benchmarks/stream_training.py`` (``docs/scale.md``).
 
 A file that fails to decode follows ``on_error`` as in the in-memory path: ``"skip"`` leaves
 the clip out of its batch (and of every later epoch) with a :class:`tympan.data.DatasetWarning`
@@ -24,7 +28,8 @@ stops training with its error.
 
 The driver (:func:`tympan.pipeline.train`) streams when the clips would take more than
 ``TrainConfig.stream_above_mb`` MB in memory (:func:`tympan.pipeline.train.streaming_wanted`;
-0: always, ``tympan train --stream``).  This module imports Keras: import it only where a model is trained.
+0: always, ``tympan train --stream``).  This module imports Keras: import it only where a
+model is trained.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import math
 import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import keras
@@ -54,7 +60,8 @@ class ClipStream(keras.utils.PyDataset):
     (default: those :func:`tympan.data.load_clips` draws for ``items`` in this order).
     ``multiple``: every batch holds a multiple of this many clips (data-parallel training over
     that many devices): the last ``len(items) % multiple`` clips of each epoch's order are left
-    for the next epochs.  ``workers`` threads read the batches ahead.  ``numbers``: each item's
+    for the next epochs.  ``workers`` threads read the next ``prefetch`` batches ahead (default
+    ``2 * workers``; 0 workers: each batch is read when asked for).  ``numbers``: each item's
     number in the warnings about skipped files (its index in the whole dataset; default its
     index in ``items``).  ``shard=(k, count)``: this process reads the ``k``-th of ``count``
     equal shares of every epoch (a multi-host run, one process per host, each feeding its own
@@ -64,10 +71,15 @@ class ClipStream(keras.utils.PyDataset):
     def __init__(self, items: Sequence[Item], targets, audio, *, batch_size: int,
                  shuffle: bool = True, seed: int = 0, seeds: Sequence[int | None] | None = None,
                  on_error: str = "skip", multiple: int = 1, workers: int = 1,
-                 max_queue_size: int = 10, numbers: Sequence[int] | None = None,
+                 prefetch: int | None = None, numbers: Sequence[int] | None = None,
                  shard: tuple[int, int] = (0, 1)):
-        super().__init__(workers=v.positive_int("workers", workers), use_multiprocessing=False,
-                         max_queue_size=v.positive_int("max_queue_size", max_queue_size))
+        # Keras's enqueuer stays off (workers=1): the stream reads ahead itself, see __getitem__
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.threads = v.non_negative_int("workers", workers)
+        prefetch = 2 * self.threads if prefetch is None else v.non_negative_int("prefetch", prefetch)
+        self.prefetch = prefetch if self.threads else 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[int, Future] = {}
         self.items = tuple(items)
         self.targets = np.asarray(targets)
         if len(self.targets) != len(self.items):
@@ -109,6 +121,7 @@ class ClipStream(keras.utils.PyDataset):
         return math.ceil(len(self.order) / self.batch_size)
 
     def on_epoch_end(self) -> None:
+        self._forget_ahead()
         self.epoch += 1
         self.order = self._order()
 
@@ -137,6 +150,29 @@ class ClipStream(keras.utils.PyDataset):
             return None
 
     def __getitem__(self, index: int):
+        """Batch ``index`` of this epoch; with ``workers`` threads, batches ``index + 1`` to
+        ``index + prefetch`` start reading now (Keras asks for them in order)."""
+        if not self.prefetch:
+            return self.batch(index)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tympan-stream")
+        for j in range(index + 1, min(len(self), index + 1 + self.prefetch)):
+            if j not in self._ahead:
+                self._ahead[j] = self._pool.submit(self.batch, j)
+        for j in [j for j in self._ahead if j < index]:  # read ahead but skipped over
+            self._ahead.pop(j).cancel()
+        future = self._ahead.pop(index, None)
+        return self.batch(index) if future is None else future.result()
+
+    def _forget_ahead(self) -> None:
+        """Drop the batches read ahead (the next epoch has another order)."""
+        for future in self._ahead.values():
+            future.cancel()
+        wait(list(self._ahead.values()))
+        self._ahead.clear()
+
+    def batch(self, index: int):
+        """``(clips, targets)`` of batch ``index`` of this epoch, read now."""
         idx = self.indices(index)
         clips = [self.load(int(i)) for i in idx]
         kept = [k for k, clip in enumerate(clips) if clip is not None]
