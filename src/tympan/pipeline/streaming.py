@@ -10,12 +10,10 @@ model (:mod:`tympan.layers.augmentation`), so it is applied to streamed batches 
 Prefetching: when Keras asks for batch ``i`` (in order), ``workers`` threads start reading
 batches ``i + 1 .. i + prefetch``, so they are ready when the model's step on batch ``i``
 ends.  The stream does this itself rather than through Keras's enqueuer (``workers > 1`` of a
-PyDataset), which costs a thread pool per epoch and a polling loop per batch: measured in
-``benchmarks/stream_training.py`` on a 2-core machine, Keras's threads reached 0.54-0.87 of
-the in-memory throughput and its processes (``use_multiprocessing``) 0.37-0.91, with Python
-warning at each fork that jax is multithreaded and may deadlock; the stream's own read-ahead
-0.97 (docs/scale_training.md).  Threads suffice because
-libsndfile and soxr release the GIL (as in :func:`tympan.data.load_clips`).
+PyDataset): no pool started every epoch, skipped files recorded in this process, no fork of a
+process running jax; side by side in ``benchmarks/stream_training.py`` neither was clearly
+faster (docs/scale_training.md).  Threads suffice because libsndfile and soxr release the GIL
+(as in :func:`tympan.data.load_clips`).
 
 Shuffling: the files are indexed, so each epoch reads them in a new seeded permutation of the
 whole training part (``seed`` and the epoch number), a perfect shuffle where a buffer of
