@@ -100,3 +100,43 @@ def test_no_devices_changes_nothing():
 
     with driver.distributed(TrainConfig()) as n:
         assert n == 1 and driver.device_count() == 1
+
+
+def test_train_devices_beyond_the_visible_ones_is_one_clean_line(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from tympan import data
+    from tympan.cli.main import cli
+
+    for path in sorted(data.demo_dir().glob("*_jackson_[0-1].wav"))[:8]:
+        shutil.copy(path, tmp_path / path.name)
+    result = CliRunner().invoke(cli, ["train", str(tmp_path), "--labels-from", "regex", "--pattern",
+                                      "fsdd", "--split", "stratified", "--devices", "64", "--out",
+                                      str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "error: devices=64 (--devices) asks for more devices than the 1 visible" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
+    result = CliRunner().invoke(cli, ["train", str(tmp_path), "--devices", "two", "--out",
+                                      str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "error: devices must be a number of devices or 'all', got 'two'" in result.output
+
+
+def test_multi_host_variables_start_keras_distribution_once(monkeypatch):
+    import keras
+
+    from tympan.pipeline import TrainConfig, driver
+
+    calls = []
+    monkeypatch.setattr(keras.distribution, "initialize", lambda: calls.append(1))
+    monkeypatch.setattr(driver._start_multi_host, "done", False, raising=False)
+    with driver.distributed(TrainConfig(devices=1)) as n:  # no variables: not started
+        assert n == 1 and driver.device_count() == 1
+    assert calls == []
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "10.0.0.1:1234")
+    for _ in range(2):
+        with driver.distributed(TrainConfig(devices=1)):
+            pass
+    assert calls == [1]
