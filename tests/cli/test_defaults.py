@@ -96,7 +96,8 @@ def test_help_shows_the_library_default(item):
 
 @pytest.mark.parametrize("owner, cls_or_value, fields", [
     ("TrainConfig", TrainConfig(), ("epochs", "batch_size", "learning_rate", "seed", "feature_norm",
-                                    "validation_size", "ensemble", "self_training")),
+                                    "validation_size", "ensemble", "self_training",
+                                    "stream_above_mb", "stream_workers", "devices")),
     ("SEPARATOR_TRAINING", SEPARATOR_TRAINING, ("epochs", "batch_size", "learning_rate", "seed",
                                                 "validation_size", "ensemble")),
     ("SEPARATOR_AUDIO", SEPARATOR_AUDIO, ("sr", "duration")),

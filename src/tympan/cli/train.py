@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from tympan.cli._options import (
     LIBRARY_ON_ERROR,
+    config_default,
     dataset_options,
     discovery,
+    library_option,
     on_error_option,
     parse_ints,
     recipe_config,
     recipe_options,
+    train_config,
     use_models,
 )
 from tympan.data.splits import DEFAULT_TEST_SIZE
@@ -38,9 +43,20 @@ from tympan.data.splits import DEFAULT_TEST_SIZE
 @click.option("--task", type=click.Choice(["classification", "tagging"]),
               help="tagging: several ';'-joined labels per clip (default: tagging when a label "
               "contains ';', else classification).")
+@click.option("--stream", is_flag=True,
+              help="Stream the clips from their files in batches while training, never all in "
+              "memory (the default for datasets above --stream-above-mb).")
+@library_option("--stream-above-mb", type=float, metavar="MB",
+                library=config_default("TrainConfig", "stream_above_mb"),
+                help="Stream when the clips would take more than this many MB as arrays.")
+@library_option("--stream-workers", type=int, library=config_default("TrainConfig", "stream_workers"),
+                help="Threads that read the next batches of a stream.")
+@library_option("--devices", metavar="N|all", library=config_default("TrainConfig", "devices"),
+                help="Data-parallel training over N devices (or all visible ones; jax backend): "
+                "each batch is split between them; the batch size must be a multiple of N.")
 def train(data, labels_from, pattern, csv_path, label_pattern, path_column, label_column, group_column,
           fold_column, split, test_size, test_groups, test_folds, test_pattern, on_error, out, overwrite,
-          quiet, task, **recipe):
+          quiet, task, stream, stream_above_mb, stream_workers, devices, **recipe):
     """Train a classifier on DATA and save the artifact folder to --out.
 
     \b
@@ -59,6 +75,7 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
       tympan train fsdd/recordings --label-pattern fsdd-speaker --split group \\
           --test-groups 0,1,2,3,4 --model mlp --features fft --out runs/voices
       tympan train tags.csv --out runs/tags      # labels "dog;bark": a multi-label tagger
+      tympan train big_corpus/ --stream --devices all --batch-size 64 --out runs/big
     """
     use_models()
     from tympan import pipeline
@@ -71,6 +88,9 @@ def train(data, labels_from, pattern, csv_path, label_pattern, path_column, labe
     if test_pattern:
         split_options["test_pattern"] = test_pattern
     config = recipe_config(**recipe)
+    config = dataclasses.replace(config, training=train_config(
+        config.training, stream_above_mb=0.0 if stream else stream_above_mb,
+        stream_workers=stream_workers, devices=devices))
     found = discovery(labels_from, pattern, csv_path, label_pattern, path_column=path_column,
                       label_column=label_column, group_column=group_column, fold_column=fold_column)
 

@@ -23,7 +23,8 @@ from tympan import io
 from tympan.data.dataset import Dataset, DatasetWarning, Item
 from tympan.errors import AudioIOError, DatasetError, ParameterError
 
-__all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "fit_length", "load_clips", "progress_bar"]
+__all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "crop_seeds", "fit_length", "load_clip", "load_clips",
+           "progress_bar"]
 
 PAD_MODES = ("end", "center", "wrap")
 CROP_MODES = ("start", "center", "end", "random")
@@ -114,6 +115,24 @@ def _load_one(item: Item, sr: int, mono: bool, n: int, pad: str, crop: str,
         raise DatasetError(f"clip '{item.path}': {exc}") from exc
 
 
+def load_clip(item: Item, *, sr: int, duration: float, mono: bool = True, pad: str = "end",
+              crop: str = "center", seed: int | None = None) -> np.ndarray:
+    """One clip exactly as :func:`load_clips` reads it (resampled to ``sr``, fitted to
+    ``round(duration * sr)`` samples, float32); ``seed`` is its ``crop="random"`` draw
+    (:func:`crop_seeds`).  A problem with its file raises AudioIOError or DatasetError naming
+    the file.  What a stream of clips calls for each item (:mod:`tympan.pipeline.streaming`)."""
+    return _load_one(item, sr, bool(mono), round(duration * sr), pad, crop, seed)
+
+
+def crop_seeds(n: int, crop: str, rng: np.random.Generator | int | None = None) -> list[int | None]:
+    """The ``crop="random"`` seed of each of ``n`` clips, in input order, as :func:`load_clips`
+    draws them from ``rng`` (default seed 0); ``None`` each for other crops."""
+    if crop != "random":
+        return [None] * n
+    gen = np.random.default_rng(0 if rng is None else rng)
+    return [int(s) for s in gen.integers(0, 2**63 - 1, size=n)]
+
+
 def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *, sr: int,
                duration: float, mono: bool = True, pad: str = "end", crop: str = "center",
                on_error: str = "raise", workers: int | None = None, progress: bool = True,
@@ -148,10 +167,7 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
         raise ParameterError(f"duration must give at least one sample at sr={sr}, got {duration!r}")
     if not items:
         raise DatasetError("nothing to load: the dataset is empty")
-    seeds: list[int | None] = [None] * len(items)
-    if crop == "random":
-        gen = np.random.default_rng(0 if rng is None else rng)
-        seeds = [int(s) for s in gen.integers(0, 2**63 - 1, size=len(items))]
+    seeds = crop_seeds(len(items), crop, rng)
     args = (sr, bool(mono), n, pad, crop)
 
     out = np.empty((len(items), n), np.float32) if mono else None  # mono: no second copy

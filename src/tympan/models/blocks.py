@@ -253,17 +253,23 @@ def feature_statistics(features: keras.Model, waveforms, *, batch_size: int = 25
     the sub-model ``features`` (:func:`feature_model`) gives for ``waveforms`` at inference
     (augmentation off).
 
-    Computed ``batch_size`` waveforms at a time and accumulated in float64 (Chan's parallel
-    update), so memory does not grow with the number of waveforms.
+    ``waveforms`` is an array ``(clips, samples)`` (a list of clips is one), computed
+    ``batch_size`` waveforms at a time, or any other iterable of such arrays (batches, such as
+    a stream of clips read from their files: :mod:`tympan.pipeline.streaming`).  Accumulated in
+    float64 (Chan's parallel update), so memory does not grow with the number of waveforms.
     """
-    waveforms = np.asarray(waveforms, dtype="float32")
     batch_size = v.positive_int("batch_size", batch_size)
-    if len(waveforms) == 0:
-        raise ParameterError("feature statistics need at least one waveform, got none")
+    if isinstance(waveforms, (np.ndarray, list, tuple)):
+        waveforms = np.asarray(waveforms, dtype="float32")
+        batches = (waveforms[start : start + batch_size]
+                   for start in range(0, len(waveforms), batch_size))
+    else:
+        batches = (np.asarray(b, dtype="float32") for b in waveforms)
     count, mean, m2 = 0, 0.0, 0.0
-    for start in range(0, len(waveforms), batch_size):
-        batch = np.asarray(features.predict_on_batch(waveforms[start : start + batch_size]),
-                           dtype="float64")
+    for waves in batches:
+        if len(waves) == 0:
+            continue
+        batch = np.asarray(features.predict_on_batch(waves), dtype="float64")
         batch = batch.reshape(-1, batch.shape[-1])
         n, b_mean = len(batch), batch.mean(axis=0)
         b_m2 = ((batch - b_mean) ** 2).sum(axis=0)
@@ -272,6 +278,8 @@ def feature_statistics(features: keras.Model, waveforms, *, batch_size: int = 25
         mean = mean + delta * (n / total)
         m2 = m2 + b_m2 + delta**2 * (count * n / total)
         count = total
+    if count == 0:
+        raise ParameterError("feature statistics need at least one waveform, got none")
     return mean, np.sqrt(m2 / count)
 
 
@@ -296,12 +304,13 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
 
     The features are what the model feeds that layer at inference (augmentation off); their
     per-feature mean and variance over examples and frames (:func:`feature_statistics`) go to
-    the layer through :func:`set_normalization`.  (Keras's own streaming ``adapt`` of an
-    iterable needs TensorFlow installed.)  Call it before training or predicting, or again on a
+    the layer through :func:`set_normalization`.  ``waveforms`` may also be an iterable of
+    batches (a stream; Keras's own streaming ``adapt`` of an iterable needs TensorFlow).
+    Call it before training or predicting, or again on a
     new speaker's clips to adapt a trained model to that speaker (:func:`tympan.pipeline.adapt`).
     """
     normalization_layer(model, layer_name)
-    if len(waveforms) == 0:
+    if isinstance(waveforms, (np.ndarray, list, tuple)) and len(waveforms) == 0:
         raise ParameterError("adapt_normalization needs at least one waveform, got none")
     mean, std = feature_statistics(feature_model(model, layer_name), waveforms,
                                    batch_size=batch_size)

@@ -123,6 +123,15 @@ class TrainConfig:
     # clips, those predicted with at least pseudo_label_threshold (tympan.pipeline.self_training)
     self_training: int = 0
     pseudo_label_threshold: float = 0.9
+    # the clips are streamed from their files in batches (tympan.pipeline.streaming) instead of
+    # loaded into memory when they would take more than this many MB as float32 (clips x
+    # samples x 4 bytes); 0: always stream (--stream); None: never
+    stream_above_mb: float | None = 2048.0
+    # threads of the stream that read, decode, resample and fit the clips of the next batches
+    stream_workers: int = 2
+    # data-parallel training over this many devices (keras.distribution.DataParallel, jax
+    # backend): None one device as before, 0 or "all" every visible device
+    devices: int | str | None = None
 
     def __post_init__(self):
         v.positive_int("epochs", self.epochs)
@@ -145,6 +154,22 @@ class TrainConfig:
                                  f"{self.pseudo_label_threshold!r}")
         if not 0.0 <= self.validation_size < 1.0:
             raise ParameterError(f"validation_size must be in [0, 1), got {self.validation_size!r}")
+        if self.stream_above_mb is not None:
+            v.non_negative_number("stream_above_mb", self.stream_above_mb)
+        v.positive_int("stream_workers", self.stream_workers)
+        if self.devices is not None:
+            object.__setattr__(self, "devices", _devices(self.devices))
+
+
+def _devices(value: Any) -> int | str:
+    """``TrainConfig.devices``: a positive count, or ``"all"`` (also given as 0 or ``"0"``)."""
+    if isinstance(value, str) and value.strip().lower() in ("all", "0"):
+        return "all"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError(f"devices must be a number of devices or 'all', got {value!r}")
+    return "all" if value == 0 else value
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ of it (commands that never build a model start fast).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,25 +136,116 @@ def fit_model(model, x, y=None, *, epochs: int, batch_size: int | None = None, v
     """Fit the compiled ``model``: the one call of Keras ``fit`` in tympan.
 
     ``x`` is an array (with targets ``y``) or a ``keras.utils.PyDataset`` (then ``y`` and
-    ``batch_size`` stay None).  ``validation`` (a tuple of arrays, or None / empty) drives early
-    stopping with ``patience`` epochs on the validation loss, keeping the best weights.
+    ``batch_size`` stay None; :class:`tympan.pipeline.streaming.ClipStream`).  ``validation``
+    (a tuple of arrays or a PyDataset, or None / empty) drives early stopping with
+    ``patience`` epochs on the validation loss, keeping the best weights.  Inside
+    :func:`distributed` over ``n`` devices, arrays are cut to a multiple of ``n`` examples
+    (at most ``n - 1`` left out), so that every batch splits evenly over the devices.
     Returns the history as plain floats."""
     import keras
 
-    has_val = validation is not None and len(validation[0]) > 0
+    if isinstance(validation, keras.utils.PyDataset):
+        has_val = len(validation) > 0
+    else:
+        has_val = validation is not None and len(validation[0]) > 0
     callbacks = []
     if has_val and patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience),
                                                        restore_best_weights=True))
+    n = device_count()
+    if n > 1 and not isinstance(x, keras.utils.PyDataset):
+        x, y, sample_weight = (None if a is None else a[: len(a) - len(a) % n]
+                               for a in (x, y, sample_weight))
+        if has_val and not isinstance(validation, keras.utils.PyDataset):
+            validation = tuple(a[: len(a) - len(a) % n] for a in validation)
+            has_val = len(validation[0]) > 0
     kwargs = {}
     if batch_size is not None:
         kwargs["batch_size"] = int(batch_size)
     if sample_weight is not None:
         kwargs["sample_weight"] = sample_weight
+    # a PyDataset shuffles its own examples (a ClipStream: a seeded new order each epoch)
+    shuffle = shuffle and not isinstance(x, keras.utils.PyDataset)
     hist = model.fit(x, y, validation_data=validation if has_val else None, epochs=int(epochs),
                      shuffle=shuffle, callbacks=callbacks, class_weight=class_weight,
                      verbose=verbose, **kwargs)
     return history_dict(hist)
+
+
+# ------------------------------------------------------------------------------ devices
+#: The environment variables of a multi-host launch (``keras.distribution.initialize``):
+#: the coordinator's ``host:port`` (or every process's, comma-separated), the number of
+#: processes, this process's index.
+MULTI_HOST_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+                  "KERAS_DISTRIBUTION_PROCESS_ID")
+
+
+def device_count() -> int:
+    """Devices the current ``keras.distribution`` splits each batch over (1 without one)."""
+    import keras
+
+    dist = keras.distribution.distribution()
+    if not isinstance(dist, keras.distribution.DataParallel):
+        return 1
+    return int(np.asarray(dist.device_mesh.devices).size)
+
+
+def process_shard() -> tuple[int, int]:
+    """``(index, count)`` of this process among the processes of a multi-host run (jax's
+    ``process_index``, ``process_count``); ``(0, 1)`` in a run of one process."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return 0, 1
+    import jax
+
+    return int(jax.process_index()), int(jax.process_count())
+
+
+def _start_multi_host() -> None:
+    """``keras.distribution.initialize()`` (``jax.distributed.initialize``) once, when the
+    variables of :data:`MULTI_HOST_ENV` are set."""
+    import keras
+
+    if not os.environ.get(MULTI_HOST_ENV[0]) or getattr(_start_multi_host, "done", False):
+        return
+    keras.distribution.initialize()
+    _start_multi_host.done = True
+
+
+@contextlib.contextmanager
+def distributed(training: TrainConfig) -> Iterator[int]:
+    """Build and fit inside this for data-parallel training over ``training.devices``
+    (``keras.distribution.DataParallel``, jax backend): the variables are replicated on every
+    device and each batch is split between them.  Gives the number of devices (1 with
+    ``devices=None``: nothing changes).  ``batch_size`` must be a multiple of it; another
+    backend, more devices than are visible, are ParameterErrors.  With the variables of
+    :data:`MULTI_HOST_ENV` set, ``keras.distribution.initialize()`` starts the multi-host run
+    first (docs/scale.md)."""
+    if training.devices is None:
+        yield 1
+        return
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise ParameterError(f"devices={training.devices!r} (--devices) needs the jax backend, "
+                             f"Keras runs on {keras.backend.backend()!r} (set KERAS_BACKEND=jax)")
+    _start_multi_host()
+    visible = keras.distribution.list_devices()
+    n = len(visible) if training.devices == "all" else int(training.devices)
+    if n > len(visible):
+        raise ParameterError(f"devices={training.devices!r} (--devices) asks for more devices than "
+                             f"the {len(visible)} visible: {', '.join(map(str, visible))}")
+    if training.batch_size % n:
+        raise ParameterError(f"batch_size {training.batch_size} must be a multiple of the {n} "
+                             f"devices of devices={training.devices!r} (--devices): each device "
+                             "takes an equal part of every batch")
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=visible[:n]))
+    try:
+        yield n
+    finally:
+        keras.distribution.set_distribution(previous)
 
 
 # ------------------------------------------------------------------------------ splits
@@ -258,12 +350,15 @@ def save(artifact: Artifact, out, *, overwrite: bool = False) -> Artifact:
 
 
 __all__ = [
+    "MULTI_HOST_ENV",
     "OPTIMIZERS",
     "build",
     "class_weights",
     "compile_model",
     "continued",
     "cosine_decay",
+    "device_count",
+    "distributed",
     "ensemble_model",
     "epochs_before",
     "fit_model",
@@ -273,6 +368,7 @@ __all__ = [
     "member_configs",
     "members",
     "model_params",
+    "process_shard",
     "record_continuation",
     "resolve_config",
     "save",

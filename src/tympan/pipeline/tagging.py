@@ -193,6 +193,9 @@ def train_any(dataset, config=None, *, task: str | None = None, discovery=None, 
         check_destination(options["out"], overwrite=options.get("overwrite", False))
     dataset = as_dataset(dataset, discovery)
     if task == TAGGING.name or (task is None and multi_label(dataset)):
+        if config is not None and config.training.stream_above_mb == 0:
+            raise ParameterError("streamed training (--stream, stream_above_mb=0) trains "
+                                 "classifiers; a tagger (several labels per clip) trains in memory")
         return train_tagging(dataset, config, **options)
     return classify_train.train(dataset, config, **options)
 

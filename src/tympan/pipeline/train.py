@@ -28,6 +28,20 @@ from tympan.pipeline.sources import as_dataset
 from tympan.pipeline.task import get_task
 
 
+def in_memory_mb(n_clips: int, samples: int) -> float:
+    """MB that ``n_clips`` clips of ``samples`` samples take as one float32 array (what
+    :func:`tympan.data.load_clips` allocates)."""
+    return n_clips * samples * 4 / 1e6
+
+
+def streaming_wanted(training, n_clips: int, samples: int) -> bool:
+    """Whether ``training`` (a TrainConfig) streams a dataset of ``n_clips`` clips of
+    ``samples`` samples (:mod:`tympan.pipeline.streaming`): ``stream_above_mb`` is not None
+    and the clips would take more than it as arrays (0: always)."""
+    limit = training.stream_above_mb
+    return limit is not None and (limit == 0 or in_memory_mb(n_clips, samples) > limit)
+
+
 def fit_features(config: PipelineConfig, X, row, train_ids) -> PipelineConfig:
     """``config`` with the feature defaults that depend on the data (the chroma ``tuning``)
     estimated on the training clips (:func:`tympan.models.fit_feature_params`)."""
@@ -86,12 +100,20 @@ def fit_arrays(config: PipelineConfig, labels, X_train, y_train, X_val=None, y_v
                groups_train=None, groups_val=None, start: Artifact | None = None, verbose=1):
     """Build, adapt and fit the model of ``config`` (already resolved) on arrays, through the
     driver (:mod:`tympan.pipeline.driver`) with the classification task's objectives; with
-    ``start`` (``init=``) the model starts from that artifact's weights.
+    ``start`` (``init=``) the model starts from that artifact's weights; over
+    ``config.training.devices`` devices (:func:`tympan.pipeline.driver.distributed`).
 
     With ``config.training.feature_norm == "group"`` the groups (speakers) of the training and
     validation clips are needed: each group's features are normalised by its own statistics
     (:mod:`tympan.pipeline.group_norm`).  Returns ``(model, history_dict)``.
     """
+    with driver.distributed(config.training):
+        return _fit_arrays(config, labels, X_train, y_train, X_val, y_val, groups_train=groups_train,
+                           groups_val=groups_val, start=start, verbose=verbose)
+
+
+def _fit_arrays(config, labels, X_train, y_train, X_val, y_val, *, groups_train, groups_val, start,
+                verbose):
     from tympan import models
 
     t = config.training
@@ -216,6 +238,111 @@ def fit_and_test(config: PipelineConfig, dataset, X, row, train_ids, test_ids, *
     return model, history, report, counts
 
 
+def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, *,
+                          on_error: str = "skip", start: Artifact | None = None, verbose=1):
+    """:func:`fit_and_test` with the clips streamed from their files, never all in memory
+    (:class:`tympan.pipeline.streaming.ClipStream`): the training part in a new seeded order
+    each epoch, the validation part (early stopping) and the test part read in order, batch by
+    batch.  The feature normalisation is fitted on one pass over the training stream (the
+    statistics of the in-memory path).  Files that fail to decode are skipped (``on_error``)
+    with the loader's DatasetWarning, as in memory.  ``feature_norm="group"`` and
+    ``self_training`` need every clip of a speaker at once, so they are refused.  Returns
+    ``(model, history, report or None, counts)``."""
+    from tympan import models
+    from tympan.data.loading import crop_seeds
+    from tympan.pipeline.streaming import ClipStream
+
+    t = config.training
+    if t.feature_norm == "group" or t.self_training:
+        raise ParameterError("streamed training (--stream, training.stream_above_mb) cannot take "
+                             "feature_norm='group' or self_training, which hold every clip of a "
+                             "speaker at once: train in memory (stream_above_mb=None)")
+    train_ids, test_ids = (np.asarray(i, dtype=int) for i in (train_ids, test_ids))
+    targets = dataset.targets()
+    seeds = crop_seeds(len(dataset), config.audio.crop)
+
+    def stream(ids, *, shuffle=False, seed=0, multiple=1, batch_size=t.batch_size, shard=(0, 1)):
+        return ClipStream([dataset.items[i] for i in ids], targets[ids], config.audio,
+                          batch_size=batch_size, shuffle=shuffle, seed=seed,
+                          seeds=[seeds[i] for i in ids], on_error=on_error, multiple=multiple,
+                          workers=t.stream_workers, numbers=ids, shard=shard)
+
+    loss, metrics = CLASSIFICATION.loss(config), CLASSIFICATION.metrics(config)
+    members, member_epochs, history, sizes = [], [], {}, None
+    for member in driver.member_configs(config):
+        fit_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size,
+                                            member.training.seed, t.validation)
+        with driver.distributed(member.training) as n:
+            # several hosts: each process reads its share of every batch, on its own devices
+            shard = driver.process_shard() if n > 1 else (0, 1)
+            local = max(1, n // shard[1])
+            train = stream(fit_ids, shuffle=True, seed=member.training.seed, multiple=local,
+                           shard=shard)
+            val = stream(val_ids, multiple=local, shard=shard) if len(val_ids) >= n else None
+            model = driver.build(member, n_classes=len(dataset.labels), start=start)
+            models.adapt_normalization(model, train.waveforms())
+            driver.compile_model(model, t, loss=loss, metrics=metrics)
+            class_weight = (driver.class_weights(targets[fit_ids], len(dataset.labels))
+                            if t.class_weight else None)
+            hist = driver.fit_model(model, train, validation=val, epochs=t.epochs,
+                                    patience=t.early_stopping, class_weight=class_weight,
+                                    verbose=verbose)
+        members.append(model)
+        member_epochs.append(len(hist.get("loss", [])))
+        history = history or hist
+        sizes = sizes or (len(fit_ids) - len(train.failures),
+                          len(val_ids) - (len(val.failures) if val is not None else 0))
+    if t.ensemble > 1:
+        model = driver.ensemble_model(members, config.audio.samples)
+    report, n_test = None, 0
+    if len(test_ids):
+        test = stream(test_ids, batch_size=128)
+        true, predicted = [], []
+        for k in range(len(test)):
+            x, y = test[k]
+            predicted.append(np.asarray(model.predict_on_batch(x)).argmax(axis=1))
+            true.append(y)
+        n_test = int(sum(len(y) for y in true))
+        report = Report.from_predictions(np.concatenate(true), np.concatenate(predicted),
+                                         dataset.labels)
+    counts = {"n_train": sizes[0], "n_val": sizes[1], "n_test": n_test,
+              "epochs_run": member_epochs[0], "streamed": True}
+    if t.ensemble > 1:
+        counts["members_epochs"] = member_epochs
+    return model, history, report, counts
+
+
+def _train_streamed(config, dataset, split, choices, *, on_error, start, verbose, report):
+    """The streamed run of :func:`train`: the features fitted on the first training clips,
+    :func:`fit_and_test_streamed`, the files skipped added to ``choices.unreadable`` and
+    reported as :func:`load_recording` does.  Returns ``(config, model, history, report,
+    metrics, choices)``."""
+    if start is None:  # the chroma tuning, if any, from the first 256 training clips
+        first = np.asarray(split.train[:256], dtype=int)
+        with warnings.catch_warnings():  # the stream names the files it skips
+            warnings.simplefilter("ignore", tdata.DatasetWarning)
+            X, _ = tdata.load_clips(dataset.subset(first), sr=config.audio.sr,
+                                    duration=config.audio.duration, pad=config.audio.pad,
+                                    crop=config.audio.crop, on_error="skip", progress=False)
+        config = fit_features(config, X, np.arange(len(X)), np.arange(len(X)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", tdata.DatasetWarning)
+        model, history, test_report, metrics = fit_and_test_streamed(
+            config, dataset, split.train, split.test, on_error=on_error, start=start,
+            verbose=verbose)
+    skipped = [str(w.message) for w in caught if issubclass(w.category, tdata.DatasetWarning)]
+    for w in caught:  # shown, but for the skipped files when they are reported
+        if report is None or not issubclass(w.category, tdata.DatasetWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if skipped:
+        choices = dataclasses.replace(choices, unreadable=choices.unreadable + tuple(skipped))
+        if report is not None:
+            report(f"left out {len(skipped)} file(s) that failed to decode:")
+            for line in skipped:
+                report(f"  {line}")
+    return config, model, history, test_report, metrics, choices
+
+
 def prepare(dataset, config: PipelineConfig | None, *, discovery: dict | None = None,
             keep_items: bool = False, on_error: str = "skip", warn: bool = True):
     """The dataset and the resolved classifier config for training: what the config leaves to
@@ -299,12 +426,22 @@ def train(
         split = tdata.split(dataset, method=split, seed=seed, **(split_options or {}))
     choices = with_split_reason(choices, split)
     announce(choices, report)
-    X, row, choices = load_recording(dataset, config.audio, choices, on_error=on_error,
-                                     progress=progress, report=report)
-    if start is None:  # a continued model keeps the features its weights were trained on
-        config = fit_features(config, X, row, split.train)
-    model, history, test_report, metrics = fit_and_test(config, dataset, X, row, split.train,
-                                                        split.test, start=start, verbose=verbose)
+    if streaming_wanted(config.training, len(dataset), config.audio.samples):
+        if report is not None:
+            size = in_memory_mb(len(dataset), config.audio.samples)
+            report(f"streaming the clips from their files ({size:.0f} MB as arrays; "
+                   f"stream_above_mb={config.training.stream_above_mb:g})")
+        config, model, history, test_report, metrics, choices = _train_streamed(
+            config, dataset, split, choices, on_error=on_error, start=start, verbose=verbose,
+            report=report)
+    else:
+        X, row, choices = load_recording(dataset, config.audio, choices, on_error=on_error,
+                                         progress=progress, report=report)
+        if start is None:  # a continued model keeps the features its weights were trained on
+            config = fit_features(config, X, row, split.train)
+        model, history, test_report, metrics = fit_and_test(config, dataset, X, row, split.train,
+                                                            split.test, start=start,
+                                                            verbose=verbose)
     if start is not None:
         history = driver.record_continuation(start, metrics, history)
     if test_report is not None:
