@@ -17,7 +17,7 @@ from tympan.errors import ParameterError
 
 #: The largest difference between the two loss curves, measured: 2.4e-7 (this mlp; 1.2e-7 for
 #: a conv1d on log-mel), float32 rounding of the batch's gradient summed in two halves across the
-#: devices (docs/scale_training.md); the tolerance is ten times it.
+#: devices (docs/scale.md); the tolerance is ten times it.
 TOLERANCE = 2.5e-6
 
 RUN = r"""

@@ -12,7 +12,7 @@ batches ``i + 1 .. i + prefetch``, so they are ready when the model's step on ba
 ends.  The stream does this itself rather than through Keras's enqueuer (``workers > 1`` of a
 PyDataset): no pool started every epoch, skipped files recorded in this process, no fork of a
 process running jax; side by side in ``benchmarks/stream_training.py`` neither was clearly
-faster (docs/scale_training.md).  Threads suffice because libsndfile and soxr release the GIL
+faster (docs/scale.md).  Threads suffice because libsndfile and soxr release the GIL
 (as in :func:`tympan.data.load_clips`).
 
 Shuffling: the files are indexed, so each epoch reads them in a new seeded permutation of the
@@ -63,7 +63,7 @@ class ClipStream(keras.utils.PyDataset):
     number in the warnings about skipped files (its index in the whole dataset; default its
     index in ``items``).  ``shard=(k, count)``: this process reads the ``k``-th of ``count``
     equal shares of every epoch (a multi-host run, one process per host, each feeding its own
-    part of the global batch; docs/scale_training.md).
+    part of the global batch; docs/scale.md).
     """
 
     def __init__(self, items: Sequence[Item], targets, audio, *, batch_size: int,
