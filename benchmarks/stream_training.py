@@ -13,7 +13,7 @@ as ``tympan train`` builds it), Adam, batch 32, one model per way, both from the
   new order;
 * with ``--keras-enqueuer``, the same stream fed through Keras's own enqueuer instead of its
   read-ahead (``PyDataset(workers=N)``), with threads and with processes
-  (``use_multiprocessing``): the ways the stream does not take (docs/scale_training.md).
+  (``use_multiprocessing``): the ways the stream does not take (docs/scale.md).
 
 Each way first runs one warm-up epoch (jax compiles the step) that is not counted; then
 ``--epochs`` timed epochs (default 3) alternate between the two ways, so that anything else on
