@@ -344,12 +344,15 @@ def cost_model(archive: dict, local: dict | None, ray_one: dict | None, scaling:
     ray_factor = (max(1.0, local["steady_files_per_s"] / ray_one["steady_files_per_s"])
                   if local and ray_one and local.get("steady_files_per_s")
                   and ray_one.get("steady_files_per_s") else None)
-    eff = scaling["efficiency"] if scaling else None
+    # a worker's share of the work, from CPU seconds (what a second worker costs in overhead):
+    # on a dedicated machine each worker has its core; this one was shared (wall figure below)
+    eff = scaling["cpu_efficiency"] if scaling else None
     out = {"clips": clips, "clip_sec": clip_sec, "audio_hours": clips * clip_sec / 3600,
            "cpu_s_per_clip": per_clip, "windows_per_clip": next(iter(archive.values()))["windows_per_clip"],
            "ray_overhead": ray_factor, "efficiency": eff, "cores_per_machine": cores, "by_format": {},
+           "wall_efficiency": scaling["efficiency"] if scaling else None,
            "model_gflops_per_core": model_gflops_per_core,
-           "core_hours_per_extra_gflop": (clips / model_gflops_per_core / 3600 / (eff or 1.0)
+           "core_hours_per_extra_gflop": (clips / model_gflops_per_core / 3600
                                           if model_gflops_per_core else None)}
     for ext, c in per_clip.items():
         core_hours = clips * c * (ray_factor or 1.0) / 3600
@@ -365,7 +368,8 @@ def cost_table(c: dict) -> str:
     fmts = list(c["by_format"])
     ray = (f"x{c['ray_overhead']:.2f} (steady files/s, engine local / Ray 1 worker, at least 1)"
            if c["ray_overhead"] else "x1 (not measured: no Ray figure)")
-    eff = (f"{c['efficiency']:.0%} (measured, 1 -> 2 Ray workers)" if c["efficiency"]
+    eff = (f"{c['efficiency']:.0%} (files per CPU-second, 2 Ray workers / 1; in wall files/s on "
+           f"this shared machine {c['wall_efficiency']:.0%})" if c["efficiency"]
            else "100 % (assumed: no Ray figure)")
     lines = [f"Cost model: {c['clips']:,.0f} clips x {c['clip_sec']:g} s = {c['audio_hours']:,.0f} h "
              f"of audio (AudioSet size); this model; {c['windows_per_clip']:.0f} windows per clip "

@@ -388,6 +388,17 @@ def main(argv=None) -> int:
         print(scale_roofline.machine_table(results["machine"]))
         print()
         print(scale_roofline.roofline_table(results["stages"]))
+        st = results["stages"]
+        floor = st["decode_floor"]["ms"] + st["resample"]["ms"] + st["features_and_model"]["ms"]
+        now = st["read_as_predict"]["ms"] + st["features_and_model"]["ms"]
+        results["floor_ms_per_clip"] = floor
+        if seed:
+            seed_ms = 1000 / seed["files_per_cpu_s"]
+            results["floor_vs_seed"] = seed_ms / floor
+            print(f"\nPer clip, CPU: the seed recipe {seed_ms:.2f} ms; predict's stages as they are "
+                  f"(read as predict reads + the whole model) {now:.2f} ms ({seed_ms / now:.1f}x); "
+                  f"their floor (soundfile.read + soxr + the whole model) {floor:.2f} ms: at most "
+                  f"{seed_ms / floor:.1f}x the seed per core with this model")
         archive = scale_corpus.build_archive_clips(cache / "archive", args.archive_sample)
         results["archive_clips"] = scale_roofline.archive_clips_cost(artifact, archive)
         local = next((r for r in rows if r["mode"].endswith("engine local")), None)
