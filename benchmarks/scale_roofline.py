@@ -328,6 +328,7 @@ def archive_clips_cost(artifact, clips: dict[str, list[str]]) -> dict:
 
         t = best_of(go, 2)
         out[ext] = {"clips": len(files), "cpu_s_per_clip": t["cpu"] / len(files),
+                    "bytes_per_clip": sum(os.path.getsize(f) for f in files) / len(files),
                     "wall_s_per_clip": t["wall"] / len(files),
                     "windows_per_clip": sum(len(p.segments) for p in preds) / len(files),
                     "errors": sum(not p.ok for p in preds)}
@@ -335,41 +336,47 @@ def archive_clips_cost(artifact, clips: dict[str, list[str]]) -> dict:
 
 
 def cost_model(archive: dict, local: dict | None, ray_one: dict | None, scaling: dict | None, *,
-               clips: float, clip_sec: float, cores: int, model_gflops_per_core: float | None = None) -> dict:
+               clips: float, clip_sec: float, cores: int, model_gflops_per_core: float | None = None,
+               link_gbps: float = 10.0) -> dict:
     """Core-hours, machines and hours to label ``clips`` clips of ``clip_sec`` seconds on a Ray
     cluster of ``cores``-core machines, from the measured cost of one archive-like clip."""
     per_clip = {ext: a["cpu_s_per_clip"] for ext, a in archive.items()}
-    # Ray's cost per file against the same batch function run locally, once both run (steady
-    # files/s, start excluded: a job over an archive amortises it); never below 1
-    ray_factor = (max(1.0, local["steady_files_per_s"] / ray_one["steady_files_per_s"])
-                  if local and ray_one and local.get("steady_files_per_s")
-                  and ray_one.get("steady_files_per_s") else None)
+    # Ray's CPU per file (its actors, raylet and GCS: /proc) against the same batch function run
+    # locally, whole jobs: an upper bound, as a long job amortises the actors' start
+    ray_factor = (max(1.0, local["files_per_cpu_s"] / ray_one["files_per_cpu_s"])
+                  if local and ray_one and ray_one.get("files_per_cpu_s") else None)
     # a worker's share of the work, from CPU seconds (what a second worker costs in overhead):
     # on a dedicated machine each worker has its core; this one was shared (wall figure below)
-    eff = scaling["cpu_efficiency"] if scaling else None
+    eff = min(1.0, scaling["cpu_efficiency"]) if scaling else None
+    wall_eff = scaling["efficiency"] if scaling else None
     out = {"clips": clips, "clip_sec": clip_sec, "audio_hours": clips * clip_sec / 3600,
            "cpu_s_per_clip": per_clip, "windows_per_clip": next(iter(archive.values()))["windows_per_clip"],
            "ray_overhead": ray_factor, "efficiency": eff, "cores_per_machine": cores, "by_format": {},
-           "wall_efficiency": scaling["efficiency"] if scaling else None,
+           "wall_efficiency": wall_eff, "link_gbps": link_gbps,
            "model_gflops_per_core": model_gflops_per_core,
            "core_hours_per_extra_gflop": (clips / model_gflops_per_core / 3600
                                           if model_gflops_per_core else None)}
     for ext, c in per_clip.items():
         core_hours = clips * c * (ray_factor or 1.0) / 3600
         machine_hours = core_hours / (cores * (eff or 1.0))
+        size = clips * archive[ext]["bytes_per_clip"]
+        read_hours = size / (link_gbps / 8 * 1e9) / 3600
+        bound = max(machine_hours, read_hours)  # CPU or reading, whichever is slower
         out["by_format"][ext] = {
             "core_hours": core_hours, "machine_hours": machine_hours,
-            "machines_for": {h: math.ceil(machine_hours / h) for h in (1, 8, 24)},
-            "hours_on": {m: machine_hours / m for m in (1, 10, 100)}}
+            "machine_hours_at_wall_efficiency": core_hours / (cores * wall_eff) if wall_eff else None,
+            "archive_tb": size / 1e12, "read_machine_hours": read_hours, "bound_machine_hours": bound,
+            "machines_for": {h: math.ceil(bound / h) for h in (1, 8, 24)},
+            "hours_on": {m: bound / m for m in (1, 10, 100)}}
     return out
 
 
 def cost_table(c: dict) -> str:
     fmts = list(c["by_format"])
-    ray = (f"x{c['ray_overhead']:.2f} (steady files/s, engine local / Ray 1 worker, at least 1)"
+    ray = (f"x{c['ray_overhead']:.2f} (CPU per file, Ray 1 worker / engine local, whole jobs)"
            if c["ray_overhead"] else "x1 (not measured: no Ray figure)")
-    eff = (f"{c['efficiency']:.0%} (files per CPU-second, 2 Ray workers / 1; in wall files/s on "
-           f"this shared machine {c['wall_efficiency']:.0%})" if c["efficiency"]
+    eff = (f"{c['efficiency']:.0%} (files per CPU-second, 2 Ray workers / 1, at most 100 %; in wall "
+           f"files/s on this shared machine {c['wall_efficiency']:.0%})" if c["efficiency"]
            else "100 % (assumed: no Ray figure)")
     lines = [f"Cost model: {c['clips']:,.0f} clips x {c['clip_sec']:g} s = {c['audio_hours']:,.0f} h "
              f"of audio (AudioSet size); this model; {c['windows_per_clip']:.0f} windows per clip "
@@ -383,11 +390,19 @@ def cost_table(c: dict) -> str:
              f"| scaling efficiency | {eff} |" + " |" * (len(fmts) - 1),
              f"| machine-hours ({c['cores_per_machine']} cores each) | "
              + " | ".join(f"{c['by_format'][f]['machine_hours']:,.1f}" for f in fmts) + " |"]
+    if c["wall_efficiency"]:
+        lines.append("| machine-hours if the wall efficiency measured here held | "
+                     + " | ".join(f"{c['by_format'][f]['machine_hours_at_wall_efficiency']:,.1f}"
+                                  for f in fmts) + " |")
+    lines.append("| the archive's size (these clips' mean file size) | "
+                 + " | ".join(f"{c['by_format'][f]['archive_tb']:,.2f} TB" for f in fmts) + " |")
+    lines.append(f"| machine-hours to read it at {c['link_gbps']:g} Gb/s per machine | "
+                 + " | ".join(f"{c['by_format'][f]['read_machine_hours']:,.1f}" for f in fmts) + " |")
     for h in (1, 8, 24):
-        lines.append(f"| machines to finish in {h} h | "
+        lines.append(f"| machines to finish in {h} h (the slower of CPU and reading) | "
                      + " | ".join(str(c["by_format"][f]["machines_for"][h]) for f in fmts) + " |")
     for m in (1, 10, 100):
-        lines.append(f"| hours on {m} machine{'s' * (m > 1)} | "
+        lines.append(f"| hours on {m} machine{'s' * (m > 1)} (the slower of CPU and reading) | "
                      + " | ".join(f"{c['by_format'][f]['hours_on'][m]:,.2f}" for f in fmts) + " |")
     if c["core_hours_per_extra_gflop"]:
         lines.append(f"| a bigger model: each GFLOP per clip adds (at the {c['model_gflops_per_core']:.0f} "
