@@ -315,6 +315,14 @@ def main(argv=None) -> int:
 
     from tympan import pipeline
 
+    versions = {}
+    for name in ("keras", "jax", "ray", "librosa", "soxr", "soundfile", "numpy", "scipy"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    results["versions"] = versions
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     run = args.run or scale_corpus.train_classifier(cache / "run", epochs=args.epochs)
     t0 = time.perf_counter()
     artifact = pipeline.load_artifact(run)
