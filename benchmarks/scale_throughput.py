@@ -130,14 +130,15 @@ def timed(name: str, fn, n_files: int, *, children: bool = False, note: str = ""
         c0, t0 = time.process_time(), time.perf_counter()
         extra = fn() or {}
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    own = cpu
     if children:  # a child we waited for (the CLI): its rusage; else what /proc saw
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         waited = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         cpu += max(waited, descendants.seconds)
-    row = {"mode": name, "files": n_files, "wall_s": wall, "cpu_s": cpu,
+    row = {"mode": name, "files": n_files, "wall_s": wall, "cpu_s": cpu, "own_cpu_s": own,
            "files_per_s": n_files / wall, "files_per_cpu_s": n_files / cpu if cpu > 0 else None,
            "load_before": load0, "load_after": _load(), "note": note, **extra}
-    print(f"  {name}: {n_files} files, {wall:.1f} s wall, {cpu:.1f} s CPU, "
+    print(f"  {name}: {n_files} files, {wall:.1f} s wall, {cpu:.1f} s CPU ({own:.1f} s this process), "
           f"{row['files_per_s']:.1f} files/s (load {load0} -> {row['load_after']})", flush=True)
     return row
 
