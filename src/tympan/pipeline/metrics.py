@@ -1,5 +1,7 @@
 """Classification metrics in numpy: accuracy, macro-F1, per-class precision/recall, UAR,
-confusion matrix.  A small :class:`Report` that prints as a table and serialises to JSON."""
+confusion matrix.  A small :class:`Report` that prints as a table and serialises to JSON.
+Multi-label (tagging) metrics: average precision, mAP, micro/macro F1 at per-tag thresholds,
+and the thresholds of the best F1."""
 
 from __future__ import annotations
 
@@ -97,3 +99,46 @@ class Report:
         for label, row in zip(self.labels, self.confusion, strict=True):
             lines.append(f"{label:<{width}}  " + " ".join(f"{int(c):5d}" for c in row))
         return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ multi-label (tagging)
+def average_precision(y_true, scores) -> float:
+    """Average precision of one tag: ``sum_n (R_n - R_(n-1)) P_n`` over the distinct scores,
+    highest first (tied scores form one step); NaN without positives."""
+    y, s = np.asarray(y_true, bool).ravel(), np.asarray(scores, np.float64).ravel()
+    if not y.any():
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tp = np.cumsum(y)[last]
+    precision, recall = tp / (last + 1), tp / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def best_thresholds(Y, P) -> np.ndarray:
+    """Per tag, the threshold (``p >= t``) of the best F1 on ``(Y, P)``, halfway to the next
+    lower score; 0.5 for a tag without positives."""
+    out = np.full(Y.shape[1], 0.5)
+    for j in range(Y.shape[1]):
+        if not Y[:, j].any():
+            continue
+        s = np.unique(P[:, j])[::-1]
+        f1 = [2 * np.sum(Y[:, j] & (P[:, j] >= t)) / (np.sum(P[:, j] >= t) + Y[:, j].sum()) for t in s]
+        k = int(np.argmax(f1))
+        out[j] = (s[k] + s[k + 1]) / 2 if k + 1 < len(s) else s[k]
+    return out
+
+
+def tagging_metrics(Y, P, thresholds, tags) -> dict:
+    """``mAP`` (over tags with positives), ``micro_f1``, ``macro_f1`` (over tags with positives
+    or predictions) and each tag's ``ap``."""
+    Y, H = np.asarray(Y, bool), np.asarray(P) >= np.asarray(thresholds)
+    tp, fp, fn = (Y & H).sum(0), (~Y & H).sum(0), (Y & ~H).sum(0)
+    den = 2 * tp + fp + fn
+    ap = [average_precision(Y[:, j], P[:, j]) for j in range(Y.shape[1])]
+    return {"mAP": float(np.nanmean(ap)) if not np.all(np.isnan(ap)) else None,
+            "micro_f1": float(2 * tp.sum() / max(den.sum(), 1)),
+            "macro_f1": float(np.mean(2 * tp[den > 0] / den[den > 0])) if den.any() else None,
+            "ap": {t: None if np.isnan(a) else a for t, a in zip(tags, ap, strict=True)},
+            "n": len(Y)}
