@@ -309,6 +309,35 @@ def test_stream_resamples_continuously(shared_data):
     np.testing.assert_allclose(reassemble(blocks, 1000), full, atol=1e-6)
 
 
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_stream_opens_the_file_once_knows_its_rate_and_closes_it(shared_data, monkeypatch):
+    from tympan.io import reading
+
+    path = shared_data / EMODB
+    opened = []
+    real = reading.open_audio
+    monkeypatch.setattr(reading, "open_audio", lambda p: opened.append(p) or real(p))
+    before = _open_fds()
+    blocks = io.stream(path, block_length=4000)
+    assert blocks.sr == sf.info(str(path)).samplerate and _open_fds() == before + 1
+    assert io.stream(path, block_length=4000, sr=8000).sr == 8000
+    assert len(opened) == 2  # one per stream: the checks and the reading share it
+    assert sum(len(b) for b in blocks) == sf.info(str(path)).frames
+    import gc
+
+    gc.collect()  # the second stream, never read, is dropped: its file closes
+    assert _open_fds() == before
+    early = io.stream(path, block_length=4000)
+    next(early)
+    early.close()
+    assert _open_fds() == before
+    with pytest.raises(StopIteration):
+        next(early)
+
+
 def test_stream_stereo_offset_duration_and_fill(tmp_path):
     x = np.stack([tone(300, 8000, 1.0), tone(500, 8000, 1.0, 0.2)])
     io.save(tmp_path / "s.flac", x, 8000, subtype="PCM_24")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -172,7 +173,9 @@ def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None
     whole last block, concatenate to the signal.  Arguments and the file are checked at once;
     reading happens while iterating, and raises :class:`~tympan.errors.AudioIOError` at the
     first block with non-finite samples, or at the end when the file held no audio, as
-    :func:`load` does.  ``dtype`` is ``"float32"`` or ``"float64"``.
+    :func:`load` does.  ``dtype`` is ``"float32"`` or ``"float64"``.  The iterator's ``sr`` is
+    the blocks' sample rate; the file is opened once, and closed when the blocks end or the
+    iterator is dropped (or closed: ``blocks.close()``).
     """
     block = v.positive_int("block_length", block_length)
     hop = block if hop_length is None else v.positive_int("hop_length", hop_length)
@@ -183,19 +186,49 @@ def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None
             fill_value = float(fill_value)
         except (TypeError, ValueError):
             raise ParameterError(f"fill_value must be a number or None, got {fill_value!r}") from None
-    with open_audio(path) as src:
+    # One open serves the checks and the reading: the file stays open until the blocks are
+    # consumed (or the iterator is dropped), instead of being opened again to read.
+    opened = contextlib.ExitStack()
+    try:
+        src = opened.enter_context(open_audio(path))
         span = _span(src, offset, duration)
         src.check_rate(stacklevel=2)
         if known_frames(src) == 0:
             check_samples(src, np.zeros((0, src.file.channels), dt))
-    return _blocks(_chunks(src.path, span, target, mono, dt), block, hop, fill_value)
+    except BaseException:
+        opened.close()
+        raise
+    rate = src.file.samplerate if target is None else target
+    return Blocks(_blocks(_chunks(opened, src, span, target, mono, dt), block, hop, fill_value),
+                  rate, opened)
 
 
-def _chunks(p: str, span: tuple[int, int | None], target: int | None, mono: bool,
-            dt: np.dtype) -> Iterator[np.ndarray]:
-    """Consecutive ``(channels, n)`` pieces of the signal, resampled when ``target`` is set."""
+class Blocks(Iterator[np.ndarray]):
+    """What :func:`stream` returns: an iterator of blocks whose ``sr`` is their sample rate
+    (the file's own, or the ``sr`` asked for), known before the first block is read."""
+
+    def __init__(self, blocks, sr: int, opened: contextlib.ExitStack):
+        self._blocks, self.sr, self._opened = blocks, int(sr), opened
+
+    def __next__(self) -> np.ndarray:
+        return next(self._blocks)
+
+    def close(self) -> None:
+        """Stop reading and close the file now (as the last block, or dropping the iterator,
+        does)."""
+        self._blocks.close()
+        self._opened.close()  # also when no block was asked for
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _chunks(opened: contextlib.ExitStack, src: Source, span: tuple[int, int | None],
+            target: int | None, mono: bool, dt: np.dtype) -> Iterator[np.ndarray]:
+    """Consecutive ``(channels, n)`` pieces of the signal, resampled when ``target`` is set;
+    ``opened`` holds ``src`` open and is closed when the pieces end."""
     start, count = span
-    with open_audio(p) as src:
+    with opened:  # the checks in stream() read no samples: the decoder is at the first frame
         f = src.file
         rs = None
         if target is not None and target != f.samplerate:
@@ -209,7 +242,7 @@ def _chunks(p: str, span: tuple[int, int | None], target: int | None, mono: bool
         while data is not None:
             nxt = next(pieces, None)
             warn = "beyond_full_scale" not in check_samples(src, data, start=pos, warn=warn,
-                                                            stacklevel=4) and warn
+                                                            stacklevel=5) and warn
             pos += len(data)
             if mono and data.shape[1] > 1:
                 data = data.mean(axis=1, keepdims=True, dtype=dt)

@@ -68,10 +68,11 @@ def checked_file(path: str | os.PathLike, *, sr: int, block_length: int, min_sam
     call ``monitor.finish()`` once the blocks are consumed for the flags (it raises for a file
     of no samples).  ``min_samples`` is the analysis window at ``sr``."""
     name = os.fspath(path) if source is None else source
-    rate = io.info(path).sr
+    stream = io.stream(path, block_length=block_length, mono=True)  # one open: checks and reading
+    rate = stream.sr
     monitor = SignalMonitor(sr=rate, source=name, min_samples=_native(min_samples, sr, rate),
                             from_file=True)
-    blocks = (monitor.check(b) for b in io.stream(path, block_length=block_length, mono=True))
+    blocks = (monitor.check(b) for b in stream)
     return (blocks if rate == sr else _resampled(blocks, rate, sr)), monitor
 
 
