@@ -175,6 +175,11 @@ def test_feature_statistics_of_a_stream_equal_those_of_the_array(tiny):
     s_mean, s_std = feature_statistics(features, stream.waveforms())  # 7 batches, shuffled
     np.testing.assert_allclose(s_mean, mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(s_std, std, rtol=1e-5)
+    import keras  # a backend's tensor of clips is one array, not an iterable of batches
+
+    t_mean, t_std = feature_statistics(features, keras.ops.convert_to_tensor(X), batch_size=256)
+    np.testing.assert_allclose(t_mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(t_std, std, rtol=1e-6)
     with pytest.raises(ParameterError, match="at least one waveform, got none"):
         feature_statistics(features, iter([]))
 
