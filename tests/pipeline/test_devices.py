@@ -24,10 +24,6 @@ RUN = r"""
 import json, shutil, sys, tempfile
 from pathlib import Path
 
-import pytest
-
-from tympan.errors import ParameterError
-import tympan
 from tympan import data, pipeline
 from tympan.errors import ParameterError
 folder = Path(tempfile.mkdtemp())

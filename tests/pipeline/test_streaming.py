@@ -4,7 +4,9 @@ equal the clips loaded in memory, a file that fails to decode is skipped as in m
 
 from __future__ import annotations
 
+import gc
 import shutil
+import threading
 import warnings
 from collections import Counter
 
@@ -142,6 +144,23 @@ def test_train_stream_trains_an_artifact_that_predicts(with_nan, tmp_path):
     assert pred.label in art.labels and 0 < pred.probability <= 1
 
 
+def test_the_streams_threads_end_when_train_returns(tiny):
+    config = pipeline.PipelineConfig(
+        audio=AudioConfig(sr=8000, duration=0.3), features={"kind": "mean_mfcc"},
+        model={"name": "mlp", "hidden_units": [8]},
+        training=TrainConfig(epochs=1, batch_size=8, stream_above_mb=0))
+    before = set(threading.enumerate())
+    gc.disable()  # the returned model holds the validation stream: only close() ends its threads
+    try:
+        art = pipeline.train(tiny, config, discovery={"labels_from": "regex", "pattern": "fsdd"},
+                             split="stratified", verbose=0, progress=False)
+        left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("tympan-stream")]
+    finally:
+        gc.enable()
+    assert art.metrics["streamed"] is True
+    assert left == []
+
+
 def test_feature_statistics_of_a_stream_equal_those_of_the_array(tiny):
     from tympan import models
     from tympan.models.blocks import feature_model, feature_statistics
@@ -156,6 +175,11 @@ def test_feature_statistics_of_a_stream_equal_those_of_the_array(tiny):
     s_mean, s_std = feature_statistics(features, stream.waveforms())  # 7 batches, shuffled
     np.testing.assert_allclose(s_mean, mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(s_std, std, rtol=1e-5)
+    import keras  # a backend's tensor of clips is one array, not an iterable of batches
+
+    t_mean, t_std = feature_statistics(features, keras.ops.convert_to_tensor(X), batch_size=256)
+    np.testing.assert_allclose(t_mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(t_std, std, rtol=1e-6)
     with pytest.raises(ParameterError, match="at least one waveform, got none"):
         feature_statistics(features, iter([]))
 

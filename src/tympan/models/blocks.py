@@ -247,19 +247,25 @@ def feature_model(model: keras.Model, layer_name: str = FEATURE_NORM) -> keras.M
     return keras.Model(model.input, layer.input, name=f"{model.name}_features")
 
 
+def _is_array(waveforms) -> bool:
+    """Whether ``waveforms`` is one array of clips (a NumPy or jax array, anything with
+    ``__array__``, a list or tuple of clips) rather than an iterable of batches."""
+    return isinstance(waveforms, (list, tuple)) or hasattr(waveforms, "__array__")
+
+
 def feature_statistics(features: keras.Model, waveforms, *, batch_size: int = 256
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and (population) standard deviation, over examples and frames, of what
     the sub-model ``features`` (:func:`feature_model`) gives for ``waveforms`` at inference
     (augmentation off).
 
-    ``waveforms`` is an array ``(clips, samples)`` (a list of clips is one), computed
+    ``waveforms`` is an array ``(clips, samples)`` (NumPy, jax, a list of clips), computed
     ``batch_size`` waveforms at a time, or any other iterable of such arrays (batches, such as
     a stream of clips read from their files: :mod:`tympan.pipeline.streaming`).  Accumulated in
     float64 (Chan's parallel update), so memory does not grow with the number of waveforms.
     """
     batch_size = v.positive_int("batch_size", batch_size)
-    if isinstance(waveforms, (np.ndarray, list, tuple)):
+    if _is_array(waveforms):
         waveforms = np.asarray(waveforms, dtype="float32")
         batches = (waveforms[start : start + batch_size]
                    for start in range(0, len(waveforms), batch_size))
@@ -310,7 +316,7 @@ def adapt_normalization(model: keras.Model, waveforms, *, batch_size: int = 256,
     new speaker's clips to adapt a trained model to that speaker (:func:`tympan.pipeline.adapt`).
     """
     normalization_layer(model, layer_name)
-    if isinstance(waveforms, (np.ndarray, list, tuple)) and len(waveforms) == 0:
+    if _is_array(waveforms) and len(waveforms) == 0:
         raise ParameterError("adapt_normalization needs at least one waveform, got none")
     mean, std = feature_statistics(feature_model(model, layer_name), waveforms,
                                    batch_size=batch_size)

@@ -162,6 +162,14 @@ class ClipStream(keras.utils.PyDataset):
         future = self._ahead.pop(index, None)
         return self.batch(index) if future is None else future.result()
 
+    def close(self) -> None:
+        """Stop reading ahead and end the stream's threads (a later batch starts them again);
+        :func:`tympan.pipeline.train` closes its streams when training ends, even on an error."""
+        self._forget_ahead()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def _forget_ahead(self) -> None:
         """Drop the batches read ahead (the next epoch has another order)."""
         for future in self._ahead.values():

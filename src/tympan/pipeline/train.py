@@ -8,6 +8,7 @@ with the objectives of :data:`tympan.pipeline.classify.CLASSIFICATION`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 
@@ -272,13 +273,14 @@ def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, 
     for member in driver.member_configs(config):
         fit_ids, val_ids = _validation_part(dataset, train_ids, t.validation_size,
                                             member.training.seed, t.validation)
-        with driver.distributed(member.training) as n:
+        with driver.distributed(member.training) as n, contextlib.ExitStack() as opened:
             # several hosts: each process reads its share of every batch, on its own devices
             shard = driver.process_shard() if n > 1 else (0, 1)
             local = max(1, n // shard[1])
-            train = stream(fit_ids, shuffle=True, seed=member.training.seed, multiple=local,
-                           shard=shard)
-            val = stream(val_ids, multiple=local, shard=shard) if len(val_ids) >= n else None
+            train = opened.enter_context(contextlib.closing(
+                stream(fit_ids, shuffle=True, seed=member.training.seed, multiple=local, shard=shard)))
+            val = (opened.enter_context(contextlib.closing(stream(val_ids, multiple=local, shard=shard)))
+                   if len(val_ids) >= n else None)
             model = driver.build(member, n_classes=len(dataset.labels), start=start)
             models.adapt_normalization(model, train.waveforms())
             driver.compile_model(model, t, loss=loss, metrics=metrics)
@@ -296,12 +298,12 @@ def fit_and_test_streamed(config: PipelineConfig, dataset, train_ids, test_ids, 
         model = driver.ensemble_model(members, config.audio.samples)
     report, n_test = None, 0
     if len(test_ids):
-        test = stream(test_ids, batch_size=128)
         true, predicted = [], []
-        for k in range(len(test)):
-            x, y = test[k]
-            predicted.append(np.asarray(model.predict_on_batch(x)).argmax(axis=1))
-            true.append(y)
+        with contextlib.closing(stream(test_ids, batch_size=128)) as test:
+            for k in range(len(test)):
+                x, y = test[k]
+                predicted.append(np.asarray(model.predict_on_batch(x)).argmax(axis=1))
+                true.append(y)
         n_test = int(sum(len(y) for y in true))
         report = Report.from_predictions(np.concatenate(true), np.concatenate(predicted),
                                          dataset.labels)
