@@ -431,8 +431,9 @@ def train(
     if streaming_wanted(config.training, len(dataset), config.audio.samples):
         if report is not None:
             size = in_memory_mb(len(dataset), config.audio.samples)
-            report(f"streaming the clips from their files ({size:.0f} MB as arrays; "
-                   f"stream_above_mb={config.training.stream_above_mb:g})")
+            why = ("--stream" if config.training.stream_above_mb == 0 else
+                   f"more than stream_above_mb={config.training.stream_above_mb:g}")
+            report(f"streaming the clips from their files ({size:.0f} MB as arrays; {why})")
         config, model, history, test_report, metrics, choices = _train_streamed(
             config, dataset, split, choices, on_error=on_error, start=start, verbose=verbose,
             report=report)
