@@ -135,6 +135,19 @@ def test_overwrite_keeps_what_tympan_did_not_write(local_preds, tiny_run, fsdd, 
     assert [r["source"] for r in rows(out / "part-00000.parquet")] == [str(fsdd / "0_theo_1.wav")]
 
 
+def test_a_manifest_tympan_did_not_write_is_refused(tiny_run, corpus, tmp_path):
+    for text in ("[]", '{"tool": "another one"}'):  # a list broke resume with an AttributeError
+        other = tmp_path / "other"
+        other.mkdir(exist_ok=True)
+        (other / MANIFEST).write_text(text)
+        (other / "part-00000.parquet").write_bytes(b"the user's")
+        for flag in ({"overwrite": True}, {"resume": True}):
+            with pytest.raises(ParameterError, match=r"is not a manifest that tympan wrote.*nothing there"):
+                predict_to_parquet(tiny_run, corpus, out=other, progress=False, **flag)
+        assert (other / MANIFEST).read_text() == text
+        assert (other / "part-00000.parquet").read_bytes() == b"the user's"
+
+
 def test_input_lists(corpus, tmp_path):
     files = [str(p) for p in audio_files(corpus)]
     listing = tmp_path / "archive.txt"

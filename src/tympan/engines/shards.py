@@ -103,11 +103,19 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def read_manifest(out: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of the tympan output ``out``; a ParameterError when it cannot be read or is
+    not one that tympan wrote (a JSON object with ``schema_version`` and a ``kind`` of
+    :data:`KINDS`)."""
     path = Path(out) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ParameterError(f"cannot read the manifest '{path}': {exc}") from exc
+    if not (isinstance(manifest, dict) and "schema_version" in manifest and manifest.get("kind") in KINDS):
+        raise ParameterError(f"'{path}' is not a manifest that tympan wrote (no schema_version, or a "
+                             "kind other than predict or features): nothing there is touched; give "
+                             "another folder")
+    return manifest
 
 
 class Output:
@@ -140,8 +148,9 @@ class Output:
         if not (resume or overwrite):
             raise ParameterError(f"out '{out}' holds the output of an earlier job: pass resume "
                                  "(--resume) to finish it or overwrite (--overwrite) to replace it")
+        old = read_manifest(out)  # tympan's own, before resume adds to it or overwrite replaces it
         if resume:
-            self._check_same_job(read_manifest(out))
+            self._check_same_job(old)
         return True
 
     def open(self, *, resume: bool = False, overwrite: bool = False) -> list[int]:
