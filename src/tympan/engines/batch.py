@@ -30,6 +30,7 @@ import numpy as np
 
 from tympan import dsp
 from tympan.data import fit_length
+from tympan.dsp.features import default_hop_length, default_n_fft, default_n_mels
 from tympan.engines.config import RUNTIMES, FeatureConfig
 from tympan.errors import InputWarning, ParameterError, TympanError
 
@@ -211,10 +212,7 @@ class FeatureBatch:
     def _stft_options(c: FeatureConfig) -> dict:
         if c.n_fft and c.hop_length and c.n_mels:
             return {"n_fft": c.n_fft, "hop_length": c.hop_length, "n_mels": c.n_mels}
-        # The training pipeline's rules for what is left unset, stated once in
-        # tympan.models.feature_kinds (imported only then: it imports Keras).
-        from tympan.models.frontend import default_hop_length, default_n_fft, default_n_mels
-
+        # The training pipeline's rules for what is left unset (numpy's side: no Keras import)
         return {"n_fft": c.n_fft or default_n_fft(c.sr),
                 "hop_length": c.hop_length or default_hop_length(c.sr),
                 "n_mels": c.n_mels or default_n_mels(c.sr)}
