@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -265,3 +266,19 @@ def test_features_job_does_not_import_keras(corpus, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "1 []"
+
+
+def test_a_pipe_is_an_error_row_not_a_hang(tiny_run, corpus, tmp_path):
+    """A FIFO named like audio (in a folder or a list) is its row's error: open() waited for a
+    writer for ever, and the job with it."""
+    import subprocess
+
+    pipe = tmp_path / "pipe.wav"
+    os.mkfifo(pipe)
+    code = ("from tympan.engines import features_to_parquet; "
+            f"s = features_to_parquet([{str(pipe)!r}, {str(corpus / '0_theo_1.wav')!r}], "
+            f"out={str(tmp_path / 'm')!r}, progress=False); print(s['rows_written'], s['errors'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.split("\n")[-2] == "2 1", done.stderr
+    row = PredictBatch(tiny_run)({"source": [str(pipe)]})
+    assert row["label"] == [None] and re.search(r"pipe\.wav'.*a pipe \(FIFO\), not a file", row["error"][0])
