@@ -9,10 +9,10 @@ it.  Each shard is written to a temporary ``.part-*.tmp`` file and renamed into 
 manifest likewise, so a killed job leaves whole shards only.
 
 Nothing tympan did not write is deleted or overwritten: a folder that exists, is not empty and
-has no manifest is refused.  One that holds a tympan output needs ``resume`` (shards already
-written with their full row count are kept, the others redone; the job must be the same:
-inputs, model, options) or ``overwrite`` (the shards and manifest are removed first; other
-files are left).
+has no manifest (or a manifest tympan did not write) is refused.  One that holds a tympan
+output needs ``resume`` (shards already written with their full row count are kept, the others
+redone; the job must be the same: inputs, model, options) or ``overwrite`` (the shards and
+manifest are removed first; other files are left).
 """
 
 from __future__ import annotations
