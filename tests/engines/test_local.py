@@ -282,3 +282,14 @@ def test_a_pipe_is_an_error_row_not_a_hang(tiny_run, corpus, tmp_path):
     assert done.returncode == 0 and done.stdout.split("\n")[-2] == "2 1", done.stderr
     row = PredictBatch(tiny_run)({"source": [str(pipe)]})
     assert row["label"] == [None] and re.search(r"pipe\.wav'.*a pipe \(FIFO\), not a file", row["error"][0])
+
+
+def test_help_imports_no_engine():
+    """``tympan features --help`` and ``tympan predict --help`` import neither Keras nor Ray."""
+    import subprocess
+
+    code = ("import sys; from click.testing import CliRunner; from tympan.cli.main import cli; "
+            "codes = [CliRunner().invoke(cli, [c, '--help']).exit_code for c in ('features', 'predict')]; "
+            "print(codes, [m for m in ('keras', 'jax', 'ray', 'pyarrow') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[-2] == "[0, 0] []", done.stderr
