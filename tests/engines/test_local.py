@@ -293,3 +293,15 @@ def test_help_imports_no_engine():
             "print(codes, [m for m in ('keras', 'jax', 'ray', 'pyarrow') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split("\n")[-2] == "[0, 0] []", done.stderr
+
+
+def test_features_manifest_records_the_stft_it_used(fsdd, tmp_path):
+    """The manifest's options are the recipe with every default filled in (n_fft, hop_length,
+    n_mels were null): a resume with those values given is the same job."""
+    out = tmp_path / "mels"
+    features_to_parquet([fsdd / "0_theo_1.wav"], out=out, sr=8000, progress=False)
+    options = read_manifest(out)["options"]
+    assert (options["n_fft"], options["hop_length"], options["n_mels"]) == (256, 80, 40)
+    summary = features_to_parquet([fsdd / "0_theo_1.wav"], out=out, sr=8000, n_fft=256, hop_length=80,
+                                  n_mels=40, resume=True, progress=False)
+    assert summary["shards_skipped"] == 1
