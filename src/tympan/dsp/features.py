@@ -6,6 +6,8 @@ Each takes an audio signal ``y`` or a precomputed spectrogram ``S`` (as librosa 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tympan import _validate as v
@@ -13,6 +15,21 @@ from tympan.dsp import filters
 from tympan.dsp._stft import spectrogram_tf, to_public
 from tympan.dsp.spectrum import power_to_db
 from tympan.errors import ParameterError
+
+
+def default_n_fft(sr: float) -> int:
+    """The power of two nearest to 25 ms: 256 at 8 kHz, 512 at 16-22.05 kHz, 1024 at 44.1-48 kHz."""
+    return int(2 ** round(math.log2(0.025 * sr)))
+
+
+def default_hop_length(sr: float) -> int:
+    """10 ms: 80 samples at 8 kHz, 160 at 16 kHz."""
+    return max(1, round(0.010 * sr))
+
+
+def default_n_mels(sr: float) -> int:
+    """40 mel bands below 16 kHz (no empty bands with a 32 ms window at 8 kHz), else 64."""
+    return 40 if sr < 16000 else 64
 
 
 def _mel_tf(y, S, *, sr, n_fft, hop_length, win_length, window, center, pad_mode, power, n_mels,

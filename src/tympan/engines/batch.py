@@ -30,6 +30,7 @@ import numpy as np
 
 from tympan import dsp
 from tympan.data import fit_length
+from tympan.dsp.features import default_hop_length, default_n_fft, default_n_mels
 from tympan.engines.config import RUNTIMES, FeatureConfig
 from tympan.errors import InputWarning, ParameterError, TympanError
 
@@ -172,13 +173,20 @@ def _as_columns(indices: list[int], sources: list[str], rows: list[dict], names)
 
 # ------------------------------------------------------------------------------ features
 def feature_config(**options) -> FeatureConfig:
-    """The :class:`~tympan.engines.config.FeatureConfig` of ``options`` (``None``: its default);
-    an unknown option is a ParameterError naming it and the known ones."""
+    """The :class:`~tympan.engines.config.FeatureConfig` of ``options`` (``None``: its default),
+    with ``n_fft``, ``hop_length`` and ``n_mels`` left unset filled in by the training pipeline's
+    rules for ``sr`` (what the manifest records and a resume compares); an unknown option is a
+    ParameterError naming it and the known ones."""
     fields = {f.name for f in dataclasses.fields(FeatureConfig)}
     unknown = sorted(set(options) - fields)
     if unknown:
         raise ParameterError(f"unknown feature option(s) {unknown}; the options are {sorted(fields)}")
-    return FeatureConfig(**{k: x for k, x in options.items() if x is not None})
+    c = FeatureConfig(**{k: x for k, x in options.items() if x is not None})
+    if c.kind == "waveform":
+        return c
+    return dataclasses.replace(c, n_fft=c.n_fft or default_n_fft(c.sr),
+                               hop_length=c.hop_length or default_hop_length(c.sr),
+                               n_mels=c.n_mels or default_n_mels(c.sr))
 
 
 class FeatureBatch:
@@ -205,19 +213,6 @@ class FeatureBatch:
             self._load_embedding(embedding)
             return
         self.config = feature_config(kind=kind, **options)
-        self._stft = self._stft_options(self.config) if self.config.kind != "waveform" else {}
-
-    @staticmethod
-    def _stft_options(c: FeatureConfig) -> dict:
-        if c.n_fft and c.hop_length and c.n_mels:
-            return {"n_fft": c.n_fft, "hop_length": c.hop_length, "n_mels": c.n_mels}
-        # The training pipeline's rules for what is left unset, stated once in
-        # tympan.models.feature_kinds (imported only then: it imports Keras).
-        from tympan.models.frontend import default_hop_length, default_n_fft, default_n_mels
-
-        return {"n_fft": c.n_fft or default_n_fft(c.sr),
-                "hop_length": c.hop_length or default_hop_length(c.sr),
-                "n_mels": c.n_mels or default_n_mels(c.sr)}
 
     def _load_embedding(self, run) -> None:
         import keras
@@ -254,9 +249,10 @@ class FeatureBatch:
 
     def feature(self, y: np.ndarray) -> np.ndarray:
         """The feature of the waveform ``y`` (mono at the config's rate)."""
-        c, s = self.config, self._stft
+        c = self.config
         if c.kind == "waveform":
             return y
+        s = {"n_fft": c.n_fft, "hop_length": c.hop_length, "n_mels": c.n_mels}
         if c.kind == "spectrogram":
             S = dsp.spectrogram(y, n_fft=s["n_fft"], hop_length=s["hop_length"], power=2.0)
             return dsp.power_to_db(S, top_db=c.top_db)

@@ -57,7 +57,7 @@ class FeatureConfig:
     - ``"waveform"``: the samples themselves, ``(samples,)``.
 
     ``n_fft``, ``hop_length`` and ``n_mels`` left ``None`` follow the training pipeline's rules
-    for ``sr`` (:func:`tympan.models.frontend.default_n_fft`: about 25 ms, a 10 ms hop, 40 mel
+    for ``sr`` (:func:`tympan.dsp.features.default_n_fft`: about 25 ms, a 10 ms hop, 40 mel
     bands below 16 kHz, else 64).
     """
 

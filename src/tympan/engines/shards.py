@@ -9,10 +9,10 @@ it.  Each shard is written to a temporary ``.part-*.tmp`` file and renamed into 
 manifest likewise, so a killed job leaves whole shards only.
 
 Nothing tympan did not write is deleted or overwritten: a folder that exists, is not empty and
-has no manifest is refused.  One that holds a tympan output needs ``resume`` (shards already
-written with their full row count are kept, the others redone; the job must be the same:
-inputs, model, options) or ``overwrite`` (the shards and manifest are removed first; other
-files are left).
+has no manifest (or a manifest tympan did not write) is refused.  One that holds a tympan
+output needs ``resume`` (shards already written with their full row count are kept, the others
+redone; the job must be the same: inputs, model, options) or ``overwrite`` (the shards and
+manifest are removed first; other files are left).
 """
 
 from __future__ import annotations
@@ -103,11 +103,19 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def read_manifest(out: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of the tympan output ``out``; a ParameterError when it cannot be read or is
+    not one that tympan wrote (a JSON object with ``schema_version`` and a ``kind`` of
+    :data:`KINDS`)."""
     path = Path(out) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ParameterError(f"cannot read the manifest '{path}': {exc}") from exc
+    if not (isinstance(manifest, dict) and "schema_version" in manifest and manifest.get("kind") in KINDS):
+        raise ParameterError(f"'{path}' is not a manifest that tympan wrote (no schema_version, or a "
+                             "kind other than predict or features): nothing there is touched; give "
+                             "another folder")
+    return manifest
 
 
 class Output:
@@ -140,8 +148,9 @@ class Output:
         if not (resume or overwrite):
             raise ParameterError(f"out '{out}' holds the output of an earlier job: pass resume "
                                  "(--resume) to finish it or overwrite (--overwrite) to replace it")
+        old = read_manifest(out)  # tympan's own, before resume adds to it or overwrite replaces it
         if resume:
-            self._check_same_job(read_manifest(out))
+            self._check_same_job(old)
         return True
 
     def open(self, *, resume: bool = False, overwrite: bool = False) -> list[int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,6 +173,12 @@ def open_audio(path: Any) -> Iterator[Source]:
     p = fspath(path)
     if isinstance(p, bytes):
         p = os.fsdecode(p)
+    try:
+        fifo = stat.S_ISFIFO(os.stat(p).st_mode)
+    except OSError:  # a missing file: the open below says so
+        fifo = False
+    if fifo:  # open() would wait for a writer, for ever
+        raise fail(p, "it is a pipe (FIFO), not a file")
     try:
         fh = open(p, "rb")
     except FileNotFoundError:

@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from tympan import _validate as v
+from tympan.dsp.features import default_hop_length, default_n_fft, default_n_mels
 from tympan.errors import ParameterError
 from tympan.layers import (
     CQT,
@@ -50,21 +51,6 @@ _KEYS = {
             "fmax", "scale", "top_db", "normalize"),
     "waveform": (),
 }
-
-
-def default_n_fft(sr: float) -> int:
-    """The power of two nearest to 25 ms: 256 at 8 kHz, 512 at 16-22.05 kHz, 1024 at 44.1-48 kHz."""
-    return int(2 ** round(math.log2(0.025 * sr)))
-
-
-def default_hop_length(sr: float) -> int:
-    """10 ms: 80 samples at 8 kHz, 160 at 16 kHz."""
-    return max(1, round(0.010 * sr))
-
-
-def default_n_mels(sr: float) -> int:
-    """40 mel bands below 16 kHz (no empty bands with a 32 ms window at 8 kHz), else 64."""
-    return 40 if sr < 16000 else 64
 
 
 def _defaults(kind: str, sr: float) -> dict[str, Any]:
