@@ -71,3 +71,23 @@ def test_two_nodes_finish_a_killed_local_run(local_preds, tiny_run, corpus, tmp_
                                                                           "part-00003.parquet"}
     assert not list(out.glob(".*.tmp"))
     same_rows(rows(out), rows(local_preds[0]))
+
+
+def test_a_batch_ray_gives_up_on_is_one_clean_error(tmp_path):
+    import ray
+
+    from tympan.engines import ray_engine
+    from tympan.errors import TympanError
+
+    class Output:
+        out = tmp_path / "preds.parquet"
+
+    def batches():
+        yield "first"
+        raise ray.exceptions.RayError("worker died: SIGSEGV")
+
+    got = []
+    with pytest.raises(TympanError, match=r"failed 3 times on one batch .*SIGSEGV.*preds\.parquet; --resume"):
+        for b in ray_engine._worker_failures(ray, batches(), Output()):
+            got.append(b)
+    assert got == ["first"] and ray_engine.RETRIES == 2

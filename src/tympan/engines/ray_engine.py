@@ -23,7 +23,12 @@ import numpy as np
 
 from tympan.data.loading import progress_bar
 from tympan.engines.shards import Output, optional, schema, shard_rows, to_table
-from tympan.errors import ParameterError
+from tympan.errors import ParameterError, TympanError
+
+#: Restarts of a worker that died (a decoder crash, out of memory) and retries of its batch.
+#: Ray Data's default is without limit (-1), which loops for ever on a file that kills every
+#: worker that reads it; past this the job stops, keeping the shards written.
+RETRIES = 2
 
 
 class ArrowBatch:
@@ -113,14 +118,16 @@ def run_ray(ray, kind: str, options: dict, sources: list[str], shards: list[int]
         ds = ray.data.from_arrow(_blocks(pa, index, sources, pool=pool, batch_size=batch_size))
         ds = ds.map_batches(ArrowBatch, fn_constructor_kwargs={"kind": kind, "options": options},
                             batch_size=batch_size, batch_format="pyarrow",
-                            compute=ray.data.ActorPoolStrategy(size=pool), num_cpus=1)
+                            compute=ray.data.ActorPoolStrategy(size=pool), num_cpus=1,
+                            max_restarts=RETRIES, max_task_retries=RETRIES)
         target = schema(kind)
         columns = target.names
         pending: dict[int, list] = {k: [] for k in todo}
         counts = dict.fromkeys(todo, 0)
         bar = progress_bar(len(index), kind) if progress else None
         try:
-            for table in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            batches = ds.iter_batches(batch_size=None, batch_format="pyarrow")
+            for table in _worker_failures(ray, batches, output):
                 shard = np.asarray(table.column("index")) // size
                 for k in np.unique(shard):
                     k = int(k)
@@ -136,9 +143,22 @@ def run_ray(ray, kind: str, options: dict, sources: list[str], shards: list[int]
             if bar is not None:
                 bar.close()
         if pending:  # cannot happen unless Ray lost rows: say so rather than leave a gap
-            raise RuntimeError(f"the Ray job ended without every row of shards {sorted(pending)}")
+            raise TympanError(f"the Ray job ended without every row of shards {sorted(pending)} "
+                              f"of {output.out}: run it again with --resume")
     finally:
         context.enable_progress_bars = shown
+
+
+def _worker_failures(ray, batches, output: Output):
+    """``batches``, with a job that Ray gave up on (a worker died ``RETRIES + 1`` times on one
+    batch) turned into one TympanError saying what is kept and how to go on."""
+    try:
+        yield from batches
+    except ray.exceptions.RayError as exc:
+        cause = " ".join(str(exc).split())[:300]
+        raise TympanError(f"the Ray job stopped: a worker failed {RETRIES + 1} times on one batch "
+                          f"(a file that crashes its reader, or memory): {cause}. The shards "
+                          f"written are kept in {output.out}; --resume redoes the others") from None
 
 
 __all__ = ["ArrowBatch", "cluster_cpus", "connected", "run_ray"]
