@@ -243,6 +243,14 @@ def test_commands(tiny_run, corpus, tmp_path, rows, local_preds, same_rows):
         (mels / MANIFEST).read_text())["options"]["n_mels"] == 20
     result = runner.invoke(cli, ["features", str(corpus), "--out", str(mels)])
     assert result.exit_code == 1 and "error: out" in result.stderr and "--overwrite" in result.stderr
+    one = str(corpus / "0_theo_1.wav")
+    for command in (["predict", str(tiny_run), one], ["features", one]):
+        result = runner.invoke(cli, [*command, "--out", str(tmp_path / "preds.csv")])
+        assert result.exit_code == 2 and "--out is a folder of Parquet shards" in result.output
+        assert not (tmp_path / "preds.csv").exists()
+    result = runner.invoke(cli, ["predict", str(tiny_run), one, "--out", str(tmp_path / "p"),
+                                 "--format", "csv", "--timeline"])
+    assert result.exit_code == 2 and "--format, --timeline shape(s) the printed output" in result.output
 
 
 def test_missing_extra_names_it(monkeypatch, tmp_path, corpus):

@@ -48,6 +48,19 @@ def engine_options(f):
     return f
 
 
+#: Names that promise one file of another format: --out is a folder of Parquet shards.
+NOT_PARQUET = (".csv", ".tsv", ".json", ".jsonl", ".txt", ".xlsx")
+
+
+def check_parquet_folder(out: str) -> None:
+    """A usage error for an ``--out`` named like a file of another format (``preds.csv``):
+    the output is a folder of Parquet shards, which such a name would hide."""
+    if str(out).lower().endswith(NOT_PARQUET):
+        raise click.UsageError(f"--out is a folder of Parquet shards (e.g. preds.parquet or "
+                               f"preds/), got {printable(out)!r}; to print CSV, leave out --out "
+                               "and give --format csv")
+
+
 def report(summary: dict) -> None:
     """Print a job's summary (stdout), and on stderr the count of rows with an error; exit status
     1 when some rows have one."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from tympan.cli._options import LibraryDefault, use_models
-from tympan.cli.engine_options import engine_default, engine_options, report
+from tympan.cli.engine_options import check_parquet_folder, engine_default, engine_options, report
 from tympan.engines.config import FEATURE_KINDS
 
 
@@ -49,6 +49,7 @@ def features(sources, out, kind, embedding, engine, address, workers, resume, ov
       tympan features archive.txt --embedding runs/digits --engine ray --address auto --out emb.parquet
       tympan features recordings/ --out mels.parquet --resume      # after an interrupted run
     """
+    check_parquet_folder(out)
     if embedding is not None:
         use_models()
     from tympan.engines import features_to_parquet

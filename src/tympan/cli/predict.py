@@ -9,7 +9,7 @@ import json
 import click
 
 from tympan.cli._options import LIBRARY_ON_ERROR, on_error_option, printable, use_models
-from tympan.cli.engine_options import engine_options, report
+from tympan.cli.engine_options import check_parquet_folder, engine_options, report
 
 
 def _table(predictions, timeline: bool) -> str:
@@ -96,6 +96,13 @@ def predict(run, sources, fmt, window, hop, combine, timeline, runtime, on_error
         if given:
             raise click.UsageError(f"{', '.join(given)} write(s) Parquet: give --out FOLDER")
     else:
+        source = click.get_current_context().get_parameter_source
+        printed = [name for name, param in (("--format", "fmt"), ("--timeline", "timeline"))
+                   if source(param) is click.core.ParameterSource.COMMANDLINE]
+        if printed:
+            raise click.UsageError(f"{', '.join(printed)} shape(s) the printed output; --out writes "
+                                   "Parquet shards (read them with pyarrow or pandas)")
+        check_parquet_folder(out)
         if runtime != "onnx":
             use_models()
         from tympan.engines import predict_to_parquet
