@@ -25,7 +25,7 @@ import soundfile as sf
 
 from tympan import pipeline
 from tympan.errors import InputWarning, ParameterError
-from tympan.serve.batching import MicroBatcher
+from tympan.serve.batching import WARNINGS_LOCK, MicroBatcher
 
 #: the tasks whose answer is audio, and the name of their one output (a separator's: its sources)
 AUDIO_TASKS = ("reconstruction", "separation")
@@ -62,7 +62,7 @@ def render(artifact, path: str | Path, folder: str | Path) -> AudioOut:
     library call writes them into ``folder``, and they are read back."""
     path, folder = Path(path), Path(folder)
     rate = artifact.config.audio.sr
-    with warnings.catch_warnings(record=True) as caught:
+    with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         if artifact.task == "separation":
             written = pipeline.separate_file(artifact, path, folder / "separated")
