@@ -234,7 +234,7 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             check_source(served.artifact, source)
         except ParameterError as exc:
             raise HTTPException(422, str(exc)) from None
-    path, name, out = None, "upload", None
+    path, name = None, "upload"
     runner.expect()  # the batcher waits for requests on their way, and only for them
     expected = True
     try:
@@ -245,15 +245,15 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             await asyncio.to_thread(_check_duration, path, config.max_duration)
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
-        if audio_out:  # the worker writes the outputs here (and may still, after a timeout)
-            out = Path(tempfile.mkdtemp(prefix="out-", dir=uploads))
-        runner.arrived()
-        expected = False
         try:
-            future = runner.submit((str(path), str(out)) if audio_out else str(path))
+            future = runner.submit(str(path))
         except QueueFull as exc:
             raise HTTPException(503, f"the server is busy: {exc}; retry later",
                                 headers={"Retry-After": str(config.retry_after)}) from None
+        # arrived once queued, not before: a worker that looked between the two would see
+        # nobody on the way and an empty queue, and not wait for this request
+        runner.arrived()
+        expected = False
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), config.timeout)
         except asyncio.TimeoutError:
@@ -265,8 +265,6 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
     finally:
         if expected:
             runner.arrived()
-        if out is not None:
-            shutil.rmtree(out, ignore_errors=True)
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink()
