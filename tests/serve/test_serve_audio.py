@@ -126,6 +126,11 @@ def test_models_lists_audio_out_and_other_tasks_are_501(audio_client, run, clip)
     assert models["ae"]["output"] == models["sep"]["output"] == "audio" and models["sep"]["ready"]
     assert models["sep"]["labels"] == ["speech", "noise"]
     assert audio_client.get("/readyz").json() == {"status": "ready", "models": ["ae", "sep"]}
+    spec = audio_client.get("/openapi.json").json()["paths"]["/models/{name}/predict"]["post"]
+    ok = spec["responses"]["200"]
+    assert ok["content"]["audio/wav"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"X-Tympan-Sample-Rate", "X-Tympan-Channels"} <= set(ok["headers"])
+    assert {p["name"] for p in spec["parameters"]} >= {"name", "source", "subtype"}
     app = create_app([run], warm_up=False)
     digits = app.state.models["digits"]
     tags = dataclasses.replace(digits.artifact, task="tagging")

@@ -56,7 +56,17 @@ _AUDIO_BODY = {
                                "separator): a WAV file (float32 at the model's rate; a separator's "
                                "sources are its channels, named by X-Tympan-Channels), or with "
                                "`Accept: application/json` the outputs as base64 WAV files",
-                "content": {"application/json": {}, "audio/wav": {}}},
+                "content": {"application/json": {}, "audio/wav": {"schema": {"type": "string",
+                                                                             "format": "binary"}}},
+                "headers": {  # audio/wav answers only
+                    "X-Tympan-Sample-Rate": {"description": "audio out: the rate, Hz",
+                                             "schema": {"type": "integer"}},
+                    "X-Tympan-Duration": {"description": "audio out: the duration, s",
+                                          "schema": {"type": "number"}},
+                    "X-Tympan-Channels": {"description": "audio out: the channels' names, comma-separated",
+                                          "schema": {"type": "string"}},
+                    "X-Tympan-Flags": {"description": "audio out: the input's signal flags, comma-separated",
+                                       "schema": {"type": "string"}}}},
         "401": {"description": "missing or wrong bearer token"},
         "413": {"description": "the upload passes the size limit"},
         "415": {"description": "a format tympan does not read"},
