@@ -106,18 +106,24 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
     default = next(iter(models))
     page_html = resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8")
     # one folder for the uploads of every request (a folder made and removed per request cost
-    # about 3 ms of the event loop's time on a loaded server); removed with the application
+    # about 3 ms of the event loop's time on a loaded server); removed when the application
+    # shuts down (``tympan serve`` leaves with os._exit: no atexit or finaliser runs there), or
+    # with the application when it never started
     uploads = tempfile.mkdtemp(prefix="tympan-serve-")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        os.makedirs(uploads, exist_ok=True)  # started again after a shutdown
         for m in models.values():
             if m.runner is not None:
                 m.runner.start(warm_up=warm_up)
-        yield
-        for m in models.values():
-            if m.runner is not None:
-                await asyncio.to_thread(m.runner.stop)
+        try:
+            yield
+        finally:
+            for m in models.values():
+                if m.runner is not None:
+                    await asyncio.to_thread(m.runner.stop)
+            shutil.rmtree(uploads, ignore_errors=True)
 
     app = FastAPI(title="tympan serve", version=__version__, lifespan=lifespan,
                   description="Predictions from tympan artifacts. See docs/serving.md.")
