@@ -11,6 +11,7 @@ and that the browser's console holds no error.
 from __future__ import annotations
 
 import base64
+import io as pyio
 import re
 import shutil
 import socket
@@ -25,7 +26,7 @@ import soxr
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tympan import data, io, pipeline
 from tympan.serve import create_app
@@ -77,13 +78,14 @@ def _browser_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(run):
-    """The page's origin: a uvicorn server on a free loopback port, serving ``run``.  The model
-    compiles its shapes on the first requests (``warm_up=False``) instead of at start-up."""
+def server(run, ae_run):
+    """The page's origin: a uvicorn server on a free loopback port, serving ``run`` (the
+    default) and the autoencoder ``ae_run``.  The models compile their shapes on the first
+    requests (``warm_up=False``) instead of at start-up."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app([run], warm_up=False), log_level="warning")
+    config = uvicorn.Config(create_app([run, ae_run], warm_up=False), log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -157,7 +159,7 @@ def _assert_clean(driver, origin):
         ".map((e) => e.name).concat([...document.querySelectorAll('[src], [href]')]"
         ".map((e) => e.src || e.href));")
     assert len(urls) >= 2  # the page and GET /models at least
-    foreign = [u for u in urls if not (u.startswith(origin + "/") or u.startswith("data:"))]
+    foreign = [u for u in urls if not u.startswith((origin + "/", "data:", "blob:" + origin + "/"))]
     assert not foreign, f"the page fetched from elsewhere: {foreign}"
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"the browser's console has errors: {errors}"
@@ -271,4 +273,27 @@ def test_recording_is_posted_as_a_wav(browser, server, run, tmp_path):
     assert want.duration >= 1.2 * 48000 / rate
     assert len(browser.find_elements(By.CSS_SELECTOR, "#bars .bar")) == 5
     assert _drawn(browser, "wave") > 500
+    _assert_clean(browser, server)
+
+
+def test_an_audio_out_answer_plays_and_downloads(browser, server, ae_run, tmp_path):
+    clip = data.demo_dir() / "7_theo_3.wav"
+    _open(browser, server)
+    Select(browser.find_element(By.ID, "model")).select_by_value("ae")
+    browser.find_element(By.ID, "file").send_keys(str(clip))
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "out-download"))
+    assert _text(browser, "status") == "" and _text(browser, "label") == "audio: reconstruction"
+    assert _text(browser, "prob") == f"8000 Hz, {sf.info(clip).duration:.2f} s (too_short)"  # < 0.5 s
+    link = browser.find_element(By.ID, "out-download")
+    assert link.get_attribute("download") == "7_theo_3-reconstruction.wav"
+    assert browser.find_element(By.ID, "out-audio").get_attribute("src") == link.get_attribute("href")
+    encoded = browser.execute_async_script(
+        "const done = arguments[0];"
+        "fetch(document.getElementById('out-download').href).then((r) => r.arrayBuffer()).then((b) => {"
+        "  let s = ''; for (const x of new Uint8Array(b)) s += String.fromCharCode(x); done(btoa(s)); });")
+    # the file offered is the library's reconstruction of the upload
+    y, sr = sf.read(pyio.BytesIO(base64.b64decode(encoded)), dtype="float32")
+    pipeline.reconstruct_file(ae_run, clip, tmp_path / "lib.wav", subtype="FLOAT")
+    assert sr == 8000
+    np.testing.assert_allclose(y, sf.read(tmp_path / "lib.wav", dtype="float32")[0], atol=1e-6, rtol=0)
     _assert_clean(browser, server)

@@ -201,3 +201,18 @@ def test_config_is_checked():
         ServeConfig(timeout=0)
     with pytest.raises(ParameterError, match="unknown serve option"):
         ServeConfig().updated(speed=3)
+
+
+def test_the_upload_folder_goes_at_shutdown(run, clip):
+    """``tympan serve`` exits without running finalisers: the shared upload folder is removed
+    by the application's shutdown, and made again when it starts anew."""
+    from pathlib import Path
+
+    app = create_app([run], warm_up=False)
+    uploads = Path(app.state.uploads)
+    for _ in range(2):
+        with TestClient(app) as c:
+            r = c.post("/predict", content=clip.read_bytes())
+            assert r.status_code == 200 and r.json()["label"]
+            assert uploads.is_dir() and list(uploads.iterdir()) == []
+        assert not uploads.exists()

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io as pyio
+import os
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,6 +126,11 @@ def test_models_lists_audio_out_and_other_tasks_are_501(audio_client, run, clip)
     assert models["ae"]["output"] == models["sep"]["output"] == "audio" and models["sep"]["ready"]
     assert models["sep"]["labels"] == ["speech", "noise"]
     assert audio_client.get("/readyz").json() == {"status": "ready", "models": ["ae", "sep"]}
+    spec = audio_client.get("/openapi.json").json()["paths"]["/models/{name}/predict"]["post"]
+    ok = spec["responses"]["200"]
+    assert ok["content"]["audio/wav"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"X-Tympan-Sample-Rate", "X-Tympan-Channels"} <= set(ok["headers"])
+    assert {p["name"] for p in spec["parameters"]} >= {"name", "source", "subtype"}
     app = create_app([run], warm_up=False)
     digits = app.state.models["digits"]
     tags = dataclasses.replace(digits.artifact, task="tagging")
@@ -130,3 +138,30 @@ def test_models_lists_audio_out_and_other_tasks_are_501(audio_client, run, clip)
     with TestClient(app) as c:
         r = c.post("/models/tags/predict", content=clip.read_bytes())
     assert r.status_code == 501 and "tagging model" in r.json()["detail"]
+
+
+def test_a_timed_out_request_leaves_no_files(sep_run, long_clip, monkeypatch):
+    """The worker still writes the sources after the request gave up (504) and removed what it
+    made: the folder they go to is the worker's own, removed once they are read back, and the
+    shared upload folder ends empty."""
+    real, go, folders = pipeline.separate_file, threading.Event(), []
+    copy = long_clip.read_bytes()
+
+    def slow_separate(artifact, src, out_dir, **kw):
+        folders.append(out_dir)
+        go.wait(30)  # until the request has timed out and cleaned up
+        src = out_dir.parent / "input.wav"  # the upload is gone by now
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_bytes(copy)
+        return real(artifact, src, out_dir, **kw)
+
+    with TestClient(create_app([sep_run], timeout=2)) as c:
+        assert c.app.state.models["sep"].worker.ready.wait(120)
+        monkeypatch.setattr(pipeline, "separate_file", slow_separate)
+        r = c.post("/predict", content=copy)
+        assert r.status_code == 504 and "--timeout" in r.json()["detail"]
+        go.set()
+        r = c.post("/predict", content=copy)  # answered after the first job is done
+        assert r.status_code == 200, r.text
+        assert len(folders) == 2 and not any(Path(f).exists() for f in folders)
+        assert os.listdir(c.app.state.uploads) == []

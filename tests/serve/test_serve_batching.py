@@ -93,3 +93,54 @@ def test_adaptive_wait_waits_only_for_requests_on_their_way(artifact):
         assert batcher.batches == 2 and batcher.largest == 2
     finally:
         batcher.stop()
+
+
+def test_two_workers_capturing_warnings_at_once_keep_flags_and_filters(artifact, tmp_path, monkeypatch):
+    """A classifier's batch inside ``warnings.catch_warnings`` while an audio-out render enters
+    it and leaves after: the render's flag is still reported, and the process's warning filters
+    are the ones it had (without one lock around both, the render's warning went unrecorded and
+    the batcher's 'ignore everything' stayed in place for good)."""
+    import threading
+    import types
+    import warnings
+
+    import soundfile as sf
+
+    from tympan.errors import InputWarning
+    from tympan.serve.audio_out import render
+
+    inside, go, go2 = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_predict(artifact, items, **kw):
+        inside.set()
+        go.wait(30)
+        return ["done"] * len(items)
+
+    def warning_reconstruct(artifact, path, out, **kw):
+        go2.wait(30)  # after the batch has left its catch_warnings
+        warnings.warn(f"{path} is silent (peak 0)", InputWarning, stacklevel=2)
+        sf.write(out, np.zeros(100, np.float32), 8000, subtype="FLOAT")
+
+    monkeypatch.setattr(pipeline, "predict", slow_predict)
+    monkeypatch.setattr(pipeline, "reconstruct_file", warning_reconstruct)
+    filters, show = list(warnings.filters), warnings.showwarning
+    ae = types.SimpleNamespace(task="reconstruction", config=types.SimpleNamespace(
+        audio=types.SimpleNamespace(sr=8000)))
+    batcher = MicroBatcher(artifact, max_batch=1, max_wait_ms=0, queue_size=4)
+    batcher.start(warm_up=False)
+    try:
+        future = batcher.submit("a.wav")
+        assert inside.wait(30)
+        out = {}
+        thread = threading.Thread(target=lambda: out.update(r=render(ae, tmp_path / "in.wav", tmp_path)))
+        thread.start()
+        time.sleep(0.2)  # the render enters while the batch is inside
+        go.set()
+        assert future.result(30) == "done"
+        go2.set()
+        thread.join(30)
+        assert out["r"].flags == ("silent",)
+        assert warnings.filters == filters and warnings.showwarning is show
+    finally:
+        go.set(), go2.set()
+        batcher.stop()

@@ -56,7 +56,17 @@ _AUDIO_BODY = {
                                "separator): a WAV file (float32 at the model's rate; a separator's "
                                "sources are its channels, named by X-Tympan-Channels), or with "
                                "`Accept: application/json` the outputs as base64 WAV files",
-                "content": {"application/json": {}, "audio/wav": {}}},
+                "content": {"application/json": {}, "audio/wav": {"schema": {"type": "string",
+                                                                             "format": "binary"}}},
+                "headers": {  # audio/wav answers only
+                    "X-Tympan-Sample-Rate": {"description": "audio out: the rate, Hz",
+                                             "schema": {"type": "integer"}},
+                    "X-Tympan-Duration": {"description": "audio out: the duration, s",
+                                          "schema": {"type": "number"}},
+                    "X-Tympan-Channels": {"description": "audio out: the channels' names, comma-separated",
+                                          "schema": {"type": "string"}},
+                    "X-Tympan-Flags": {"description": "audio out: the input's signal flags, comma-separated",
+                                       "schema": {"type": "string"}}}},
         "401": {"description": "missing or wrong bearer token"},
         "413": {"description": "the upload passes the size limit"},
         "415": {"description": "a format tympan does not read"},
@@ -96,18 +106,24 @@ def create_app(runs, *, config: ServeConfig | None = None, max_upload_bytes: int
     default = next(iter(models))
     page_html = resources.files("tympan.serve").joinpath("page/index.html").read_text("utf-8")
     # one folder for the uploads of every request (a folder made and removed per request cost
-    # about 3 ms of the event loop's time on a loaded server); removed with the application
+    # about 3 ms of the event loop's time on a loaded server); removed when the application
+    # shuts down (``tympan serve`` leaves with os._exit: no atexit or finaliser runs there), or
+    # with the application when it never started
     uploads = tempfile.mkdtemp(prefix="tympan-serve-")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        os.makedirs(uploads, exist_ok=True)  # started again after a shutdown
         for m in models.values():
             if m.runner is not None:
                 m.runner.start(warm_up=warm_up)
-        yield
-        for m in models.values():
-            if m.runner is not None:
-                await asyncio.to_thread(m.runner.stop)
+        try:
+            yield
+        finally:
+            for m in models.values():
+                if m.runner is not None:
+                    await asyncio.to_thread(m.runner.stop)
+            shutil.rmtree(uploads, ignore_errors=True)
 
     app = FastAPI(title="tympan serve", version=__version__, lifespan=lifespan,
                   description="Predictions from tympan artifacts. See docs/serving.md.")
@@ -234,7 +250,7 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             check_source(served.artifact, source)
         except ParameterError as exc:
             raise HTTPException(422, str(exc)) from None
-    path, name, out = None, "upload", None
+    path, name = None, "upload"
     runner.expect()  # the batcher waits for requests on their way, and only for them
     expected = True
     try:
@@ -245,15 +261,15 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
             await asyncio.to_thread(_check_duration, path, config.max_duration)
         except TympanError as exc:
             raise HTTPException(_status(exc), str(exc).replace(str(path), name)) from None
-        if audio_out:  # the worker writes the outputs here (and may still, after a timeout)
-            out = Path(tempfile.mkdtemp(prefix="out-", dir=uploads))
-        runner.arrived()
-        expected = False
         try:
-            future = runner.submit((str(path), str(out)) if audio_out else str(path))
+            future = runner.submit(str(path))
         except QueueFull as exc:
             raise HTTPException(503, f"the server is busy: {exc}; retry later",
                                 headers={"Retry-After": str(config.retry_after)}) from None
+        # arrived once queued, not before: a worker that looked between the two would see
+        # nobody on the way and an empty queue, and not wait for this request
+        runner.arrived()
+        expected = False
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), config.timeout)
         except asyncio.TimeoutError:
@@ -265,8 +281,6 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
     finally:
         if expected:
             runner.arrived()
-        if out is not None:
-            shutil.rmtree(out, ignore_errors=True)
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink()

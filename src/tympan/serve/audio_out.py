@@ -4,7 +4,7 @@ A request's file goes through the call the command line makes, on the model's wo
 (one request at a time: these models are not micro-batched): :func:`tympan.pipeline.reconstruct_file`
 (``tympan autoencoder reconstruct``, written as float32 WAV) or
 :func:`tympan.pipeline.separate_file` (``tympan separate``, one file per source in the input's
-format), into a temporary folder, and the files written are read back.  The answer
+format), into a temporary folder of the worker's, and the files written are read back.  The answer
 (:func:`audio_response`) is a WAV file (float32, at the artifact's rate; a separator's sources
 are its channels, in the artifact's order, or one source with ``?source=NAME``), or with
 ``Accept: application/json`` a JSON object holding each output as a base64 WAV file.  Headers
@@ -25,7 +25,7 @@ import soundfile as sf
 
 from tympan import pipeline
 from tympan.errors import InputWarning, ParameterError
-from tympan.serve.batching import MicroBatcher
+from tympan.serve.batching import WARNINGS_LOCK, MicroBatcher
 
 #: the tasks whose answer is audio, and the name of their one output (a separator's: its sources)
 AUDIO_TASKS = ("reconstruction", "separation")
@@ -62,7 +62,7 @@ def render(artifact, path: str | Path, folder: str | Path) -> AudioOut:
     library call writes them into ``folder``, and they are read back."""
     path, folder = Path(path), Path(folder)
     rate = artifact.config.audio.sr
-    with warnings.catch_warnings(record=True) as caught:
+    with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         if artifact.task == "separation":
             written = pipeline.separate_file(artifact, path, folder / "separated")
@@ -82,8 +82,10 @@ def render(artifact, path: str | Path, folder: str | Path) -> AudioOut:
 
 class AudioOutWorker(MicroBatcher):
     """The worker of an audio-out model: the micro-batcher's bounded queue, futures, gate and
-    warm-up, one file at a time.  An input is ``(path, folder)``; its future gives the
-    :class:`AudioOut`."""
+    warm-up, one file at a time.  An input is the path of a file; its future gives the
+    :class:`AudioOut`.  The outputs are written into a temporary folder of the worker's own,
+    removed once they are read back: a request that timed out or whose client went away
+    leaves nothing behind, even while the worker is still writing."""
 
     def __init__(self, artifact, *, queue_size: int):
         super().__init__(artifact, max_batch=1, max_wait_ms=0, queue_size=queue_size)
@@ -102,11 +104,14 @@ class AudioOutWorker(MicroBatcher):
     def _predict(self, jobs: list) -> None:
         self.batches += 1
         self.largest = max(self.largest, len(jobs))
-        for (path, folder), future in jobs:
+        for path, future in jobs:
             try:
-                future.set_result(render(self.artifact, path, folder))
+                with tempfile.TemporaryDirectory(prefix="tympan-serve-out-") as folder:
+                    result = render(self.artifact, path, folder)
             except Exception as exc:
                 future.set_exception(exc)
+            else:
+                future.set_result(result)
 
 
 def wav_bytes(signals: list[np.ndarray], sr: int, subtype: str = "FLOAT") -> bytes:

@@ -20,6 +20,12 @@ import numpy as np
 
 from tympan import pipeline
 
+#: Held around every ``warnings.catch_warnings`` of the server's worker threads: it swaps the
+#: process's warning filters and ``showwarning`` and puts back what it found on leaving, so two
+#: workers (two models) inside it at once could leave one's filters (ignore everything) or its
+#: recording list in place for good, and lose or misplace the flags of a request.
+WARNINGS_LOCK = threading.RLock()
+
 
 class PaddedModel:
     """The model seen through batches padded to a power of two rows (at most ``largest``), so
@@ -133,7 +139,7 @@ class MicroBatcher:
     def _warm_up(self) -> None:
         """One predict on silence, then the model on every padded batch size."""
         audio = self.artifact.config.audio
-        with warnings.catch_warnings():
+        with WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a silent input warns, on purpose here
             pipeline.predict(self.artifact, (np.zeros(audio.samples, np.float32), audio.sr))
         model = self.artifact.model
@@ -181,7 +187,7 @@ class MicroBatcher:
         self.batches += 1
         self.largest = max(self.largest, len(items))
         try:
-            with warnings.catch_warnings():
+            with WARNINGS_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # flags carry what the warnings say
                 results = pipeline.predict(self.artifact, items, on_error="skip",
                                            batch_size=self.windows_per_call)
