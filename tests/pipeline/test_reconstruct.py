@@ -154,3 +154,21 @@ def test_continue_from_an_autoencoder_artifact(ae_run, speech):
     assert len(more.history["loss"]) == len(art.history["loss"]) + 1
     with pytest.raises(ArtifactError, match="is a reconstruction model; separating needs a separator"):
         pipeline.train_separator(pairs=speech, init=out)
+
+
+def test_the_last_partial_batch_is_padded_to_a_power_of_two():
+    from tympan.pipeline import reconstruct
+
+    class Model:
+        seen = []
+
+        def predict(self, x, batch_size, verbose):
+            self.seen.append(len(x))
+            return [x * 2, x[:, :1]]  # two outputs, as the logmag autoencoder gives
+
+    x = np.arange(37 * 4, dtype=np.float32).reshape(37, 4)
+    mag, rms = reconstruct._predict_padded(Model(), x, 32)
+    assert Model.seen == [40]  # 32 + 5 -> 32 + 8: batch shapes 32 and 8 only
+    np.testing.assert_array_equal(mag, x * 2)
+    np.testing.assert_array_equal(rms, x[:, :1])
+    assert len(reconstruct._predict_padded(Model(), x[:32], 32)[0]) == 32 and Model.seen[-1] == 32

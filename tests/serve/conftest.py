@@ -83,8 +83,9 @@ def sep_run(shared_data, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def audio_client(ae_run, sep_run):
-    """A client of the application serving the autoencoder (default) and the separator."""
-    with TestClient(create_app([ae_run, sep_run])) as c:
+    """A client of the application serving the autoencoder (default) and the separator (a
+    request may take its time on a loaded machine: these tests are not about the timeout)."""
+    with TestClient(create_app([ae_run, sep_run], timeout=120)) as c:
         for m in c.app.state.models.values():
             assert m.worker.ready.wait(120)
         yield c

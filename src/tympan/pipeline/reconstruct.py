@@ -78,7 +78,7 @@ def _reconstructed(artifact: Artifact, y: np.ndarray, name: str, phase: str,
     model = _model_for(_check_task(artifact), phase)
     if phase == "input":
         def process(windows):
-            return model.predict(windows, batch_size=batch_size, verbose=0)
+            return _predict_padded(model, windows, batch_size)
     else:
         def process(windows):
             return _griffinlim_windows(artifact, model, windows, batch_size)
@@ -88,11 +88,25 @@ def _reconstructed(artifact: Artifact, y: np.ndarray, name: str, phase: str,
     return require_finite(out, source=name, model=artifact.path)
 
 
+def _predict_padded(model, windows: np.ndarray, batch_size: int):
+    """``model.predict`` of ``windows`` with the last partial batch padded by zero windows to a
+    power of two (at most ``batch_size``), outputs cut back: a jit-compiling backend (jax)
+    compiles one shape per batch size, and the last batch of every file would otherwise bring
+    a new one (about a second each; a server's first requests ran past their timeout)."""
+    n = len(windows)
+    rest = n % batch_size
+    size = n - rest + (min(1 << (rest - 1).bit_length(), batch_size) if rest else 0)
+    if size > n:
+        windows = np.concatenate([windows, np.zeros((size - n, *windows.shape[1:]), windows.dtype)])
+    out = model.predict(windows, batch_size=batch_size, verbose=0)
+    return [np.asarray(o)[:n] for o in out] if isinstance(out, (list, tuple)) else np.asarray(out)[:n]
+
+
 def _griffinlim_windows(artifact, model, windows, batch_size):
     from tympan.dsp import griffinlim
     from tympan.models.names import STFT
 
-    mag, rms = (np.asarray(a) for a in model.predict(windows, batch_size=batch_size, verbose=0))
+    mag, rms = (np.asarray(a) for a in _predict_padded(model, windows, batch_size))
     stft = artifact.model.get_layer(STFT)
     n_fft, hop = stft.n_fft, stft.hop_length
     S = np.swapaxes(mag, -1, -2) * rms[:, :, None]  # (windows, bins, frames)
