@@ -157,10 +157,12 @@ def test_continue_from_an_autoencoder_artifact(ae_run, speech):
 
 
 def test_the_last_partial_batch_is_padded_to_a_power_of_two():
-    from tympan.pipeline import reconstruct
+    import importlib
+
+    reconstruct = importlib.import_module("tympan.pipeline.reconstruct")  # the module, not the function
 
     class Model:
-        seen = []
+        seen: list[int] = []  # noqa: RUF012 (one list shared by the instances: the calls)
 
         def predict(self, x, batch_size, verbose):
             self.seen.append(len(x))
