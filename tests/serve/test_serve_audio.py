@@ -133,11 +133,11 @@ def test_models_lists_audio_out_and_other_tasks_are_501(audio_client, run, clip)
     assert {p["name"] for p in spec["parameters"]} >= {"name", "source", "subtype"}
     app = create_app([run], warm_up=False)
     digits = app.state.models["digits"]
-    tags = dataclasses.replace(digits.artifact, task="tagging")
-    app.state.models["tags"] = Served("tags", tags, None, window=digits.window, hop=digits.hop)
+    frames = dataclasses.replace(digits.artifact, task="frame_labelling")
+    app.state.models["frames"] = Served("frames", frames, None, window=digits.window, hop=digits.hop)
     with TestClient(app) as c:
-        r = c.post("/models/tags/predict", content=clip.read_bytes())
-    assert r.status_code == 501 and "tagging model" in r.json()["detail"]
+        r = c.post("/models/frames/predict", content=clip.read_bytes())
+    assert r.status_code == 501 and "frame_labelling model" in r.json()["detail"]
 
 
 def test_a_timed_out_request_leaves_no_files(sep_run, long_clip, monkeypatch):

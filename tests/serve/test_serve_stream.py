@@ -66,7 +66,7 @@ def test_stream_is_resampled_from_the_browser_rate(client, run):
     ("not json", "first message must be JSON"),
     ('{"rate": 8000}', "first message must be JSON"),
     ('{"sample_rate": 10}', "sample_rate must be 1000 to"),
-    ('{"sample_rate": 8000, "model": "nope"}', "no classifier named 'nope'"),
+    ('{"sample_rate": 8000, "model": "nope"}', "no classifier or tagger named 'nope'"),
 ])
 def test_bad_first_message_is_answered_and_closed(client, first, error):
     with client.websocket_connect("/stream") as ws:

@@ -240,7 +240,7 @@ async def _predict(served: Served, request: Request, config: ServeConfig, upload
     runner = served.runner
     if runner is None:
         raise HTTPException(501, f"model '{served.name}' is a {served.task} model: tympan serve runs "
-                                 "classifiers, autoencoders and separators")
+                                 "classifiers, taggers, autoencoders and separators")
     audio_out = served.worker is not None
     source, subtype = request.query_params.get("source"), request.query_params.get("subtype", "FLOAT")
     if audio_out:

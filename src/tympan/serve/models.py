@@ -50,6 +50,10 @@ class Served:
                 "ready": self.ready}
 
 
+#: the tasks whose answer is labels, through the micro-batcher (a tagger: several per input)
+LABEL_TASKS = ("classification", "tagging")
+
+
 def load_models(runs, config: ServeConfig) -> dict[str, Served]:
     """Load every run (``config.runtime``: ``model.keras`` in Keras, or ``model.onnx`` in
     onnxruntime, never importing Keras); the first is the default model.  Two runs with the
@@ -74,7 +78,7 @@ def load_models(runs, config: ServeConfig) -> dict[str, Served]:
         w = artifact.config.windows
         window = WindowConfig(w.window_sec, w.hop_sec, w.combine).resolved(audio.duration)
         batcher = worker = None
-        if artifact.task == "classification":
+        if artifact.task in LABEL_TASKS:
             batcher = MicroBatcher(artifact, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
                                    queue_size=config.queue_size, adaptive_wait=True)
         elif artifact.task in AUDIO_TASKS:

@@ -46,7 +46,8 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
             return await _refuse(ws, f"sample_rate must be 1000 to {_MAX_RATE} Hz, got {rate}", 1003)
         served = models.get(name)
         if served is None or served.batcher is None:
-            return await _refuse(ws, f"no classifier named '{name}'; loaded: {sorted(models)}", 1003)
+            return await _refuse(ws, f"no classifier or tagger named '{name}'; loaded: "
+                                     f"{sorted(models)}", 1003)
         sr = served.artifact.config.audio.sr
         await ws.send_json({"model": name, "sample_rate": rate, "window": served.window / sr,
                             "hop": served.hop / sr})
@@ -84,8 +85,7 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
                     else:
                         result = await asyncio.wait_for(asyncio.wrap_future(future), config.timeout)
                         await ws.send_json({"start": offset / sr, "end": (offset + served.window) / sr,
-                                            "label": result.label, "probability": result.probability,
-                                            "probabilities": result.probabilities})
+                                            **window_answer(result)})
                     buffer = buffer[served.hop:]
                     offset += served.hop
                     windows += 1
@@ -111,3 +111,15 @@ async def _refuse(ws: WebSocket, message: str, code: int) -> None:
         await ws.close(code)
     except (WebSocketDisconnect, RuntimeError):
         pass
+
+
+def window_answer(result) -> dict:
+    """What a window's message says of its prediction: ``label``, ``probability``,
+    ``probabilities``; for a tagger ``labels`` (the tags at or above their thresholds) too, its
+    ``label`` those tags joined by ``;`` and ``probability`` the highest tag's."""
+    if hasattr(result, "labels"):  # a tagger's TagPrediction
+        return {"label": ";".join(result.labels), "labels": list(result.labels),
+                "probability": max(result.probabilities.values(), default=0.0),
+                "probabilities": result.probabilities}
+    return {"label": result.label, "probability": result.probability,
+            "probabilities": result.probabilities}
