@@ -32,7 +32,7 @@ from tympan.pipeline.inputs import analysis_window, checked_array, checked_file
 from tympan.pipeline.metrics import Report
 from tympan.pipeline.sources import as_dataset, sources, to_mono
 from tympan.pipeline.task import Task, misuse, register_task
-from tympan.pipeline.windowing import sliding_windows
+from tympan.pipeline.windowing import padded_size, sliding_windows
 
 #: What :func:`predict` does with a file it cannot read: raise its error, or skip it (its
 #: Prediction then carries the error).
@@ -148,7 +148,7 @@ class _Batches:
     def flush(self) -> None:
         if self.owners:
             n = len(self.owners)
-            rows = min(1 << (n - 1).bit_length(), len(self.x)) if self.pad else n
+            rows = padded_size(n, len(self.x)) if self.pad else n
             self.x[n:rows] = 0.0  # rows of earlier batches (or never written): predicted, dropped
             out = np.asarray(self.model.predict_on_batch(self.x[:rows]))[:n]
             for k, p in zip(self.owners, out, strict=True):

@@ -32,7 +32,7 @@ from tympan.pipeline.config import AUTOENCODER_TRAINING, PipelineConfig
 from tympan.pipeline.inputs import analysis_window, checked_array, require_finite
 from tympan.pipeline.sources import audio_files, load_signal, sources
 from tympan.pipeline.task import Task, register_task
-from tympan.pipeline.windowing import clips, overlap_add
+from tympan.pipeline.windowing import clips, overlap_add, padded_size
 
 PHASES = ("input", "griffinlim")
 #: Window (seconds) an autoencoder learns on when ``AudioConfig.duration`` is left unset.
@@ -95,7 +95,7 @@ def _predict_padded(model, windows: np.ndarray, batch_size: int):
     a new one (about a second each; a server's first requests ran past their timeout)."""
     n = len(windows)
     rest = n % batch_size
-    size = n - rest + (min(1 << (rest - 1).bit_length(), batch_size) if rest else 0)
+    size = n - rest + (padded_size(rest, batch_size) if rest else 0)
     if size > n:
         windows = np.concatenate([windows, np.zeros((size - n, *windows.shape[1:]), windows.dtype)])
     out = model.predict(windows, batch_size=batch_size, verbose=0)

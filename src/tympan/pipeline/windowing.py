@@ -146,4 +146,12 @@ def overlap_add(process: Callable[[np.ndarray], np.ndarray], chunks: Iterable[np
             return
 
 
-__all__ = ["clips", "overlap_add", "sliding_windows"]
+def padded_size(n: int, limit: int) -> int:
+    """The rows a batch of ``n`` windows is padded to: the next power of two, at most ``limit``
+    (and never fewer than ``n``).  A jit-compiling backend (jax) compiles the model once per
+    batch shape (about a second each); padding partial batches this way keeps the shapes to a
+    handful, which predict, reconstruct and the server's warm-up all share."""
+    return max(n, min(1 << max(n - 1, 0).bit_length(), limit))
+
+
+__all__ = ["clips", "overlap_add", "padded_size", "sliding_windows"]

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from tympan import pipeline
+from tympan.pipeline.windowing import padded_size
 
 #: Held around every ``warnings.catch_warnings`` of the server's worker threads: it swaps the
 #: process's warning filters and ``showwarning`` and puts back what it found on leaving, so two
@@ -44,16 +45,10 @@ class PaddedModel:
         n = len(x)
         if not self.pad:
             return np.asarray(self.model.predict_on_batch(x))
-        size = next((s for s in self.sizes if s >= n), n)
+        size = padded_size(n, self.sizes[-1])
         if size > n:
             x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), x.dtype)])
         return np.asarray(self.model.predict_on_batch(x))[:n]
-
-    def predict(self, x, *, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
-        """Keras's ``predict`` (what ``reconstruct`` calls) through the padded batches."""
-        x = np.asarray(x)
-        return np.concatenate([self.predict_on_batch(x[i : i + batch_size])
-                               for i in range(0, max(len(x), 1), batch_size)])
 
     def __getattr__(self, name):
         return getattr(self.model, name)
