@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tympan import __version__
+from tympan.atomic import replacing
 from tympan.errors import MissingDependencyError, ParameterError
 
 #: Version of the manifest and of the columns; a resume refuses another one
@@ -90,16 +91,6 @@ def inputs_digest(sources: list[str]) -> str:
     for s in sources:
         digest.update(s.encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(out: str | os.PathLike) -> dict[str, Any]:
@@ -202,7 +193,8 @@ class Output:
         pq = optional("pyarrow.parquet")
         if table.num_rows != self.expected_rows(k):
             raise ParameterError(f"shard {k} has {table.num_rows} rows, expected {self.expected_rows(k)}")
-        _write_atomic(self.out / shard_name(k), lambda tmp: pq.write_table(table, tmp))
+        with replacing(self.out / shard_name(k)) as (tmp,):
+            pq.write_table(table, tmp)
         self.manifest["shards_done"] += 1
         self.manifest["complete"] = self.manifest["shards_done"] == self.shards
         self._write_manifest()
@@ -211,7 +203,8 @@ class Output:
         self.manifest["written"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.manifest["tympan"] = __version__
         text = json.dumps(self.manifest, indent=2) + "\n"
-        _write_atomic(self.out / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        with replacing(self.out / MANIFEST) as (tmp,):
+            tmp.write_text(text, encoding="utf-8")
 
     def errors(self) -> int:
         """Rows with an error, over every shard of the folder."""

@@ -22,12 +22,10 @@ scale: times the output's peak where that is above 1), and at batch 1 as well as
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,7 @@ from pathlib import Path
 from tympan import __version__, io
 from tympan import errors as terrors
 from tympan.artifact_files import MODEL_FILE, ONNX_FILE
+from tympan.atomic import replacing
 from tympan.errors import ArtifactError, MissingDependencyError, ParameterError
 from tympan.pipeline.artifact import read_pipeline_json
 
@@ -220,7 +219,9 @@ def export_here(*, run: str, out: str, opset: int, check: bool, check_with: list
     data = proto.SerializeToString()
     destination = Path(out)
     check_destination(destination, overwrite=overwrite)  # again: the export took a while
-    _write_atomically(destination, data)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(destination) as (tmp,):
+        tmp.write_bytes(data)
     return OnnxExport(path=destination, seconds=round(seconds, 3), size=len(data), max_abs_diff=diff,
                       peak=peak, checked=checked, dft_nodes=dft_nodes)
 
@@ -283,24 +284,6 @@ def _compare(model, proto, sr: int, samples: int, check_with: list[str], run) ->
                             "differs as much between Keras backends; check=False (--no-check) "
                             "writes it unchecked")
     return largest, peak, len(x)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """``data`` to a new hidden file beside ``path`` (the usual permissions), then renamed over
-    it in one step: ``path`` is never a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def result_dict(result: OnnxExport) -> dict:

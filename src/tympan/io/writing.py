@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from tympan import _validate as v
+from tympan.atomic import replacing
 from tympan.errors import ParameterError
 from tympan.io.decoding import FORMATS, fail, fspath
 
@@ -119,13 +118,8 @@ def _write_atomic(p: str, data: np.ndarray, sr: int, fmt: str, subtype: str,
         raise fail(p, "it is a directory", "write")
     if not target.parent.is_dir():
         raise fail(p, f"the folder '{target.parent}' does not exist", "write")
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # umask applies
-        sf.write(tmp, data, sr, subtype=subtype, format=fmt, **kwargs)
-        os.replace(tmp, target)
+        with replacing(target) as (tmp,):
+            sf.write(tmp, data, sr, subtype=subtype, format=fmt, **kwargs)
     except (RuntimeError, OSError, ValueError) as exc:
         raise fail(p, f"{getattr(exc, 'strerror', None) or exc}", "write") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)

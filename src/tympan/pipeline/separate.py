@@ -11,14 +11,13 @@ flat memory (read in blocks, windows overlap-added, written as they are finished
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 
 from tympan import _validate as v
 from tympan import io
+from tympan.atomic import replacing
 from tympan.data.mixing import load_pair, mix_at_snr, noizeus_pairs, random_segment
 from tympan.dsp import metrics
 from tympan.errors import AudioIOError, DatasetError, ParameterError
@@ -71,31 +70,20 @@ def separate(artifact, y: np.ndarray, sr: int, *, batch_size: int = 32) -> dict[
 
 @contextlib.contextmanager
 def _writers(paths: dict[str, Path], *, sr: int, fmt: str, subtype: str):
-    """SoundFiles open on temporary files next to ``paths``; renamed into place only when the
-    block completes, removed otherwise."""
+    """SoundFiles open on temporary files next to ``paths``; all renamed into place only when the
+    block completes (:func:`tympan.atomic.replacing`), removed otherwise."""
     import soundfile as sf
 
-    tmps = {k: p.with_name(f".{p.name}.{secrets.token_hex(4)}.tmp") for k, p in paths.items()}
-    files: dict[str, sf.SoundFile] = {}
-    try:
+    with contextlib.ExitStack() as stack:  # closed last in, first out: the files, then renamed
         try:
-            for k, tmp in tmps.items():
-                files[k] = sf.SoundFile(tmp, "w", samplerate=sr, channels=1, format=fmt,
-                                        subtype=subtype)
+            tmps = stack.enter_context(replacing(*paths.values()))
+            files = {k: stack.enter_context(sf.SoundFile(tmp, "w", samplerate=sr, channels=1,
+                                                         format=fmt, subtype=subtype))
+                     for k, tmp in zip(paths, tmps, strict=True)}
         except (RuntimeError, OSError, ValueError) as exc:
             raise AudioIOError(f"cannot write {fmt} ({subtype}) at {sr} Hz in "
                                f"{next(iter(paths.values())).parent}: {exc}") from exc
         yield files
-        for f in files.values():
-            f.close()
-        for k, tmp in tmps.items():
-            os.replace(tmp, paths[k])
-    finally:
-        for f in files.values():
-            f.close()
-        for tmp in tmps.values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
 
 
 def separate_file(artifact, src, out_dir, *, overwrite: bool = False,

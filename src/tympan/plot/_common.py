@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tympan import _validate as v
+from tympan.atomic import replacing
 from tympan.errors import MissingDependencyError, ParameterError
 
 if TYPE_CHECKING:
@@ -139,10 +140,6 @@ def save_figure(fig: Figure, out, *, overwrite: bool = False, dpi: float = 100) 
     path = check_output(out, overwrite=overwrite)
     dpi = v.positive_number("dpi", dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with replacing(path) as (tmp,):
         fig.savefig(tmp, format=path.suffix.lower().lstrip("."), dpi=dpi)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tympan import io
+from tympan.atomic import replacing
 from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.segment import intervals as iv
 from tympan.segment.labelling import DEFAULT_METHOD, FrameLabels, kept_intervals, label_file
@@ -77,12 +78,8 @@ def write_text(path, text: str, *, overwrite: bool = False) -> Path:
     p = _free(Path(os.fspath(path)), overwrite, "output")
     if not p.parent.is_dir():
         raise AudioIOError(f"cannot write '{p}': the folder '{p.parent}' does not exist")
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    try:  # atomic: an existing file is replaced only by a complete one
+    with replacing(p) as (tmp,):  # an existing file is replaced only by a complete one
         tmp.write_text(text)
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
     return p
 
 
