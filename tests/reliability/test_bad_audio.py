@@ -209,6 +209,28 @@ def test_absurd_sample_rate_loads_with_a_warning(tmp_path):
     assert io.info(tmp_path / "r.wav").sr == 4_000_000
 
 
+def test_a_forged_low_rate_is_not_resampled(tmp_path):
+    """A 400 kB WAV whose header says 1 Hz: resampled to 16 kHz it would be 3.2e9 samples (soxr
+    crashed the process).  Loading it at its own rate still works, with the warning."""
+    sf.write(tmp_path / "slow.wav", signal(200_000), 1, subtype="PCM_16")
+    refused = r"slow\.wav': its sample rate of 1 Hz is outside 1000-768000 Hz .* not resampled to 16000 Hz"
+    t0 = time.perf_counter()
+    with pytest.raises(AudioIOError, match=refused):
+        io.load(tmp_path / "slow.wav", sr=16000)
+    with pytest.raises(AudioIOError, match=refused):
+        io.stream(tmp_path / "slow.wav", block_length=1024, sr=16000)
+    assert time.perf_counter() - t0 < 2
+    with pytest.warns(InputWarning, match="sample rate of 1 Hz"):
+        y, sr = io.load(tmp_path / "slow.wav")
+    assert sr == 1 and len(y) == 200_000
+
+
+def test_resample_refuses_an_output_soxr_cannot_hold():
+    with pytest.raises(ParameterError, match=r"3 samples from 1 Hz to 1e\+09 Hz would make 3000000000 "
+                                             r"per channel, more than soxr takes"):
+        io.resample(np.zeros(3, np.float32), orig_sr=1, target_sr=1e9)
+
+
 def test_beyond_full_scale_warns_and_silence_does_not(tmp_path, recwarn):
     (tmp_path / "loud.wav").write_bytes(wav_with(signal() * 8))
     (tmp_path / "quiet.wav").write_bytes(encode(x=np.zeros((N, 1))))

@@ -56,14 +56,15 @@ def bad_files(signals, tmp_path):
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "no_audio").mkdir()
     (tmp_path / "no_audio" / "notes.txt").write_text("x")
+    sf.write(tmp_path / "slow.wav", np.zeros(20_000), 1, subtype="PCM_16")  # a forged 1 Hz rate
     return {**signals, "empty.wav": tmp_path / "empty.wav", "missing.wav": tmp_path / "missing.wav",
-            "no_audio": tmp_path / "no_audio"}
+            "no_audio": tmp_path / "no_audio", "slow.wav": tmp_path / "slow.wav"}
 
 
 # info reads headers only: the samples of zero/nan/inf/huge are io's (test_bad_audio.py)
 @pytest.mark.parametrize("command, name", [
     *(("predict", n) for n in ("empty.wav", "zero.wav", "nan.wav", "inf.wav", "huge.wav",
-                               "missing.wav", "no_audio")),
+                               "missing.wav", "no_audio", "slow.wav")),
     *(("info", n) for n in ("empty.wav", "missing.wav", "no_audio"))])
 def test_bad_input_is_one_error_line_naming_the_file(capsys, stand_in_models, bad_files,
                                                      command, name):
@@ -73,13 +74,13 @@ def test_bad_input_is_one_error_line_naming_the_file(capsys, stand_in_models, ba
     assert len(err) == 1 and err[0].startswith("error: ") and name in err[0], err
 
 
-@pytest.mark.parametrize("name", ["empty.wav", "zero.wav", "nan.wav", "inf.wav"])
+@pytest.mark.parametrize("name", ["empty.wav", "zero.wav", "nan.wav", "inf.wav", "slow.wav"])
 @pytest.mark.parametrize("command", ["segment", "plot", "separate"])
 def test_commands_on_one_file_name_it_in_one_line(capsys, stand_in_models, bad_files, tmp_path,
                                                   command, name):
     argv = {"segment": ["segment", bad_files[name], "--method", "energy",
                         "--out", tmp_path / "kept.wav"],
-            "plot": ["plot", "waveform", bad_files[name], "-o", tmp_path / "w.png"],
+            "plot": ["plot", "waveform", bad_files[name], "--sr", SR, "-o", tmp_path / "w.png"],
             "separate": ["separate", stand_in_models, bad_files[name], "--out", tmp_path / "sep"]}
     rc, _, err = _run(capsys, *argv[command])
     assert rc == 1

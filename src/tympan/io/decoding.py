@@ -151,12 +151,27 @@ class Source:
     def fail(self, cause: str) -> AudioIOError:
         return fail(self.path, cause)
 
-    def check_rate(self, stacklevel: int) -> None:
+    def check_rate(self, stacklevel: int, *, target: int | None = None) -> None:
+        """Warn about a rate outside ``MIN_RATE``-``MAX_RATE``; refuse to resample from one to
+        ``target`` (1 Hz to 16 kHz would make 16000 samples of each one the file holds: a forged
+        header must not size the output)."""
         sr = self.file.samplerate
-        if not MIN_RATE <= sr <= MAX_RATE:
-            warnings.warn(f"'{self.name}' has a sample rate of {sr} Hz, outside {MIN_RATE}-"
-                          f"{MAX_RATE} Hz: a damaged header or not audio", InputWarning,
-                          stacklevel=stacklevel + 1)
+        if MIN_RATE <= sr <= MAX_RATE:
+            return
+        check_resampling(self.path, sr, target)
+        warnings.warn(f"'{self.name}' has a sample rate of {sr} Hz, outside {MIN_RATE}-"
+                      f"{MAX_RATE} Hz: a damaged header or not audio", InputWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def check_resampling(path: Any, sr: int, target: int | None) -> None:
+    """Refuse to resample the file ``path`` from ``sr`` to ``target`` when ``sr`` is outside
+    ``MIN_RATE``-``MAX_RATE``: such a rate is a damaged or forged header, and resampling 1 Hz to
+    16 kHz would make 16000 samples of each one the file holds."""
+    if target is not None and target != sr and not MIN_RATE <= sr <= MAX_RATE:
+        raise fail(path, f"its sample rate of {sr} Hz is outside {MIN_RATE}-{MAX_RATE} Hz (a "
+                         f"damaged header or not audio), so it is not resampled to {target} Hz; "
+                         "read it at its own rate (sr=None) to see what it holds")
 
 
 def fspath(path: Any) -> str:

@@ -143,7 +143,7 @@ def load(path: str | os.PathLike, *, sr: int | None = None, mono: bool = True,
         if dt.kind == "i" and target not in (None, native):
             raise ParameterError(f"sr must be None with dtype {dt.name!r} (PCM codes are not "
                                  f"resampled; load floats to resample), got {sr!r}")
-        src.check_rate(stacklevel=2)
+        src.check_rate(stacklevel=2, target=target)
         start, count = _span(src, offset, duration)
         data = read_frames(src, start=start, count=count, dtype=dt.name)
         if not len(data) and start > 0:
@@ -192,7 +192,7 @@ def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None
     try:
         src = opened.enter_context(open_audio(path))
         span = _span(src, offset, duration)
-        src.check_rate(stacklevel=2)
+        src.check_rate(stacklevel=2, target=target)
         if known_frames(src) == 0:
             check_samples(src, np.zeros((0, src.file.channels), dt))
     except BaseException:

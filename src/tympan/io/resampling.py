@@ -9,6 +9,7 @@ from tympan import _validate as v
 from tympan.errors import ParameterError
 
 _QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")
+MAX_OUTPUT = 2**31 - 1  # soxr counts samples in a C int: beyond this it crashes
 
 
 def resample(y: np.ndarray, *, orig_sr: float, target_sr: float,
@@ -31,6 +32,11 @@ def resample(y: np.ndarray, *, orig_sr: float, target_sr: float,
     if orig == target:
         return y.copy()
     n = y.shape[-1]
+    out_n = round(n * target / orig)
+    if out_n > MAX_OUTPUT:
+        raise ParameterError(f"resampling {n} samples from {orig:g} Hz to {target:g} Hz would make "
+                             f"{out_n} per channel, more than soxr takes ({MAX_OUTPUT}); resample "
+                             "a stream (tympan.io.stream(..., sr=)) or check the rates")
     flat = np.ascontiguousarray(y.reshape(-1, n).T)  # (samples, channels) for soxr
     out = soxr.resample(flat, orig, target, quality=quality)
     return np.ascontiguousarray(out.T).reshape((*y.shape[:-1], out.shape[0]))
