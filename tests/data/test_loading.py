@@ -205,3 +205,26 @@ def test_load_shared_fsdd(shared_data: Path) -> None:
     X, kept = load_clips(sub, sr=16000, duration=1.0, progress=False)
     assert X.shape == (len(sub), 16000) and len(kept) == len(sub) == 24
     assert np.all(np.abs(X) <= 1.0) and np.all(np.abs(X).max(axis=1) > 0.01)
+
+
+def test_load_clips_flags_each_clip_on_its_own_samples(tmp_path: Path) -> None:
+    """DC at 44.1 kHz is flagged silent although resampling it to 8 kHz rings at its ends; ten
+    samples are too short for a 256-sample window; the array is what io.load(sr=) gives."""
+    import soundfile as sf
+
+    t = np.arange(22050) / 44100
+    sf.write(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 44100, subtype="FLOAT")
+    sf.write(tmp_path / "dc.wav", np.full(22050, 0.3), 44100, subtype="FLOAT")
+    sf.write(tmp_path / "ten.wav", 0.5 * np.sin(np.arange(10)), 8000, subtype="FLOAT")
+    paths = [tmp_path / n for n in ("tone.wav", "dc.wav", "ten.wav")]
+    X, kept, flags = load_clips(paths, sr=8000, duration=1.0, min_samples=256, return_flags=True,
+                                progress=False)
+    assert list(kept) == [0, 1, 2]
+    assert flags == [(), ("silent",), ("too_short",)]
+    dc, _ = io.load(paths[1], sr=8000)
+    assert np.ptp(dc) > 0  # resampled, the constant is not constant any more
+    for x, p in zip(X, paths):
+        y, _ = io.load(p, sr=8000)
+        np.testing.assert_array_equal(x, fit_length(y, 8000))
+    X2, kept2 = load_clips(paths, sr=8000, duration=1.0, progress=False)  # the default: no flags
+    np.testing.assert_array_equal(X2, X)

@@ -41,7 +41,8 @@ def stand_in_models(monkeypatch, classifier, separator, tmp_path):
     # `tympan predict` loads the run (tympan.pipeline.load_artifact) to find its task, and the
     # classification task's module loads what it is given as a path; separate loads through
     # the driver
-    for name in ("tympan.pipeline", "tympan.pipeline.predict", "tympan.pipeline.classify"):
+    for name in ("tympan.pipeline", "tympan.pipeline.predict", "tympan.pipeline.classify",
+                 "tympan.pipeline.evaluate"):
         monkeypatch.setattr(importlib.import_module(name), "load_artifact", lambda path: classifier)
     driver_module = importlib.import_module("tympan.pipeline.driver")
     monkeypatch.setattr(driver_module, "load_artifact", lambda path: separator())
@@ -185,3 +186,17 @@ def test_commands_without_a_model_do_not_import_keras(signals, tmp_path, argv):
     done = _python(code, *args)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_evaluate_names_each_flagged_file_in_a_warning_line(capsys, stand_in_models, tmp_path):
+    for label in ("quiet", "loud"):
+        (tmp_path / "ds" / label).mkdir(parents=True)
+    sf.write(tmp_path / "ds" / "loud" / "tone.wav", 0.5 * np.sin(np.arange(SR) / 3), SR)
+    sf.write(tmp_path / "ds" / "quiet" / "silence.wav", np.zeros(SR), SR)
+    rc, out, err = _run(capsys, "evaluate", stand_in_models, tmp_path / "ds")
+    assert rc == 0 and "accuracy" in out, err
+    assert [line for line in err if line.startswith("warning")] == \
+        [f"warning: '{tmp_path / 'ds' / 'quiet' / 'silence.wav'}' is scored, but flagged silent"]
+    rc, out, err = _run(capsys, "evaluate", stand_in_models, tmp_path / "ds", "--format", "json")
+    assert json.loads(out)["flagged"][0]["flags"] == ["silent"]
+    assert "warning: 1 files are flagged (see 'flagged')" in err

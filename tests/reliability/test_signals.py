@@ -187,3 +187,36 @@ def test_plot_load_names_the_file(signals):
         load_audio(signals["nan.wav"])
     with pytest.warns(InputWarning, match=r"dc\.wav' is silent"):
         load_audio(signals["dc.wav"])
+
+
+# ------------------------------------------------------------------ evaluate
+def test_evaluate_scores_doubtful_clips_and_names_them(classifier, tmp_path):
+    """Padded to the model's length, DC is no longer constant: the flags come from each file's
+    own samples (DC written at 16 kHz for an 8 kHz model, so it is also resampled)."""
+    for label in ("quiet", "loud"):
+        (tmp_path / "ds" / label).mkdir(parents=True)
+    sf.write(tmp_path / "ds" / "loud" / "tone.wav", tone(SR), SR, subtype="FLOAT")
+    sf.write(tmp_path / "ds" / "quiet" / "dc.wav", np.full(8000, 0.3), 16000, subtype="FLOAT")
+    sf.write(tmp_path / "ds" / "loud" / "ten.wav", tone(10), SR, subtype="FLOAT")
+    report = pipeline.evaluate(classifier, tmp_path / "ds", progress=False)
+    assert report.confusion.sum() == 3
+    assert dict(report.flagged) == {str(tmp_path / "ds" / "quiet" / "dc.wav"): ("silent",),
+                                    str(tmp_path / "ds" / "loud" / "ten.wav"): ("too_short",)}
+    assert {d["file"].rsplit("/", 1)[1]: d["flags"] for d in report.to_dict()["flagged"]} == \
+        {"dc.wav": ["silent"], "ten.wav": ["too_short"]}
+
+
+def test_training_says_how_many_clips_hold_no_signal(tmp_path):
+    from tympan.data import Dataset, Item
+    from tympan.pipeline.choices import Choices
+    from tympan.pipeline.config import AudioConfig
+    from tympan.pipeline.train import load_recording
+
+    sf.write(tmp_path / "tone.wav", tone(SR), SR, subtype="FLOAT")
+    sf.write(tmp_path / "dc.wav", np.full(SR, -0.2), SR, subtype="FLOAT")
+    dataset = Dataset([Item(tmp_path / "tone.wav", "a"), Item(tmp_path / "dc.wav", "b")], tmp_path)
+    with pytest.warns(InputWarning, match=r"1 of 2 clips hold no signal .* e\.g\. '.*dc\.wav'; they "
+                                          r"are trained on as they are"):
+        X, row, _ = load_recording(dataset, AudioConfig(sr=SR, duration=1.0), Choices(),
+                                   on_error="raise", progress=False)
+    assert X.shape == (2, SR) and list(row) == [0, 1]

@@ -81,6 +81,11 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
         report = pipeline.evaluate(paths[0], paths[1], discovery=found, on_error=on_error,
                                    adapt_per_group=per_group)
         click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
+        if report.flagged:  # scored as they are; said, as predict says it (docs/reliability.md)
+            lines = ([f"warning: '{printable(file)}' is scored, but flagged {', '.join(flags)}"
+                      for file, flags in report.flagged] if fmt == "table" else
+                     [f"warning: {len(report.flagged)} files are flagged (see 'flagged')"])
+            click.echo("\n".join(lines), err=True)
         if report.failures:
             lines = ([f"error: {printable(cause)}" for _, cause in report.failures] if fmt == "table" else
                      [f"error: {len(report.failures)} files could not be read and are not in "

@@ -8,6 +8,7 @@ installed.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
@@ -22,6 +23,8 @@ from tympan import _validate as v
 from tympan import io
 from tympan.data.dataset import Dataset, DatasetWarning, Item
 from tympan.errors import AudioIOError, DatasetError, ParameterError
+from tympan.io.decoding import check_resampling
+from tympan.signal_checks import check_signal
 
 __all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "crop_seeds", "fit_length", "load_clip", "load_clips",
            "progress_bar"]
@@ -98,19 +101,25 @@ def _as_items(data: Any) -> tuple[Item, ...]:
 
 
 def _load_one(item: Item, sr: int, mono: bool, n: int, pad: str, crop: str,
-              seed: int | None) -> np.ndarray:
-    """One clip, fitted to ``n`` samples; a problem with its file raises AudioIOError or
+              seed: int | None, min_samples: int = 0) -> tuple[np.ndarray, list[str]]:
+    """One clip, fitted to ``n`` samples, and the signal policy's flags of its own samples
+    (``silent``; ``too_short`` below ``min_samples`` at ``sr``), taken before resampling (which
+    makes a constant signal ring) and padding; a problem with its file raises AudioIOError or
     DatasetError naming the file."""
     offset = item.start or 0.0
     length = None if item.end is None else item.end - offset
     try:
-        y, _ = io.load(item.path, sr=sr, mono=mono, offset=offset, duration=length)
+        y, rate = io.load(item.path, mono=mono, offset=offset, duration=length)
         if y.shape[-1] == 0:
             raise DatasetError(f"clip '{item.path}' is empty (0 samples"
                                + (f" in {offset}..{item.end} s)" if item.end else ")"))
+        check_resampling(item.path, rate, sr)
+        flags = check_signal(y, sr=rate, min_samples=math.ceil(min_samples * rate / sr), warn=False)
+        if rate != sr:  # as io.load(sr=) does it
+            y = io.resample(y, orig_sr=rate, target_sr=sr)
         if not mono and y.ndim == 1:
             y = y[np.newaxis]
-        return fit_length(y, n, pad=pad, crop=crop, rng=seed).astype(np.float32, copy=False)
+        return fit_length(y, n, pad=pad, crop=crop, rng=seed).astype(np.float32, copy=False), flags
     except ParameterError as exc:  # an offset past the end, NaN samples: a fault of this clip
         raise DatasetError(f"clip '{item.path}': {exc}") from exc
 
@@ -121,7 +130,7 @@ def load_clip(item: Item, *, sr: int, duration: float, mono: bool = True, pad: s
     ``round(duration * sr)`` samples, float32); ``seed`` is its ``crop="random"`` draw
     (:func:`crop_seeds`).  A problem with its file raises AudioIOError or DatasetError naming
     the file.  What a stream of clips calls for each item (:mod:`tympan.pipeline.streaming`)."""
-    return _load_one(item, sr, bool(mono), round(duration * sr), pad, crop, seed)
+    return _load_one(item, sr, bool(mono), round(duration * sr), pad, crop, seed)[0]
 
 
 def crop_seeds(n: int, crop: str, rng: np.random.Generator | int | None = None) -> list[int | None]:
@@ -136,8 +145,9 @@ def crop_seeds(n: int, crop: str, rng: np.random.Generator | int | None = None) 
 def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *, sr: int,
                duration: float, mono: bool = True, pad: str = "end", crop: str = "center",
                on_error: str = "raise", workers: int | None = None, progress: bool = True,
-               desc: str = "loading", rng: np.random.Generator | int | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+               desc: str = "loading", rng: np.random.Generator | int | None = None,
+               min_samples: int = 0, return_flags: bool = False
+               ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
     """Read clips into one float32 array, every clip resampled to ``sr`` and fitted to
     ``round(duration * sr)`` samples by :func:`fit_length` (``pad``, ``crop``).
 
@@ -154,6 +164,11 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
     ``crop="random"`` draws one window per clip from ``rng`` (a Generator or a seed; default
     seed 0), in input order, so results do not depend on ``workers``.
     ``workers`` threads read the files (default ``min(8, os.cpu_count())``; 1: no threads).
+
+    ``return_flags=True`` returns ``(X, kept, flags)``: ``flags[j]`` the signal policy's flags of
+    clip ``kept[j]`` (:mod:`tympan.signal_checks`: ``silent`` for digital silence or DC,
+    ``too_short`` below ``min_samples`` samples at ``sr``, ``beyond_full_scale``), taken on the
+    file's own samples before resampling and padding.  Nothing is warned for them here.
     """
     items = _as_items(dataset_or_items)
     sr = v.positive_int("sr", sr)
@@ -169,6 +184,8 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
         raise DatasetError("nothing to load: the dataset is empty")
     seeds = crop_seeds(len(items), crop, rng)
     args = (sr, bool(mono), n, pad, crop)
+    min_samples = v.non_negative_int("min_samples", min_samples)
+    flags: dict[int, tuple[str, ...]] = {}
 
     out = np.empty((len(items), n), np.float32) if mono else None  # mono: no second copy
     multi: dict[int, np.ndarray] = {}
@@ -178,7 +195,7 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
 
     def take(i: int, call: Any) -> None:
         try:
-            y = call()
+            y, flagged = call()
         except (AudioIOError, DatasetError) as exc:
             if on_error == "raise":
                 raise
@@ -189,6 +206,7 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
             else:
                 multi[i] = y
             ok[i] = True
+            flags[i] = tuple(flagged)
         finally:
             if bar is not None:
                 bar.update(1)
@@ -196,10 +214,10 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
     try:
         if workers == 1 or len(items) == 1:
             for i, item in enumerate(items):
-                take(i, lambda item=item, i=i: _load_one(item, *args, seeds[i]))
+                take(i, lambda item=item, i=i: _load_one(item, *args, seeds[i], min_samples))
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tympan-load") as pool:
-                futures = {pool.submit(_load_one, item, *args, seeds[i]): i
+                futures = {pool.submit(_load_one, item, *args, seeds[i], min_samples): i
                            for i, item in enumerate(items)}
                 pending = set(futures)
                 try:
@@ -227,12 +245,13 @@ def load_clips(dataset_or_items: Dataset | Iterable[Item | str | os.PathLike], *
             for j, i in enumerate(kept):
                 out[j] = out[i]
             out = out[: len(kept)]
-        return out, kept
-    shapes = sorted({multi[i].shape[0] for i in kept})
-    if len(shapes) > 1:
-        raise DatasetError(f"clips have different channel counts {shapes} (with mono=False): "
-                           "load them with mono=True or convert the files")
-    return np.stack([multi.pop(i) for i in kept]), kept
+    else:
+        shapes = sorted({multi[i].shape[0] for i in kept})
+        if len(shapes) > 1:
+            raise DatasetError(f"clips have different channel counts {shapes} (with mono=False): "
+                               "load them with mono=True or convert the files")
+        out = np.stack([multi.pop(i) for i in kept])
+    return (out, kept, [flags[i] for i in kept]) if return_flags else (out, kept)
 
 
 def progress_bar(total: int, desc: str) -> Any:

@@ -241,32 +241,49 @@ def predict_labels(
 @dataclass(frozen=True)
 class EvaluationReport(Report):
     """The :class:`Report` of :func:`tympan.pipeline.evaluate`, with the files it could not
-    read (``on_error="skip"``): ``failures`` holds ``(file, cause)`` pairs in dataset order."""
+    read (``on_error="skip"``): ``failures`` holds ``(file, cause)`` pairs in dataset order; and
+    the files it scored whose own samples the signal policy flags (:mod:`tympan.signal_checks`:
+    ``silent``, ``too_short`` for the model's analysis window, ``beyond_full_scale``):
+    ``flagged`` holds ``(file, flags)`` pairs."""
 
     failures: tuple[tuple[str, str], ...] = ()
+    flagged: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_dict(self) -> dict:
         return {**super().to_dict(),
-                "failures": [{"file": file, "error": cause} for file, cause in self.failures]}
+                "failures": [{"file": file, "error": cause} for file, cause in self.failures],
+                "flagged": [{"file": file, "flags": list(flags)} for file, flags in self.flagged]}
 
 
-def load_clips_caught(dataset, audio, *, on_error: str, progress: bool):
+def load_clips_caught(dataset, audio, *, on_error: str, progress: bool, min_samples: int = 0):
     """:func:`tympan.data.load_clips` of the dataset's clips with ``audio``'s settings, the
     DatasetWarning naming each clip skipped (one each, in order) taken instead of shown (other
-    warnings are shown).  Returns ``(X, kept, caught)``, ``caught`` the DatasetWarning records."""
+    warnings are shown).  Returns ``(X, kept, caught, flags)``, ``caught`` the DatasetWarning
+    records and ``flags`` the signal policy's flags of each kept clip (``min_samples``: the
+    model's analysis window)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", tdata.DatasetWarning)
-        X, kept = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration, pad=audio.pad,
-                                   crop=audio.crop, on_error=on_error, progress=progress)
+        X, kept, flags = tdata.load_clips(dataset, sr=audio.sr, duration=audio.duration,
+                                          pad=audio.pad, crop=audio.crop, on_error=on_error,
+                                          progress=progress, min_samples=min_samples,
+                                          return_flags=True)
     for w in caught:
         if not issubclass(w.category, tdata.DatasetWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return X, kept, [w for w in caught if issubclass(w.category, tdata.DatasetWarning)]
+    return X, kept, [w for w in caught if issubclass(w.category, tdata.DatasetWarning)], flags
 
 
-def _load_reporting(dataset, audio, on_error: str, progress: bool):
-    """:func:`load_clips_caught`, plus ``(file, cause)`` of each clip skipped."""
-    X, kept, skipped = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
+def flagged_files(dataset, kept, flags) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``(file, flags)`` of each loaded clip the signal policy flags, in dataset order."""
+    return tuple((str(dataset.items[i].path), f) for i, f in zip(kept, flags, strict=True) if f)
+
+
+def _load_reporting(dataset, config, on_error: str, progress: bool):
+    """:func:`load_clips_caught`, plus ``(file, cause)`` of each clip skipped and
+    :func:`flagged_files`."""
+    X, kept, skipped, flags = load_clips_caught(dataset, config.audio, on_error=on_error,
+                                                progress=progress,
+                                                min_samples=analysis_window(config))
     failed = np.setdiff1d(np.arange(len(dataset)), kept)
     causes = iter(str(w.message) for w in skipped)
     failures = []
@@ -275,7 +292,7 @@ def _load_reporting(dataset, audio, on_error: str, progress: bool):
         cause = next(causes, f"'{path}' could not be read")
         prefix = f"skipped clip {i} '{Path(path).name}': "
         failures.append((path, cause.removeprefix(prefix)))
-    return X, kept, tuple(failures)
+    return X, kept, tuple(failures), flagged_files(dataset, kept, flags)
 
 
 def evaluate_labels(artifact, dataset, *, discovery: dict | None = None, on_error: str = "raise",
@@ -306,7 +323,7 @@ def evaluate_labels(artifact, dataset, *, discovery: dict | None = None, on_erro
                            "none: use a dataset with groups (e.g. --pattern fsdd)")
     if adapt_per_group:
         group_norm.adaptable_models(artifact.model)  # before loading every clip
-    X, kept, failures = _load_reporting(dataset, artifact.config.audio, on_error, progress)
+    X, kept, failures, flagged = _load_reporting(dataset, artifact.config, on_error, progress)
     index = {label: i for i, label in enumerate(artifact.labels)}
     y_true = np.array([index[dataset.items[i].label] for i in kept])
     if adapt_per_group:
@@ -315,7 +332,7 @@ def evaluate_labels(artifact, dataset, *, discovery: dict | None = None, on_erro
     else:
         probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
     report = Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
-    return EvaluationReport(report.labels, report.confusion, failures)
+    return EvaluationReport(report.labels, report.confusion, failures, flagged)
 
 
 # ------------------------------------------------------------------------------ the task

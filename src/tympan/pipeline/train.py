@@ -16,11 +16,11 @@ import numpy as np
 
 from tympan import _validate as v
 from tympan import data as tdata
-from tympan.errors import DatasetError, ParameterError
+from tympan.errors import DatasetError, InputWarning, ParameterError
 from tympan.pipeline import driver, group_norm
 from tympan.pipeline.artifact import Artifact, check_destination, runtime_info
 from tympan.pipeline.choices import announce, resolve_for_data, with_split_reason
-from tympan.pipeline.classify import CLASSIFICATION, load_clips_caught
+from tympan.pipeline.classify import CLASSIFICATION, flagged_files, load_clips_caught
 from tympan.pipeline.config import PipelineConfig
 from tympan.pipeline.driver import resolve_config
 from tympan.pipeline.metrics import Report
@@ -161,12 +161,17 @@ def load_recording(dataset, audio, choices, *, on_error: str, progress: bool, re
     """:func:`load_indexed`, with the files that open but fail to decode (skipped with
     ``on_error="skip"``) added to ``choices.unreadable`` and reported (through ``report``, else
     as the loader's warnings).  Returns ``(X, row, choices)``."""
-    X, kept, caught = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
+    X, kept, caught, flags = load_clips_caught(dataset, audio, on_error=on_error, progress=progress)
     row = _rows(len(dataset), kept)
     skipped = tuple(str(w.message) for w in caught)
     if report is None:
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    silent = [file for file, f in flagged_files(dataset, kept, flags) if "silent" in f]
+    if silent:  # kept (the data are the user's), but said: a class of silent clips teaches nothing
+        warnings.warn(f"{len(silent)} of {len(kept)} clips hold no signal (digital silence or a "
+                      f"constant), e.g. '{silent[0]}'; they are trained on as they are",
+                      InputWarning, stacklevel=2)
     if skipped:
         choices = dataclasses.replace(choices, unreadable=choices.unreadable + skipped)
         if report is not None:
