@@ -146,7 +146,8 @@ class Source:
         """A fresh decoder on the same file (after a decoding error libsndfile cannot seek)."""
         self.file.close()
         os.lseek(self.fd, 0, os.SEEK_SET)
-        self.file = sf.SoundFile(self.fd, closefd=False)
+        with mpg123_quiet():
+            self.file = sf.SoundFile(self.fd, closefd=False)
 
     def fail(self, cause: str) -> AudioIOError:
         return fail(self.path, cause)
@@ -191,8 +192,9 @@ def open_audio(path: Any) -> Iterator[Source]:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             raise fail(p, "the file is empty (0 bytes)")
-        try:
-            f = sf.SoundFile(fh.fileno(), closefd=False)
+        try:  # libsndfile probes for MPEG audio: libmpg123 may print its notes on any bytes
+            with mpg123_quiet():
+                f = sf.SoundFile(fh.fileno(), closefd=False)
         except (RuntimeError, OSError, ValueError) as exc:
             raise _open_error(p, exc) from exc
         src = Source(p, shown(p), f, fh.fileno(), size, f.frames,
