@@ -6,7 +6,8 @@ number or to -1 hides most of the audio ("holds no audio", a tenth of a second o
 :func:`forged_end` reads the page headers (not the audio) and tells when the last granule
 cannot be right: -1 (no packet ends there), below an earlier page's granule, or below what the
 packets of the last page must add (each Vorbis packet gives at least half the short block,
-each Opus packet at least 2.5 ms).  :class:`EndPatched` then shows libsndfile the same file
+each Opus packet at least 2.5 ms), while the page's checksum holds (a page that fails it is
+corrupt, and libsndfile drops it).  :class:`EndPatched` then shows libsndfile the same file
 with that granule unknown (a large value, its checksum fixed), so it decodes every page until
 the data ends.  Other damage is left to libsndfile.
 """
@@ -77,8 +78,15 @@ def forged_end(fd: int, size: int) -> int | None:
         return None  # not Ogg, or one page: nothing to compare with
     offset, granule, packets = last
     if granule == -1 or granule < earlier + max(packets - 2, 0) * per_packet:
-        return offset
-    return None
+        page = os.pread(fd, size - offset, offset)  # (the last page: what is left of the file)
+        if page_crc(page[:_page_length(page)]) == _HEADER.unpack_from(page)[6]:
+            return offset  # its checksum holds: only the length is wrong
+    return None  # (a page whose checksum fails is corrupt: libsndfile drops it, as it should)
+
+
+def _page_length(page: bytes) -> int:
+    nseg = page[_HEADER.size]
+    return _HEADER.size + 1 + nseg + sum(page[_HEADER.size + 1:_HEADER.size + 1 + nseg])
 
 
 class EndPatched:
