@@ -363,3 +363,81 @@ def test_keras_functions_named_in_the_file_still_load(tmp_path):
     folder = art.save_artifact(artifact, tmp_path / "compiled")
     assert b'"builtins"' in zipfile.ZipFile(folder / "model.keras").read("config.json")
     assert art.load_artifact(folder).labels == ("a", "b", "c")
+
+
+# --- a save killed outright (SIGKILL): its hidden folder is cleared by the next load or save ---
+
+_KILLED_SAVE = """
+import os, signal, sys
+from pathlib import Path
+from tympan.artifact_files import ARTIFACT_FILES
+from tympan.pipeline import folder_swap
+
+def kill(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def fill(folder):  # the new artifact: a copy of the old one
+    for name in ("model.keras", "pipeline.json"):
+        (folder / name).write_bytes((Path(sys.argv[1]) / name).read_bytes())
+        if sys.argv[2] == "fill":
+            kill()
+
+if sys.argv[2] == "swapped":  # after the exchange, while the old folder is being emptied
+    folder_swap._clear = kill
+elif sys.argv[2] == "carried":  # the user's files linked into the new folder, before the swap
+    folder_swap.exchange = kill
+folder_swap.replace_folder(Path(sys.argv[1]), fill, owned=ARTIFACT_FILES)
+"""
+
+
+def _killed_save(run, when):
+    import signal
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(run), when], capture_output=True,
+                          timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    hidden = [p.name for p in run.parent.iterdir() if p.name != "run"]
+    assert len(hidden) == 1 and hidden[0].startswith(".run.tmp-"), hidden  # what it left
+
+
+@pytest.mark.parametrize("when", ["fill", "carried", "swapped"])
+@pytest.mark.parametrize("next_step", ["load", "save"])
+def test_a_killed_save_leaves_nothing_behind_after_the_next(run, saved, when, next_step):
+    (run / "notes.txt").write_text("mine")
+    (run / "sub").mkdir()
+    (run / "sub" / "deep.txt").write_text("deep")
+    _killed_save(run, when)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # all it holds is tympan's or at run
+        if next_step == "load":
+            art.read_pipeline_json(run)
+        else:
+            art.save_artifact(saved[1], run, overwrite=True)
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"]
+    assert (run / "notes.txt").read_text() == "mine" and (run / "sub" / "deep.txt").read_text() == "deep"
+    assert art.load_artifact(run).labels == (("a", "b", "c") if next_step == "load" else ("x", "y"))
+
+
+def test_only_stale_folders_of_tympans_own_names_are_cleared(run):
+    _killed_save(run, "carried")
+    [stale] = [p for p in run.parent.iterdir() if p.name != "run"]
+    (stale / "added.txt").write_text("written there meanwhile")  # not at run: kept, and said so
+    dead = stale.name.split("-")[1]
+    others = {f".run.tmp-{dead}-notes": "dir", f".run.tmp-{os.getppid()}-abcdefgh": "dir",
+              f".run.tmp-{dead}-abcdefg": "dir", f".runs.tmp-{dead}-abcdefgh": "dir",
+              f"run.tmp-{dead}-abcdefgh": "dir", f".run.tmp-{dead}-abcdefgi": "file",
+              f".run.old-{dead}x": "dir"}
+    for name, kind in others.items():
+        if kind == "dir":
+            (run.parent / name).mkdir()
+            (run.parent / name / "pipeline.json").write_text("{}")
+        else:
+            (run.parent / name).write_text("a file")
+    with pytest.warns(RuntimeWarning, match=rf"kept {stale}: it holds files that are not the same"):
+        art.read_pipeline_json(run)
+    assert sorted(p.name for p in stale.iterdir()) == ["added.txt"]  # tympan's own files gone
+    for name in others:
+        assert (run.parent / name).exists(), name
+    assert folder_swap.remove_stale(run, owned=art.ARTIFACT_FILES) == []

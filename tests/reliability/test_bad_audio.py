@@ -309,14 +309,16 @@ CLI = [("empty.wav", b"", "empty"), ("cut44.wav", WAV[:44], "declares 2000 frame
        ("rate0.wav", put(WAV, 24, "<I", 0), "sample rate 0"),
        ("flac_total.flac", flac_total(2**36 - 1), "declares 68719476735 frames"),
        ("rf64_10h.rf64", rf64_frames(10 * 3600 * SR), "declares 288000000 frames"),
-       ("random.flac", np.random.default_rng(3).bytes(5000), "no valid FLAC header")]
+       ("random.flac", np.random.default_rng(3).bytes(5000), "no valid FLAC header"),
+       # libsndfile probes these bytes as MPEG audio on opening: libmpg123's own notes stay quiet
+       ("random.wav", np.random.default_rng(1).bytes(5000), "no valid WAV header")]
 
 
 @pytest.mark.parametrize(("name", "content", "cause"), CLI, ids=[c[0] for c in CLI])
-def test_cli_info_prints_one_error_line(tmp_path, capsys, name, content, cause):
+def test_cli_info_prints_one_error_line(tmp_path, capfd, name, content, cause):
     (tmp_path / name).write_bytes(content)
     assert main(["info", str(tmp_path / name)]) == 1
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()  # descriptor 2 too: what C libraries print there
     assert out == ""
     [line] = err.splitlines()
     assert re.fullmatch(rf"error: cannot read audio file '{re.escape(str(tmp_path / name))}': .*{cause}.*",
@@ -344,3 +346,61 @@ def test_damaged_mp3_is_one_error_without_libmpg123_notes(tmp_path, capfd):
     with mpg123_quiet():
         os.write(2, b"Note: Illegal Audio-MPEG-Header 0x0 at offset 1.\nkept line\n")
     assert capfd.readouterr().err == "kept line\n"
+
+
+def ogg_crc(page: bytes) -> int:
+    """The Ogg page checksum (CRC-32, polynomial 0x04C11DB7, not reflected), written out here."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def ogg_last_granule(data: bytes, granule: int) -> bytes:
+    """``data`` with its last page's granule position set to ``granule``, checksum fixed."""
+    b = bytearray(data)
+    i = b.rfind(b"OggS")
+    b[i + 6:i + 14] = struct.pack("<q", granule)
+    b[i + 22:i + 26] = bytes(4)
+    b[i + 22:i + 26] = struct.pack("<I", ogg_crc(bytes(b[i:])))
+    return bytes(b)
+
+
+TEN_S = 0.4 * np.sin(2 * np.pi * 300 * np.arange(10 * SR) / SR) * np.sin(np.arange(10 * SR) / SR)
+
+
+@pytest.mark.parametrize("seconds", [2, 10])  # all audio in one page / in several
+@pytest.mark.parametrize("granule", [0, 100, -1, "most"])
+def test_forged_ogg_length_decodes_to_the_end_of_the_data(tmp_path, seconds, granule):
+    """libsndfile stops at the last page's granule position: forged (checksum fixed) to 0, 100,
+    -1 or 7/8 of the real length, it hid the audio; the pages contradict it."""
+    n = seconds * SR
+    good = encode("OGG", x=TEN_S[:n, None])
+    (tmp_path / "ok.ogg").write_bytes(good)
+    forged = ogg_last_granule(good, n * 7 // 8 if granule == "most" else granule)
+    (tmp_path / "f.ogg").write_bytes(forged)
+    with pytest.warns(InputWarning, match=r"f\.ogg': the granule position of its last Ogg page"):
+        y, sr = io.load(tmp_path / "f.ogg")
+    assert sr == SR and n <= len(y) <= n + 1024  # the encoder's padding, which the real end trims
+    ref, _ = io.load(tmp_path / "ok.ogg")
+    np.testing.assert_allclose(y[:n], ref, atol=1e-6)
+    with pytest.warns(InputWarning):
+        assert io.info(tmp_path / "f.ogg").frames == len(y)
+        assert sum(len(b) for b in io.stream(tmp_path / "f.ogg", block_length=1000)) == len(y)
+
+
+def test_valid_ogg_keeps_its_exact_length_without_a_warning(tmp_path, recwarn):
+    (tmp_path / "ok.ogg").write_bytes(encode("OGG", x=TEN_S[:, None]))
+    y, _ = io.load(tmp_path / "ok.ogg")
+    assert len(y) == io.info(tmp_path / "ok.ogg").frames == len(TEN_S) and not recwarn.list
+
+
+def test_ogg_last_page_failing_its_checksum_is_not_taken_for_a_forged_length(tmp_path, recwarn):
+    good = encode("OGG", x=TEN_S[:, None])
+    b = bytearray(ogg_last_granule(good, 100))
+    b[-1] ^= 0xFF  # the page damaged: its checksum fails; libsndfile drops it, nothing is mended
+    (tmp_path / "c.ogg").write_bytes(bytes(b))
+    y, _ = io.load(tmp_path / "c.ogg")
+    assert 0 < len(y) < len(TEN_S) and not [w for w in recwarn.list if "granule" in str(w.message)]

@@ -116,6 +116,25 @@ def test_separate_and_segment_of_silence_write_no_nan(capsys, stand_in_models, s
     assert len(err) == 1 and "dc.wav' is silent" in err[0]
 
 
+def test_a_warning_about_a_file_is_shown_once(capsys, signals):
+    # segment reads the file three times (flags, features, the kept audio): one warning line
+    rc, _, err = _run(capsys, "segment", signals["loud.wav"], "--method", "energy")
+    assert rc == 0 and err == [e for e in err if not e.startswith("warning: ")] + [
+        "warning: '" + str(signals["loud.wav"]) + "' peaks at 2, beyond [-1, 1]: the file is not "
+        "normalised audio, the result may be unreliable"]
+
+
+def test_segment_of_an_mp3_named_wav_writes_a_wav(capsys, tmp_path):
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "a.mp3", 0.4 * np.sin(2 * np.pi * 300 * t), SR)
+    (tmp_path / "a.mp3").rename(tmp_path / "a.wav")
+    rc, _, err = _run(capsys, "segment", tmp_path / "a.wav", "--method", "energy", "--out",
+                      tmp_path / "kept.wav")
+    assert rc == 0, err
+    assert sf.info(tmp_path / "kept.wav").format == "WAV"  # was: MPEG in a WAV, a write error
+    assert abs(len(sf.read(tmp_path / "kept.wav")[0]) - SR) < 0.05 * SR
+
+
 def test_a_newline_in_a_file_name_does_not_break_tables(capsys, stand_in_models, signals, tmp_path):
     odd = tmp_path / "two\nlines\t.wav"
     sf.write(odd, np.asarray(sf.read(signals["tone.wav"])[0]), SR)

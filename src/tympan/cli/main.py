@@ -126,16 +126,30 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (used by tests and the console script).  Warnings
-    are shown as one line each while it runs."""
-    shown = warnings.formatwarning
+    are shown as one line each while it runs, and each text once (a command that reads a file
+    several times, as ``segment`` does, warns about it once)."""
+    formatted, show = warnings.formatwarning, warnings.showwarning
     warnings.formatwarning = _one_line_warning
+    warnings.showwarning = _once(show)
     try:
         return _main(argv)
     except KeyboardInterrupt:  # outside click's own handling (e.g. while it parses)
         click.echo("error: interrupted", err=True)
         return INTERRUPTED
     finally:
-        warnings.formatwarning = shown
+        warnings.formatwarning, warnings.showwarning = formatted, show
+
+
+def _once(show):
+    """``warnings.showwarning`` that passes each (category, text) to ``show`` once."""
+    seen: set[tuple[type, str]] = set()
+
+    def show_once(message, category, filename, lineno, file=None, line=None):
+        key = (category, str(message))
+        if key not in seen:
+            seen.add(key)
+            show(message, category, filename, lineno, file, line)
+    return show_once
 
 
 def _main(argv: list[str] | None) -> int:

@@ -11,7 +11,9 @@ frames a file of its size can hold (:func:`max_frames`); samples are decoded in 
   its end.
 * MP3 and Ogg: the length is an estimate (a Xing/LAME count, a bitrate estimate, the last granule
   position); decoding runs to the end of the data whatever it says, and :func:`count_frames`
-  replaces a length beyond the ceiling by the decoded count.
+  replaces a length beyond the ceiling by the decoded count.  An Ogg file's last granule that its
+  pages contradict (:mod:`tympan.io.ogg_pages`; libsndfile stops there) is shown to libsndfile as
+  unknown, with an :class:`InputWarning`, so the audio is decoded to its end.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import soundfile as sf
 
 from tympan import signal_checks
 from tympan.errors import AudioIOError, InputWarning, ParameterError
+from tympan.io import ogg_pages
 from tympan.io.decoder_messages import mpg123_quiet
 
 #: Format chosen by :func:`tympan.io.save` from the file extension.
@@ -131,6 +134,7 @@ class Source:
     size: int
     declared: int
     exact: bool  # PCM and FLAC: the header's count must match the data
+    ogg_end: int | None = None  # the offset of an Ogg last page whose granule is shown unknown
 
     @property
     def length_known(self) -> bool:
@@ -146,7 +150,8 @@ class Source:
         """A fresh decoder on the same file (after a decoding error libsndfile cannot seek)."""
         self.file.close()
         os.lseek(self.fd, 0, os.SEEK_SET)
-        self.file = sf.SoundFile(self.fd, closefd=False)
+        with mpg123_quiet():
+            self.file = _soundfile(self.fd, self.size, self.ogg_end)
 
     def fail(self, cause: str) -> AudioIOError:
         return fail(self.path, cause)
@@ -206,17 +211,29 @@ def open_audio(path: Any) -> Iterator[Source]:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             raise fail(p, "the file is empty (0 bytes)")
-        try:
-            f = sf.SoundFile(fh.fileno(), closefd=False)
+        ogg_end = ogg_pages.forged_end(fh.fileno(), size)
+        try:  # libsndfile probes for MPEG audio: libmpg123 may print its notes on any bytes
+            with mpg123_quiet():
+                f = _soundfile(fh.fileno(), size, ogg_end)
         except (RuntimeError, OSError, ValueError) as exc:
             raise _open_error(p, exc) from exc
         src = Source(p, shown(p), f, fh.fileno(), size, f.frames,
-                     exact=f.format == "FLAC" or f.subtype in _BYTES)
+                     exact=f.format == "FLAC" or f.subtype in _BYTES, ogg_end=ogg_end)
+        if ogg_end is not None:
+            warnings.warn(f"'{src.name}': the granule position of its last Ogg page contradicts its "
+                          "other pages (a damaged or forged length): the audio is decoded to its "
+                          "end", InputWarning, stacklevel=4)
         try:
             _check_length(src)
             yield src
         finally:
             src.file.close()
+
+
+def _soundfile(fd: int, size: int, ogg_end: int | None) -> sf.SoundFile:
+    if ogg_end is None:
+        return sf.SoundFile(fd, closefd=False)
+    return sf.SoundFile(ogg_pages.EndPatched(fd, size, ogg_end))
 
 
 def _check_length(src: Source) -> None:

@@ -10,7 +10,8 @@ Writing (:func:`save_artifact`) replaces a folder only when it is a tympan artif
 (:data:`ARTIFACT_FILES`): a user's notes or results in the folder are kept.  The new folder is
 written beside the old one and swapped in one step (:mod:`tympan.pipeline.folder_swap`), so
 the path always holds a complete artifact (the figures, drawn by :mod:`tympan.plot`, come in
-the same step); a copy hidden by an interrupted save is recovered by the next load or save.
+the same step); a copy hidden by an interrupted save is recovered by the next load or save,
+and the hidden folders a killed save left are cleared by it.
 
 Loading (:func:`load_artifact`) checks ``pipeline.json`` against the schema
 (:mod:`tympan.pipeline.schema`) before anything else, loads ``model.keras`` in Keras safe mode
@@ -98,6 +99,7 @@ def check_destination(path, *, overwrite: bool = False) -> Path:
     ``pipeline.json`` passes the schema), or over one unless asked.  An empty folder is fine."""
     dest = Path(path)
     folder_swap.recover(dest, accept=_is_artifact)
+    folder_swap.remove_stale(dest, owned=ARTIFACT_FILES)
     if not dest.exists():
         return dest
     if dest.is_dir() and not any(dest.iterdir()):
@@ -170,6 +172,7 @@ def read_pipeline_json(path, *, recover: bool = True) -> dict[str, Any]:
     folder = Path(path)
     if recover:
         folder_swap.recover(folder, accept=_is_artifact)
+        folder_swap.remove_stale(folder, owned=ARTIFACT_FILES)
     if not folder.exists():
         raise ArtifactError(f"no artifact at {folder}: the folder does not exist")
     file = folder / PIPELINE_FILE

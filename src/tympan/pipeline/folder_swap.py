@@ -15,6 +15,13 @@ the swap is two renames: the destination to ``.NAME.old-PID``, the temporary fol
 destination.  An interrupt between them puts the old folder back; a crash there (the process
 killed) leaves the path missing, and :func:`recover` (called by every load and save) renames
 the hidden copy back with a warning.
+
+A process killed during a save (SIGKILL, power loss) leaves its hidden ``.NAME.tmp-PID-XXXXXXXX``
+folder (and, after the second of two renames, ``.NAME.old-PID``) beside the destination.
+:func:`remove_stale` (called by every load and save) clears such a folder once its process is
+gone, as the interrupted save would have: the ``owned`` files and what the destination holds too
+(the same file or the same bytes) are removed; anything else is kept and named in a warning.
+Only folders of exactly these names are touched.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import ctypes.util
 import errno
 import filecmp
 import os
+import re
 import shutil
 import stat
 import sys
@@ -132,6 +140,37 @@ def recover(dest, *, accept: Callable[[Path], bool]) -> Path | None:
     return folder
 
 
+def remove_stale(dest, *, owned: Iterable[str]) -> list[Path]:
+    """Clear the hidden folders beside ``dest`` that a killed save left: ``.NAME.tmp-PID-X``
+    (the :func:`replace_folder` temporary, ``X`` the 8 characters ``tempfile`` adds) and, when
+    ``dest`` exists, ``.NAME.old-PID``, of processes no longer running (see the module
+    docstring; this process's own are left to it).  Returns the folders removed."""
+    dest = Path(dest)
+    if dest.is_symlink():
+        dest = dest.resolve()
+    if not dest.parent.is_dir():
+        return []
+    owned = frozenset(owned)
+    name = re.escape(dest.name)
+    pattern = re.compile(rf"\.{name}\.tmp-(\d+)-[a-z0-9_]{{8}}|\.{name}\.old-(\d+)")
+    removed = []
+    for entry in os.scandir(dest.parent):
+        match = pattern.fullmatch(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = int(match[1] or match[2])
+        if pid == os.getpid() or _running(pid) or (match[2] and not dest.is_dir()):
+            continue  # a live save's, or a hidden old copy that recover() brings back
+        folder = Path(entry.path)
+        try:
+            _clear(folder, dest, owned)
+        except OSError:  # a read-only place, or removed meanwhile: a later save tries again
+            continue
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
 def _running(pid: int) -> bool:
     if pid == os.getpid():
         return False  # this process is not saving it now: it was interrupted earlier
@@ -215,4 +254,4 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-__all__ = ["exchange", "old_name", "recover", "replace_folder"]
+__all__ = ["exchange", "old_name", "recover", "remove_stale", "replace_folder"]

@@ -127,8 +127,9 @@ def write_kept(src, dst, spans, *, overwrite: bool = False, subtype: str | None 
 
 def _same_subtype(info, dst) -> str | None:
     """The source's sample encoding when ``dst`` is of the same format (24-bit or float stays
-    so); otherwise the format's default."""
-    same = Path(os.fspath(dst)).suffix.lower() == Path(os.fspath(info.path)).suffix.lower()
+    so); otherwise the format's default.  The format is the file's own, not its extension's (an
+    MP3 named .wav is written as a WAV of the default encoding)."""
+    same = io.FORMATS.get(Path(os.fspath(dst)).suffix.lower()) == info.format
     return info.subtype if same else None
 
 
