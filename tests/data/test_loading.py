@@ -223,8 +223,8 @@ def test_load_clips_flags_each_clip_on_its_own_samples(tmp_path: Path) -> None:
     assert flags == [(), ("silent",), ("too_short",)]
     dc, _ = io.load(paths[1], sr=8000)
     assert np.ptp(dc) > 0  # resampled, the constant is not constant any more
-    for x, p in zip(X, paths):
+    for x, p in zip(X, paths, strict=True):
         y, _ = io.load(p, sr=8000)
         np.testing.assert_array_equal(x, fit_length(y, 8000))
-    X2, kept2 = load_clips(paths, sr=8000, duration=1.0, progress=False)  # the default: no flags
+    X2, _ = load_clips(paths, sr=8000, duration=1.0, progress=False)  # the default: no flags
     np.testing.assert_array_equal(X2, X)
