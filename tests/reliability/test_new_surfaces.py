@@ -1,0 +1,147 @@
+"""Bad input and tampering on the batch outputs (``tympan predict --out``, ``tympan features``):
+nothing a user had is deleted or overwritten, and a file that cannot be read is a row with
+its error, never a failed job, a NaN or a traceback.
+
+The ONNX runtime's and the server's cases live with their fixtures (tests/runtime,
+tests/serve)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tympan.cli.main import main
+from tympan.engines import MANIFEST, features_to_parquet, predict_to_parquet
+from tympan.errors import ParameterError
+
+
+def _rows(folder) -> dict[str, dict]:
+    import pyarrow.parquet as pq
+
+    return {r["source"].rsplit("/", 1)[-1]: r for r in pq.read_table(folder).to_pylist()}
+
+
+@pytest.fixture
+def mels(signals, tmp_path):
+    """A finished features output of the good tone (``out``, its manifest's text)."""
+    out = tmp_path / "mels.parquet"
+    features_to_parquet([signals["tone.wav"], signals["one.wav"]], out=out, sr=8000, shard_size=1,
+                        progress=False)
+    return out
+
+
+#: manifests a user could write (or a copy of another tool's) that must not make a folder ours
+FORGED = {
+    "minimal": {"schema_version": 1, "kind": "predict"},
+    "not an object": [1, 2],
+    "bool for int": {"schema_version": True, "kind": "features", "engine": "local", "inputs": 1,
+                     "inputs_sha256": "0" * 64, "shard_size": 1, "shards": 1, "shards_done": 1,
+                     "complete": True, "written": "", "tympan": "0.1.0"},
+    "shards disagree": {"schema_version": 1, "kind": "features", "engine": "local", "inputs": 10,
+                        "inputs_sha256": "0" * 64, "shard_size": 1, "shards": 1, "shards_done": 1,
+                        "complete": True, "written": "", "tympan": "0.1.0"},
+}
+
+
+@pytest.mark.parametrize("forged", sorted(FORGED))
+@pytest.mark.parametrize("how", ["overwrite", "resume"])
+def test_a_forged_manifest_does_not_make_a_folder_ours(forged, how, signals, tmp_path):
+    """Before: any JSON object with schema_version and kind predict|features made the folder a
+    tympan output, and --overwrite deleted the user's part-00000.parquet in it."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / MANIFEST).write_text(json.dumps(FORGED[forged]))
+    (folder / "part-00000.parquet").write_text("the user's own file")
+    with pytest.raises(ParameterError, match=r"not a manifest that tympan wrote.*nothing there is touched"):
+        features_to_parquet([signals["tone.wav"]], out=folder, sr=8000, progress=False, **{how: True})
+    assert (folder / "part-00000.parquet").read_text() == "the user's own file"
+    assert json.loads((folder / MANIFEST).read_text()) == FORGED[forged]
+
+
+@pytest.mark.parametrize("how", ["overwrite", "resume"])
+@pytest.mark.parametrize("name", ["part-00000.parquet", "part-00001.parquet", "part-00005.parquet"])
+def test_a_user_file_named_as_a_shard_is_never_replaced(how, name, mels, signals):
+    """In a real output, a file named as a shard that tympan did not write (in place of a shard
+    and not Parquet, or a Parquet file beyond the manifest's shards) is refused before anything
+    is touched.  Before: --overwrite unlinked it, --resume wrote over it."""
+    if name == "part-00005.parquet":  # the user's copy of a shard, which tympan would remove
+        (mels / name).write_bytes((mels / "part-00000.parquet").read_bytes())
+    else:
+        (mels / name).write_text("the user's notes")
+    mine = (mels / name).read_bytes()
+    (mels / "notes.md").write_text("kept")
+    manifest = (mels / MANIFEST).read_text()
+    with pytest.raises(ParameterError, match=rf"{name}' is named as a shard but is not one tympan wrote"):
+        features_to_parquet([signals["tone.wav"], signals["one.wav"]], out=mels, sr=8000, shard_size=1,
+                            progress=False, **{how: True})
+    assert (mels / name).read_bytes() == mine
+    assert (mels / MANIFEST).read_text() == manifest
+    assert (mels / "notes.md").read_text() == "kept"
+
+
+def test_overwrite_replaces_only_the_shards(mels, signals):
+    """A real output with a note of the user's and a text file named far beyond the shards:
+    overwrite replaces the shards and manifest, keeps the rest."""
+    (mels / "notes.md").write_text("kept")
+    (mels / "part-00099.parquet").write_text("kept too")
+    summary = features_to_parquet([signals["one.wav"]], out=mels, sr=8000, overwrite=True,
+                                  progress=False)
+    assert summary["rows_written"] == 1 and set(_rows(mels / "part-00000.parquet")) == {"one.wav"}
+    assert not (mels / "part-00001.parquet").exists()  # the earlier job's second shard
+    assert (mels / "notes.md").read_text() == "kept"
+    assert (mels / "part-00099.parquet").read_text() == "kept too"
+
+
+def test_features_of_the_bad_input_table(signals, tmp_path):
+    """No audio, NaN, inf and 1e30 are rows with the error naming the file; silence, DC, one
+    sample and a loud tone give finite features."""
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "random.wav").write_bytes(np.random.default_rng(0).bytes(3000))
+    out = tmp_path / "f.parquet"
+    files = [*signals.values(), tmp_path / "empty.wav", tmp_path / "random.wav"]
+    summary = features_to_parquet(files, out=out, sr=8000, progress=False)
+    rows = _rows(out)
+    errors = {"zero.wav": "holds no audio", "nan.wav": "non-finite sample", "inf.wav": "non-finite sample",
+              "huge.wav": "samples reach 1e\\+30", "empty.wav": "the file is empty",
+              "random.wav": "corrupt file"}
+    assert summary["errors"] == len(errors)
+    for name, row in rows.items():
+        if name in errors:
+            assert row["feature"] is None
+            assert row["error"].startswith(f"cannot read audio file '{tmp_path / name}'")
+            assert re.search(errors[name], row["error"])
+        else:
+            assert row["error"] is None and np.isfinite(row["feature"]).all(), name
+
+
+@pytest.fixture
+def stand_in_run(monkeypatch, classifier, tmp_path):
+    """A run folder whose model is conftest's stand-in classifier (no Keras)."""
+    monkeypatch.setattr(importlib.import_module("tympan.pipeline"), "load_artifact", lambda path: classifier)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"stand-in")  # what the manifest's model_sha256 reads
+    return run
+
+
+def test_predict_out_rows_of_the_bad_input_table(stand_in_run, signals, tmp_path, capsys):
+    """predict --out: errors as rows naming the file, flags for silence and short input, exit 1
+    and one error line; no NaN probability."""
+    out = tmp_path / "p.parquet"
+    rc = main(["predict", str(stand_in_run), *map(str, signals.values()), "--out", str(out)])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert rc == 1 and err == [f"error: 4 of {len(signals)} files could not be read (see the 'error' column)"]
+    rows = _rows(out)
+    for name in ("zero.wav", "nan.wav", "inf.wav", "huge.wav"):
+        assert rows[name]["label"] is None and f"'{signals[name]}'" in rows[name]["error"]
+    assert rows["silence.wav"]["flags"] == ["silent"] and rows["dc.wav"]["flags"] == ["silent"]
+    assert rows["one.wav"]["flags"] == ["silent", "too_short"] and "too_short" in rows["ten.wav"]["flags"]
+    assert rows["loud.wav"]["flags"] == ["beyond_full_scale"]
+    for row in rows.values():
+        assert row["error"] is not None or np.isfinite(row["probabilities"]).all()
+    with pytest.raises(ParameterError, match="holds the output of an earlier job"):
+        predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, progress=False)
