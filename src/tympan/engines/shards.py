@@ -10,8 +10,8 @@ manifest likewise, so a killed job leaves whole shards only.
 
 Nothing tympan did not write is deleted or overwritten: a folder that exists, is not empty and
 has no manifest (or a manifest tympan did not write: every field :class:`Output` writes, with
-its type) is refused, and so is one where a file named as a shard is not a whole Parquet
-file among the shards its manifest counts.  One that holds a tympan
+its type) is refused, and so is one where a file named as a shard is not a Parquet file
+among the shards its manifest counts.  One that holds a tympan
 output needs ``resume`` (shards already written with their full row count are kept, the others
 redone; the job must be the same: inputs, model, options) or ``overwrite`` (the shards and
 manifest are removed first; other files are left).
@@ -146,14 +146,12 @@ def _manifest_fault(manifest: Any) -> str | None:
 
 
 def _is_parquet(path: Path) -> bool:
-    """Whether ``path`` is a whole Parquet file (its magic at both ends): what :meth:`Output.write`
-    leaves (each shard is renamed into place complete)."""
+    """Whether ``path`` is a Parquet file, or the start of one (a shard a crash cut short, which
+    a resume redoes): it begins with Parquet's magic.  A file that does not was never a shard."""
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
-            f.seek(-4, os.SEEK_END)
-            return head == b"PAR1" and f.read(4) == b"PAR1"
-    except OSError:  # shorter than 8 bytes, a folder, unreadable
+            return f.read(4) == b"PAR1"
+    except OSError:  # a folder, unreadable
         return False
 
 
@@ -195,7 +193,7 @@ class Output:
 
     def _check_shards_own(self, old: dict) -> None:
         """Refuse a folder where a file named as a shard (one :meth:`open` would remove or write
-        over) is not one tympan wrote: not a whole Parquet file, or beyond the old job's shards."""
+        over) is not one tympan wrote: not Parquet, or beyond the old job's shards."""
         for path in sorted(self.out.iterdir()):
             match = _PART.fullmatch(path.name)
             if not match:
@@ -249,7 +247,7 @@ class Output:
 
     def _remove_own(self, keep: set[int]) -> None:
         """Remove the shards (but ``keep``) and temporary files that tympan wrote here (a shard
-        is a whole Parquet file: :meth:`_check_shards_own` refused the folder otherwise)."""
+        is a Parquet file: :meth:`_check_shards_own` refused the folder otherwise)."""
         for path in self.out.iterdir():
             match = _PART.fullmatch(path.name)
             ours = match and int(match.group(1)) not in keep and _is_parquet(path)
