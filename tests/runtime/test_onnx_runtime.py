@@ -168,6 +168,32 @@ def test_stale_or_foreign_model_onnx(onnx_run, fsdd_recordings, tmp_path):
         load_onnx_artifact(run)
 
 
+@pytest.mark.parametrize(("edit", "error"), [
+    ("sr", r"model\.onnx was exported with sr (\d+) but pipeline\.json has audio\.sr \d+"),
+    ("task", r"model\.onnx was exported with task classification but pipeline\.json has task tagging"),
+])
+def test_edited_rate_or_task_refused(onnx_run, fsdd_recordings, tmp_path, edit, error):
+    """pipeline.json edited so that it still passes the schema (the rate doubled and the clip
+    halved keep input.shape; a classifier renamed a tagger) no longer matches the export's
+    metadata.  Before: the onnx runtime predicted from audio at the wrong rate, or a softmax
+    read as independent tags, with exit status 0."""
+    run = tmp_path / "run"
+    shutil.copytree(onnx_run, run)
+    meta = json.loads((run / "pipeline.json").read_text())
+    if edit == "sr":
+        meta["audio"]["sr"] *= 2
+        meta["audio"]["duration"] /= 2
+    else:
+        meta["task"] = "tagging"
+    (run / "pipeline.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=error):
+        load_onnx_artifact(run)
+    result = CliRunner().invoke(cli, ["predict", str(run), str(fsdd_recordings / HELD_OUT[0]),
+                                      "--runtime", "onnx"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
 def test_tagger_same_as_keras(onnx_tagger, inputs):
     files, _ = inputs
     keras_preds = pipeline.predict(onnx_tagger, files)
