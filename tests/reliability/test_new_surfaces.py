@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 
 import numpy as np
@@ -145,3 +146,46 @@ def test_predict_out_rows_of_the_bad_input_table(stand_in_run, signals, tmp_path
         assert row["error"] is not None or np.isfinite(row["probabilities"]).all()
     with pytest.raises(ParameterError, match="holds the output of an earlier job"):
         predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, progress=False)
+
+
+@pytest.fixture
+def odd_list(signals, tmp_path):
+    """A list of inputs (``inputs.txt``) whose lines are a folder, a path with a NUL byte, a
+    FIFO, the list itself and one good file: ``(list, {name: expected error})``."""
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    (folder / "inside.wav").write_bytes(signals["tone.wav"].read_bytes())
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    listing = tmp_path / "inputs.txt"
+    listing.write_text(f"{folder}\nnul\0byte.wav\n{fifo}\n{listing}\n{signals['tone.wav']}\n")
+    errors = {"a_folder": rf"^cannot read audio file '{folder}': it is a directory, not a file$",
+              "nul\0byte.wav": rf"^cannot process '{tmp_path}/nul\0byte.wav': ValueError: embedded null "
+                                r"byte$",
+              "pipe.wav": rf"^cannot read audio file '{fifo}': it is a pipe \(FIFO\), not a file$",
+              "inputs.txt": rf"^cannot read audio file '{listing}': unsupported or unrecognised format"}
+    return listing, errors
+
+
+def test_predict_out_gives_one_row_per_line_of_a_list(stand_in_run, odd_list, tmp_path):
+    """Before: a folder named in a list gave its files' predictions, one batch had more rows
+    than inputs and the whole job failed ("ValueError: zip() argument 3 is longer ...");
+    a NUL byte was "ValueError: embedded null byte", naming no file."""
+    listing, errors = odd_list
+    out = tmp_path / "p.parquet"
+    summary = predict_to_parquet(stand_in_run, listing, out=out, progress=False)
+    rows = _rows(out)
+    assert summary["inputs"] == len(rows) == 5 and summary["errors"] == 4
+    for name, error in errors.items():
+        assert re.search(error, rows[name]["error"]), rows[name]["error"]
+    assert rows["tone.wav"]["label"] == "quiet" and rows["tone.wav"]["probability"] == pytest.approx(0.75)
+
+
+def test_features_name_the_file_of_any_error(odd_list, tmp_path):
+    listing, errors = odd_list
+    out = tmp_path / "f.parquet"
+    features_to_parquet(listing, out=out, sr=8000, progress=False)
+    rows = _rows(out)
+    for name, error in errors.items():
+        assert re.search(error, rows[name]["error"]), rows[name]["error"]
+    assert rows["tone.wav"]["error"] is None
