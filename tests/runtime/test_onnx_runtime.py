@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import tympan
 from tympan import pipeline
 from tympan.cli.main import cli
-from tympan.errors import ArtifactError, AudioIOError
+from tympan.errors import ArtifactError, AudioIOError, ParameterError
 from tympan.pipeline import Prediction, TagPrediction
 from tympan.runtime import OnnxModel, load_onnx_artifact, predict_onnx
 
@@ -192,6 +192,32 @@ def test_edited_rate_or_task_refused(onnx_run, fsdd_recordings, tmp_path, edit, 
                                       "--runtime", "onnx"])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_parquet_output_needs_only_model_onnx(onnx_run, fsdd_recordings, tmp_path):
+    """A folder deployed with pipeline.json and model.onnx alone: predict --runtime onnx --out
+    writes the rows that the printed predictions give, and its manifest identifies model.onnx.
+    Before: refused as "not an artifact folder: it has no model.keras"."""
+    import pyarrow.parquet as pq
+
+    from tympan.engines import predict_to_parquet, read_manifest
+    from tympan.export.onnx_export import file_sha256
+
+    run = tmp_path / "deployed"
+    run.mkdir()
+    for name in ("pipeline.json", "model.onnx"):
+        shutil.copy(onnx_run / name, run / name)
+    files = [fsdd_recordings / name for name in HELD_OUT[:2]]
+    out = tmp_path / "preds.parquet"
+    summary = predict_to_parquet(run, files, out=out, runtime="onnx", progress=False)
+    assert summary["rows_written"] == 2 and summary["errors"] == 0
+    rows = sorted(pq.read_table(out).to_pylist(), key=lambda r: r["index"])
+    want = predict_onnx(run, files)
+    assert [(r["label"], r["probability"]) for r in rows] == \
+           [(p.label, pytest.approx(p.probability, abs=1e-6)) for p in want]
+    assert read_manifest(out)["model_sha256"] == file_sha256(run / "model.onnx")
+    with pytest.raises(ParameterError, match=r"no model\.keras"):
+        predict_to_parquet(run, files, out=tmp_path / "keras.parquet", progress=False)
 
 
 def test_tagger_same_as_keras(onnx_tagger, inputs):

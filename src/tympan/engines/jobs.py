@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from tympan.artifact_files import MODEL_FILE
+from tympan.artifact_files import MODEL_FILE, ONNX_FILE
 from tympan.engines.batch import FeatureBatch, PredictBatch, feature_config
 from tympan.engines.config import RUNTIMES, EngineConfig
 from tympan.engines.inputs import input_list
@@ -28,15 +28,19 @@ def _engine_config(engine, shard_size, batch_size, workers) -> EngineConfig:
     return EngineConfig(**given)
 
 
-def _model_identity(run) -> dict:
-    """The artifact's path and the SHA-256 of its model.keras (what a resume checks: the same
-    model, wherever it lies now)."""
+def _model_identity(run, runtime: str = "keras") -> dict:
+    """The artifact's path and the SHA-256 of the model file the runtime runs (model.keras, or
+    model.onnx for ``runtime="onnx"``, which needs no model.keras): what a resume checks, the
+    same model wherever it lies now."""
     from tympan.export.onnx_export import file_sha256
 
     folder = Path(run)
-    model = folder / MODEL_FILE
+    name = ONNX_FILE if runtime == "onnx" else MODEL_FILE
+    model = folder / name
     if not model.is_file():
-        raise ParameterError(f"'{folder}' is not an artifact folder: it has no {MODEL_FILE}")
+        hint = f" (run `tympan export {folder}` first)" if runtime == "onnx" else ""
+        raise ParameterError(f"'{folder}' is not an artifact folder for the {runtime} runtime: it has "
+                             f"no {name}{hint}")
     return {"artifact": os.path.abspath(folder), "model_sha256": file_sha256(model)}
 
 
@@ -101,7 +105,7 @@ def predict_to_parquet(run, sources, *, out, engine: str | None = None, address:
     if runtime not in RUNTIMES:
         raise ParameterError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     options = {"window_sec": window_sec, "hop_sec": hop_sec, "combine": combine}
-    manifest = {**_model_identity(run), "runtime": runtime, "options": options}
+    manifest = {**_model_identity(run, runtime), "runtime": runtime, "options": options}
     make = {"run": os.path.abspath(run), "runtime": runtime, **options}
     return _run("predict", make, sources, out, config, manifest, address=address, resume=resume,
                 overwrite=overwrite, progress=progress)
