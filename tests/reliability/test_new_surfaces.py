@@ -189,3 +189,50 @@ def test_features_name_the_file_of_any_error(odd_list, tmp_path):
     for name, error in errors.items():
         assert re.search(error, rows[name]["error"]), rows[name]["error"]
     assert rows["tone.wav"]["error"] is None
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_job_whose_model_fails_to_load_leaves_no_output(stand_in_run, monkeypatch, signals, tmp_path,
+                                                          existing):
+    """A model that does not load (corrupt model.keras, a separator given to predict) fails
+    the job with its error and leaves the folder as it was: none, or the user's empty one.
+    Before: a folder with a manifest of 0 shards stayed, and the next try needed --overwrite."""
+    from tympan.errors import ArtifactError
+
+    def broken(path):
+        raise ArtifactError(f"{path}/model.keras: model.keras is corrupt")
+
+    monkeypatch.setattr(importlib.import_module("tympan.pipeline"), "load_artifact", broken)
+    out = tmp_path / "p.parquet"
+    if existing:
+        out.mkdir()
+    with pytest.raises(ArtifactError, match=r"model\.keras is corrupt"):
+        predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, progress=False)
+    assert (list(out.iterdir()) == []) if existing else not out.exists()
+    with pytest.raises(ArtifactError, match=r"model\.keras is corrupt"):  # the same error again, no refusal
+        features_to_parquet([signals["tone.wav"]], out=out, embedding=stand_in_run, progress=False)
+    assert (list(out.iterdir()) == []) if existing else not out.exists()
+
+
+def test_a_failed_job_keeps_the_shards_it_wrote(stand_in_run, monkeypatch, signals, tmp_path):
+    """Once a shard is written, a failure (here an interrupt in the second shard) keeps the
+    folder for --resume."""
+    from tympan.engines.batch import PredictBatch
+
+    calls = []
+    real = PredictBatch.__call__
+
+    def interrupted(self, batch):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(PredictBatch, "__call__", interrupted)
+    out = tmp_path / "p.parquet"
+    files = [signals["tone.wav"], signals["loud.wav"]]
+    with pytest.raises(KeyboardInterrupt):
+        predict_to_parquet(stand_in_run, files, out=out, shard_size=1, batch_size=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "part-00000.parquet"]
+    summary = predict_to_parquet(stand_in_run, files, out=out, shard_size=1, resume=True, progress=False)
+    assert summary["shards_skipped"] == 1 and summary["shards_written"] == 1

@@ -54,7 +54,27 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
     inputs = input_list(sources)
     output = Output(out, {**manifest, "kind": kind, "engine": config.engine, "inputs": len(inputs),
                           "inputs_sha256": inputs_digest(inputs), "shard_size": config.shard_size})
-    output.check(resume=resume, overwrite=overwrite)  # refusals before any work
+    earlier = output.check(resume=resume, overwrite=overwrite)  # refusals before any work
+    fresh = not earlier  # a folder this job makes (or an empty one): undone if it fails at once
+    created = not output.out.exists()
+    try:
+        todo = _engine_run(kind, make_options, inputs, output, config, address=address, resume=resume,
+                           overwrite=overwrite, progress=progress)
+    except BaseException:
+        if fresh:
+            output.discard(created=created)
+        raise
+    size = config.shard_size
+    rows = sum(min(len(inputs), (k + 1) * size) - k * size for k in todo)
+    return {"out": str(out), "inputs": len(inputs), "rows_written": rows, "errors": output.errors(),
+            "shards": output.shards, "shards_written": len(todo),
+            "shards_skipped": output.shards - len(todo), "engine": config.engine,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output, config: EngineConfig,
+                *, address, resume, overwrite, progress) -> list[int]:
+    """Open the output and compute its shards still to do on the configured engine; those shards."""
     if config.engine == "ray":
         from tympan.engines.ray_engine import connected, run_ray
 
@@ -72,12 +92,7 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
         factory = PredictBatch if kind == "predict" else FeatureBatch
         run_local(lambda: factory(**make_options), kind, inputs, todo, output,
                   batch_size=config.batch_size, progress=progress)
-    size = config.shard_size
-    rows = sum(min(len(inputs), (k + 1) * size) - k * size for k in todo)
-    return {"out": str(out), "inputs": len(inputs), "rows_written": rows, "errors": output.errors(),
-            "shards": output.shards, "shards_written": len(todo),
-            "shards_skipped": output.shards - len(todo), "engine": config.engine,
-            "seconds": round(time.perf_counter() - started, 3)}
+    return todo
 
 
 def predict_to_parquet(run, sources, *, out, engine: str | None = None, address: str | None = None,

@@ -19,6 +19,7 @@ manifest are removed first; other files are left).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -220,6 +221,20 @@ class Output:
         self.manifest["complete"] = len(done) == self.shards
         self._write_manifest()
         return [k for k in range(self.shards) if k not in done]
+
+    def discard(self, *, created: bool) -> None:
+        """Undo :meth:`open` after a job that failed before its first shard (a model that does
+        not load, an interrupt): the manifest and temporary files it wrote are removed, and the
+        folder too when the job ``created`` it and nothing else is in it; a user's file is
+        never touched.  Nothing is done once a shard was written (a resume continues it)."""
+        if self.manifest.get("shards_done") or not self.out.is_dir():
+            return
+        for path in self.out.iterdir():
+            if path.name == MANIFEST or _TEMP.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):  # not empty: something else is there
+                self.out.rmdir()
 
     def _check_same_job(self, old: dict) -> None:
         differ = [key for key in _SAME_JOB if old.get(key) != self.manifest.get(key)]
