@@ -236,3 +236,57 @@ def test_a_failed_job_keeps_the_shards_it_wrote(stand_in_run, monkeypatch, signa
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "part-00000.parquet"]
     summary = predict_to_parquet(stand_in_run, files, out=out, shard_size=1, resume=True, progress=False)
     assert summary["shards_skipped"] == 1 and summary["shards_written"] == 1
+
+
+@pytest.fixture(scope="module")
+def keras_run(tmp_path_factory):
+    """A small untrained classifier saved as an artifact (mlp on mean MFCCs, 0.25 s at 8 kHz):
+    what the server, the export and predict load."""
+    from tympan import models, pipeline
+    from tympan.pipeline import artifact as art
+    from tympan.pipeline.train import resolve_config
+
+    config = resolve_config(pipeline.PipelineConfig(
+        audio=pipeline.AudioConfig(sr=8000, duration=0.25), model={"name": "mlp", "hidden_units": [8]}))
+    params = {k: v for k, v in config.model.items() if k != "name"}
+    model = models.build_model("mlp", input_samples=config.audio.samples, sr=8000, n_classes=3,
+                               features=config.features, **params)
+    artifact = art.Artifact(model=model, config=config, labels=("a", "b", "c"), info=art.runtime_info())
+    return art.save_artifact(artifact, tmp_path_factory.mktemp("keras") / "run")
+
+
+def _edited(run, tmp_path, change):
+    import shutil
+
+    copy = shutil.copytree(run, tmp_path / "edited")
+    meta = json.loads((copy / "pipeline.json").read_text())
+    change(meta)
+    (copy / "pipeline.json").write_text(json.dumps(meta))
+    return copy
+
+
+def _rate_doubled(meta):  # input.shape still sr * duration: the schema alone cannot tell
+    meta["audio"]["sr"], meta["audio"]["duration"] = 16000, 0.125
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (_rate_doubled, r"pipeline\.json: audio\.sr is 16000, but the model's layer '\w+' was built for "
+                    r"8000 Hz"),
+    (lambda meta: meta.update(task="tagging"),
+     r"pipeline\.json: task must be 'classification': the model's output layer is a softmax, got "
+     r"'tagging'"),
+])
+def test_edits_only_the_model_can_tell_are_refused(keras_run, tmp_path, capsys, change, error):
+    """Before: the rate doubled and the clip halved (input.shape unchanged) loaded, and the
+    model heard every file at the wrong rate; a classifier renamed a tagger loaded and read its
+    softmax as independent tags; predict, export and serve (which load through here) went on."""
+    from tympan.errors import ArtifactError
+    from tympan.pipeline import load_artifact
+
+    run = _edited(keras_run, tmp_path, change)
+    with pytest.raises(ArtifactError, match=error):
+        load_artifact(run)
+    rc = main(["predict", str(run), str(tmp_path / "any.wav")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(lines) == 1 and lines[0].startswith(f"error: {run / 'pipeline.json'}: ")
+    assert re.search(error, lines[0])
