@@ -290,3 +290,11 @@ def test_edits_only_the_model_can_tell_are_refused(keras_run, tmp_path, capsys, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(lines) == 1 and lines[0].startswith(f"error: {run / 'pipeline.json'}: ")
     assert re.search(error, lines[0])
+
+
+def test_a_duration_no_row_can_hold_is_refused_before_any_work(signals, tmp_path):
+    """Before: --duration 1e12 padded each file to 8e15 samples: every row a MemoryError."""
+    out = tmp_path / "f.parquet"
+    with pytest.raises(ParameterError, match=r"duration must give at most 2147483647 samples at sr=8000"):
+        features_to_parquet([signals["tone.wav"]], out=out, sr=8000, duration=1e12, progress=False)
+    assert not out.exists()
