@@ -298,3 +298,35 @@ def test_a_duration_no_row_can_hold_is_refused_before_any_work(signals, tmp_path
     with pytest.raises(ParameterError, match=r"duration must give at most 2147483647 samples at sr=8000"):
         features_to_parquet([signals["tone.wav"]], out=out, sr=8000, duration=1e12, progress=False)
     assert not out.exists()
+
+
+class _NaNClassifier:
+    """A classifier whose weights went NaN (a poisoned model.onnx, a diverged training)."""
+
+    def predict_on_batch(self, x):
+        return np.full((len(x), 2), np.nan, np.float32)
+
+
+def test_a_model_giving_nan_is_an_error_never_a_label(classifier, monkeypatch, signals, tmp_path, capsys):
+    """Before: label '0' at probability NaN, exit 0, JSON output with NaN in it and NaN in the
+    Parquet rows."""
+    import dataclasses
+
+    from tympan import pipeline
+    from tympan.errors import ArtifactError
+
+    broken = dataclasses.replace(classifier, model=_NaNClassifier(), path=tmp_path / "run")
+    error = rf"the model in '{tmp_path / 'run'}' gave 2 non-finite sample\(s\) \(NaN/inf\) for '.*tone\.wav'"
+    for on_error in ("raise", "skip"):
+        with pytest.raises(ArtifactError, match=error):
+            pipeline.predict(broken, [signals["tone.wav"]], on_error=on_error)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"stand-in")
+    monkeypatch.setattr(importlib.import_module("tympan.pipeline"), "load_artifact", lambda path: broken)
+    out = tmp_path / "p.parquet"
+    summary = predict_to_parquet(run, [signals["tone.wav"], signals["loud.wav"]], out=out, progress=False)
+    assert summary["errors"] == 2
+    for row in _rows(out).values():
+        assert row["label"] is None and row["probabilities"] == [] and re.search(error.split(" for ")[0],
+                                                                                 row["error"])

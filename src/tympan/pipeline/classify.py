@@ -28,7 +28,7 @@ from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.pipeline import group_norm
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import WindowConfig
-from tympan.pipeline.inputs import analysis_window, checked_array, checked_file
+from tympan.pipeline.inputs import analysis_window, checked_array, checked_file, require_finite
 from tympan.pipeline.metrics import Report
 from tympan.pipeline.sources import as_dataset, sources, to_mono
 from tympan.pipeline.task import Task, misuse, register_task
@@ -223,7 +223,8 @@ def predict_labels(
         if k in errors:
             results.append(Prediction.failed(name, errors[k]))
             continue
-        p = np.stack(batches.probs[k])
+        # a model with broken weights (NaN) gives NaN probabilities: an error, never a label
+        p = require_finite(np.stack(batches.probs[k]), source=name, model=artifact.path)
         segments = tuple(
             Segment(start=s / audio.sr, end=e / audio.sr, label=labels[int(q.argmax())],
                     probability=float(q.max()), probabilities=tuple(float(x) for x in q))
