@@ -330,3 +330,13 @@ def test_a_model_giving_nan_is_an_error_never_a_label(classifier, monkeypatch, s
     for row in _rows(out).values():
         assert row["label"] is None and row["probabilities"] == [] and re.search(error.split(" for ")[0],
                                                                                  row["error"])
+
+
+def test_a_hop_below_one_sample_is_refused(classifier, signals):
+    """Before: --hop 1e-9 became a hop of one sample: a 10 s file ran for minutes."""
+    from tympan import pipeline
+
+    with pytest.raises(ParameterError, match=r"hop_sec must be at least one sample at 8000 Hz, got 1e-09"):
+        pipeline.predict(classifier, [signals["tone.wav"]], hop_sec=1e-9)
+    (p,) = pipeline.predict(classifier, [signals["tone.wav"]], window_sec=0.5, hop_sec=1 / 8000)
+    assert len(p.segments) == 4001  # one sample is still a hop

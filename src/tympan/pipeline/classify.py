@@ -186,10 +186,10 @@ def predict_labels(
     batch_size = v.positive_int("batch_size", batch_size)
     v.choice("on_error", on_error, ON_ERROR)
     win = round(window.window_sec * audio.sr)
-    hop = max(1, round(window.hop_sec * audio.sr))
-    if win < 1:
-        raise ParameterError(f"window_sec must be at least one sample at {audio.sr} Hz, "
-                             f"got {window.window_sec!r}")
+    hop = round(window.hop_sec * audio.sr)
+    for name, value, samples in (("window_sec", window.window_sec, win), ("hop_sec", window.hop_sec, hop)):
+        if samples < 1:  # hop 1e-9 s: one window per sample of every file, a job that never ends
+            raise ParameterError(f"{name} must be at least one sample at {audio.sr} Hz, got {value!r}")
     inputs = sources(source, sr)
     batches = _Batches(artifact.model, batch_size, audio.samples, len(inputs))
     spans: list[list[tuple[int, int]]] = [[] for _ in inputs]  # each window's samples
