@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import tympan
 from tympan import pipeline
 from tympan.cli.main import cli
-from tympan.errors import ArtifactError, AudioIOError
+from tympan.errors import ArtifactError, AudioIOError, ParameterError
 from tympan.pipeline import Prediction, TagPrediction
 from tympan.runtime import OnnxModel, load_onnx_artifact, predict_onnx
 
@@ -166,6 +166,58 @@ def test_stale_or_foreign_model_onnx(onnx_run, fsdd_recordings, tmp_path):
     (run / "model.onnx").write_bytes(b"not a graph")
     with pytest.raises(ArtifactError, match=r"cannot load .*model\.onnx in onnxruntime"):
         load_onnx_artifact(run)
+
+
+@pytest.mark.parametrize(("edit", "error"), [
+    ("sr", r"model\.onnx was exported with sr (\d+) but pipeline\.json has audio\.sr \d+"),
+    ("task", r"model\.onnx was exported with task classification but pipeline\.json has task tagging"),
+])
+def test_edited_rate_or_task_refused(onnx_run, fsdd_recordings, tmp_path, edit, error):
+    """pipeline.json edited so that it still passes the schema (the rate doubled and the clip
+    halved keep input.shape; a classifier renamed a tagger) no longer matches the export's
+    metadata.  Before: the onnx runtime predicted from audio at the wrong rate, or a softmax
+    read as independent tags, with exit status 0."""
+    run = tmp_path / "run"
+    shutil.copytree(onnx_run, run)
+    meta = json.loads((run / "pipeline.json").read_text())
+    if edit == "sr":
+        meta["audio"]["sr"] *= 2
+        meta["audio"]["duration"] /= 2
+    else:
+        meta["task"] = "tagging"
+    (run / "pipeline.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=error):
+        load_onnx_artifact(run)
+    result = CliRunner().invoke(cli, ["predict", str(run), str(fsdd_recordings / HELD_OUT[0]),
+                                      "--runtime", "onnx"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_parquet_output_needs_only_model_onnx(onnx_run, fsdd_recordings, tmp_path):
+    """A folder deployed with pipeline.json and model.onnx alone: predict --runtime onnx --out
+    writes the rows that the printed predictions give, and its manifest identifies model.onnx.
+    Before: refused as "not an artifact folder: it has no model.keras"."""
+    import pyarrow.parquet as pq
+
+    from tympan.engines import predict_to_parquet, read_manifest
+    from tympan.export.onnx_export import file_sha256
+
+    run = tmp_path / "deployed"
+    run.mkdir()
+    for name in ("pipeline.json", "model.onnx"):
+        shutil.copy(onnx_run / name, run / name)
+    files = [fsdd_recordings / name for name in HELD_OUT[:2]]
+    out = tmp_path / "preds.parquet"
+    summary = predict_to_parquet(run, files, out=out, runtime="onnx", progress=False)
+    assert summary["rows_written"] == 2 and summary["errors"] == 0
+    rows = sorted(pq.read_table(out).to_pylist(), key=lambda r: r["index"])
+    want = predict_onnx(run, files)
+    assert [(r["label"], r["probability"]) for r in rows] == \
+           [(p.label, pytest.approx(p.probability, abs=1e-6)) for p in want]
+    assert read_manifest(out)["model_sha256"] == file_sha256(run / "model.onnx")
+    with pytest.raises(ParameterError, match=r"no model\.keras"):
+        predict_to_parquet(run, files, out=tmp_path / "keras.parquet", progress=False)
 
 
 def test_tagger_same_as_keras(onnx_tagger, inputs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -67,6 +69,9 @@ def test_stream_is_resampled_from_the_browser_rate(client, run):
     ('{"rate": 8000}', "first message must be JSON"),
     ('{"sample_rate": 10}', "sample_rate must be 1000 to"),
     ('{"sample_rate": 8000, "model": "nope"}', "no classifier or tagger named 'nope'"),
+    ('{"sample_rate": 1e400}', "first message must be JSON"),  # was an OverflowError, no answer
+    ('{"sample_rate": 8000, "model": ["digits"]}', "first message must be JSON"),  # was a TypeError
+    ('"sample_rate"', "first message must be JSON"),
 ])
 def test_bad_first_message_is_answered_and_closed(client, first, error):
     with client.websocket_connect("/stream") as ws:
@@ -82,6 +87,37 @@ def test_nan_samples_close_the_stream(client):
         ws.receive_json()
         ws.send_bytes(np.full(100, np.nan, "<f4").tobytes())
         assert "NaN" in ws.receive_json()["error"]
+
+
+@pytest.mark.parametrize(("samples", "error"), [
+    (np.where(np.arange(8000) == 1200, np.inf, 0.1),
+     r"^the stream: 1 non-finite sample\(s\) \(inf\), the first at sample 9200 \(1\.1500 s\)$"),
+    (np.full(8000, 1e30), r"^the stream: samples reach 1e\+30, not audio in \[-1, 1\]"),
+])
+def test_samples_the_signal_policy_refuses_close_the_stream(client, samples, error):
+    """The policy of a file (signal_checks) over the whole stream: its message, positions counted
+    from the stream's start.  Before: 1e30 reached the model and the library's error escaped
+    the handler (no answer, a traceback in the server's log)."""
+    with client.websocket_connect("/stream") as ws:
+        ws.send_json({"sample_rate": 8000})
+        ws.receive_json()
+        ws.send_bytes(np.full(8000, 0.1, "<f4").tobytes())
+        ws.send_bytes(samples.astype("<f4").tobytes())
+        while "error" not in (message := ws.receive_json()):
+            assert "label" in message  # the windows of the first second
+        assert re.search(error, message["error"]), message
+        with pytest.raises(WebSocketDisconnect):
+            ws.receive_json()
+
+
+def test_silent_windows_are_flagged(client):
+    """A window of digital silence is answered with the flag the file's prediction carries."""
+    y = np.concatenate([np.zeros(8000, np.float32), _speech()[:8000]])
+    with client.websocket_connect("/stream") as ws:
+        ws.send_json({"sample_rate": 8000})
+        ws.receive_json()
+        got = _collect(ws, y, 4000)
+    assert got[0]["flags"] == ["silent"] and got[-1]["flags"] == []
 
 
 def test_stream_needs_the_token(run):

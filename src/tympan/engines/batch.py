@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tympan import dsp
+from tympan import dsp, io
 from tympan.data import fit_length
 from tympan.dsp.features import default_hop_length, default_n_fft, default_n_mels
 from tympan.engines.config import RUNTIMES, FeatureConfig
@@ -76,8 +77,12 @@ def _renamed(text: str | None, path: str, source: str) -> str | None:
     return text if text is None or path == source else text.replace(path, source)
 
 
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, TympanError) else f"{type(exc).__name__}: {exc}"
+def _error_text(exc: BaseException, path: str) -> str:
+    """A row's error: a library error's message (it names the file), or any other exception
+    named with the file it met (``embedded null byte`` from a list's line says nothing alone)."""
+    if isinstance(exc, TympanError):
+        return str(exc)
+    return f"cannot process '{path}': {type(exc).__name__}: {exc}"
 
 
 # ------------------------------------------------------------------------------ predict
@@ -136,19 +141,27 @@ class PredictBatch:
         return {"label": label, "labels": labels, "probability": probability, "probabilities": probs,
                 "windows": windows, "duration": p.duration, "flags": list(p.flags), "error": None}
 
+    def _one(self, path: str):
+        """The prediction of the input ``path`` alone, or a :class:`_Failed` with its error; a
+        folder is an input that is not a file (as reading it says), never its files' rows."""
+        try:
+            if os.path.isdir(path):
+                io.info(path)  # its error: "... it is a directory, not a file"
+            (p,) = self._predict([path])
+            return p
+        except Exception as exc:
+            return _Failed(_error_text(exc, path))
+
     def __call__(self, batch: Mapping) -> dict[str, list]:
         sources, indices, content = _columns(batch)
         rows: list[dict] = []
         with _local_paths(sources, content) as paths:
             try:
                 preds = self._predict(paths) if paths else []
+                if len(preds) != len(paths):  # a folder (a line of a list) gave its files
+                    raise ParameterError("not one prediction per input")
             except Exception:  # one input broke the batch: each on its own, its error its row
-                preds = []
-                for path in paths:
-                    try:
-                        preds.extend(self._predict([path]))
-                    except Exception as exc:
-                        preds.append(_Failed(_error_text(exc)))
+                preds = [self._one(path) for path in paths]
             for source, path, p in zip(sources, paths, preds, strict=True):
                 row = self._row(p)
                 row["error"] = _renamed(row["error"], path, source)
@@ -277,7 +290,7 @@ class FeatureBatch:
                     rows.append(_feature_row(x))
                 except Exception as exc:  # a file's fault (or a bug): its row says which
                     rows.append({"feature": None, "shape": None,
-                                 "error": _renamed(_error_text(exc), path, source)})
+                                 "error": _renamed(_error_text(exc, path), path, source)})
         if waves:
             self._embed(waves, rows)
         return _as_columns(indices, sources, rows, FEATURE_COLUMNS)

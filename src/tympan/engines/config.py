@@ -44,6 +44,10 @@ class EngineConfig:
             v.positive_int("workers", self.workers)
 
 
+#: The most samples ``duration`` may pad a clip to: what one Parquet list (int32 offsets) holds
+MAX_CLIP_SAMPLES = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """The features of one file: decoded, mixed to mono, resampled to ``sr``, fitted to
@@ -80,6 +84,9 @@ class FeatureConfig:
             if round(self.duration * self.sr) < 1:
                 raise ParameterError(f"duration must give at least one sample at sr={self.sr}, "
                                      f"got {self.duration!r}")
+            if self.duration * self.sr > MAX_CLIP_SAMPLES:  # each file would be padded to it
+                raise ParameterError(f"duration must give at most {MAX_CLIP_SAMPLES} samples at "
+                                     f"sr={self.sr} (a row's limit in Parquet), got {self.duration!r} s")
         for name in ("n_fft", "hop_length", "n_mels"):
             if getattr(self, name) is not None:
                 v.positive_int(name, getattr(self, name))
@@ -88,4 +95,4 @@ class FeatureConfig:
             v.positive_number("top_db", self.top_db)
 
 
-__all__ = ["ENGINES", "FEATURE_KINDS", "RUNTIMES", "EngineConfig", "FeatureConfig"]
+__all__ = ["ENGINES", "FEATURE_KINDS", "MAX_CLIP_SAMPLES", "RUNTIMES", "EngineConfig", "FeatureConfig"]

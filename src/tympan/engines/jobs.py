@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from tympan.artifact_files import MODEL_FILE
+from tympan.artifact_files import MODEL_FILE, ONNX_FILE
 from tympan.engines.batch import FeatureBatch, PredictBatch, feature_config
 from tympan.engines.config import RUNTIMES, EngineConfig
 from tympan.engines.inputs import input_list
@@ -28,15 +28,19 @@ def _engine_config(engine, shard_size, batch_size, workers) -> EngineConfig:
     return EngineConfig(**given)
 
 
-def _model_identity(run) -> dict:
-    """The artifact's path and the SHA-256 of its model.keras (what a resume checks: the same
-    model, wherever it lies now)."""
+def _model_identity(run, runtime: str = "keras") -> dict:
+    """The artifact's path and the SHA-256 of the model file the runtime runs (model.keras, or
+    model.onnx for ``runtime="onnx"``, which needs no model.keras): what a resume checks, the
+    same model wherever it lies now."""
     from tympan.export.onnx_export import file_sha256
 
     folder = Path(run)
-    model = folder / MODEL_FILE
+    name = ONNX_FILE if runtime == "onnx" else MODEL_FILE
+    model = folder / name
     if not model.is_file():
-        raise ParameterError(f"'{folder}' is not an artifact folder: it has no {MODEL_FILE}")
+        hint = f" (run `tympan export {folder}` first)" if runtime == "onnx" else ""
+        raise ParameterError(f"'{folder}' is not an artifact folder for the {runtime} runtime: it has "
+                             f"no {name}{hint}")
     return {"artifact": os.path.abspath(folder), "model_sha256": file_sha256(model)}
 
 
@@ -50,7 +54,27 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
     inputs = input_list(sources)
     output = Output(out, {**manifest, "kind": kind, "engine": config.engine, "inputs": len(inputs),
                           "inputs_sha256": inputs_digest(inputs), "shard_size": config.shard_size})
-    output.check(resume=resume, overwrite=overwrite)  # refusals before any work
+    earlier = output.check(resume=resume, overwrite=overwrite)  # refusals before any work
+    fresh = not earlier  # a folder this job makes (or an empty one): undone if it fails at once
+    created = not output.out.exists()
+    try:
+        todo = _engine_run(kind, make_options, inputs, output, config, address=address, resume=resume,
+                           overwrite=overwrite, progress=progress)
+    except BaseException:
+        if fresh:
+            output.discard(created=created)
+        raise
+    size = config.shard_size
+    rows = sum(min(len(inputs), (k + 1) * size) - k * size for k in todo)
+    return {"out": str(out), "inputs": len(inputs), "rows_written": rows, "errors": output.errors(),
+            "shards": output.shards, "shards_written": len(todo),
+            "shards_skipped": output.shards - len(todo), "engine": config.engine,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output, config: EngineConfig,
+                *, address, resume, overwrite, progress) -> list[int]:
+    """Open the output and compute its shards still to do on the configured engine; those shards."""
     if config.engine == "ray":
         from tympan.engines.ray_engine import connected, run_ray
 
@@ -68,12 +92,7 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
         factory = PredictBatch if kind == "predict" else FeatureBatch
         run_local(lambda: factory(**make_options), kind, inputs, todo, output,
                   batch_size=config.batch_size, progress=progress)
-    size = config.shard_size
-    rows = sum(min(len(inputs), (k + 1) * size) - k * size for k in todo)
-    return {"out": str(out), "inputs": len(inputs), "rows_written": rows, "errors": output.errors(),
-            "shards": output.shards, "shards_written": len(todo),
-            "shards_skipped": output.shards - len(todo), "engine": config.engine,
-            "seconds": round(time.perf_counter() - started, 3)}
+    return todo
 
 
 def predict_to_parquet(run, sources, *, out, engine: str | None = None, address: str | None = None,
@@ -101,7 +120,7 @@ def predict_to_parquet(run, sources, *, out, engine: str | None = None, address:
     if runtime not in RUNTIMES:
         raise ParameterError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     options = {"window_sec": window_sec, "hop_sec": hop_sec, "combine": combine}
-    manifest = {**_model_identity(run), "runtime": runtime, "options": options}
+    manifest = {**_model_identity(run, runtime), "runtime": runtime, "options": options}
     make = {"run": os.path.abspath(run), "runtime": runtime, **options}
     return _run("predict", make, sources, out, config, manifest, address=address, resume=resume,
                 overwrite=overwrite, progress=progress)

@@ -9,7 +9,9 @@ it.  Each shard is written to a temporary ``.part-*.tmp`` file and renamed into 
 manifest likewise, so a killed job leaves whole shards only.
 
 Nothing tympan did not write is deleted or overwritten: a folder that exists, is not empty and
-has no manifest (or a manifest tympan did not write) is refused.  One that holds a tympan
+has no manifest (or a manifest tympan did not write: every field :class:`Output` writes, with
+its type) is refused, and so is one where a file named as a shard is not a Parquet file
+among the shards its manifest counts.  One that holds a tympan
 output needs ``resume`` (shards already written with their full row count are kept, the others
 redone; the job must be the same: inputs, model, options) or ``overwrite`` (the shards and
 manifest are removed first; other files are left).
@@ -17,6 +19,7 @@ manifest are removed first; other files are left).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -102,11 +105,46 @@ def read_manifest(out: str | os.PathLike) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ParameterError(f"cannot read the manifest '{path}': {exc}") from exc
-    if not (isinstance(manifest, dict) and "schema_version" in manifest and manifest.get("kind") in KINDS):
-        raise ParameterError(f"'{path}' is not a manifest that tympan wrote (no schema_version, or a "
-                             "kind other than predict or features): nothing there is touched; give "
-                             "another folder")
+    wrong = _manifest_fault(manifest)
+    if wrong:
+        raise ParameterError(f"'{path}' is not a manifest that tympan wrote ({wrong}): nothing there "
+                             "is touched; give another folder")
     return manifest
+
+
+#: The fields every manifest tympan writes holds, and their types (bool is no int here)
+_MANIFEST_FIELDS = {"schema_version": int, "kind": str, "engine": str, "inputs": int,
+                    "inputs_sha256": str, "shard_size": int, "shards": int, "shards_done": int,
+                    "complete": bool, "written": str, "tympan": str}
+
+
+def _manifest_fault(manifest: Any) -> str | None:
+    """What makes ``manifest`` (parsed JSON) other than one :class:`Output` writes, or None."""
+    if not isinstance(manifest, dict):
+        return f"a JSON {type(manifest).__name__}, not an object"
+    for key, kind in _MANIFEST_FIELDS.items():
+        value = manifest.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{key}: {_short(value)}" if key in manifest else f"no {key}"
+    if manifest["kind"] not in KINDS:
+        return f"kind {_short(manifest['kind'])}, not one of {', '.join(KINDS)}"
+    if manifest["inputs"] < 0 or manifest["shard_size"] < 1 or not re.fullmatch(
+            r"[0-9a-f]{64}", manifest["inputs_sha256"]):
+        return "inputs, shard_size or inputs_sha256 out of range"
+    if manifest["shards"] != -(-manifest["inputs"] // manifest["shard_size"]):
+        return (f"shards {manifest['shards']} for {manifest['inputs']} inputs in shards of "
+                f"{manifest['shard_size']}")
+    return None
+
+
+def _is_parquet(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file, or the start of one (a shard a crash cut short, which
+    a resume redoes): it begins with Parquet's magic.  A file that does not was never a shard."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:  # a folder, unreadable
+        return False
 
 
 class Output:
@@ -142,7 +180,25 @@ class Output:
         old = read_manifest(out)  # tympan's own, before resume adds to it or overwrite replaces it
         if resume:
             self._check_same_job(old)
+        self._check_shards_own(old)
         return True
+
+    def _check_shards_own(self, old: dict) -> None:
+        """Refuse a folder where a file named as a shard (one :meth:`open` would remove or write
+        over) is not one tympan wrote: not Parquet, or beyond the old job's shards."""
+        for path in sorted(self.out.iterdir()):
+            match = _PART.fullmatch(path.name)
+            if not match:
+                continue
+            k = int(match.group(1))
+            if k < old["shards"] and path.is_file() and not path.is_symlink() and _is_parquet(path):
+                continue
+            if k >= max(old["shards"], self.shards) and not _is_parquet(path):
+                continue  # neither removed nor written: left as it is
+            raise ParameterError(f"'{path}' is named as a shard but is not one tympan wrote (not "
+                                 f"a Parquet file, or not among the {old['shards']} shards of "
+                                 f"{self.out / MANIFEST}): nothing there is touched; move it or "
+                                 "give another folder")
 
     def open(self, *, resume: bool = False, overwrite: bool = False) -> list[int]:
         """Prepare the folder; return the shards still to write (all of them, unless resuming)."""
@@ -156,6 +212,20 @@ class Output:
         self.manifest["complete"] = len(done) == self.shards
         self._write_manifest()
         return [k for k in range(self.shards) if k not in done]
+
+    def discard(self, *, created: bool) -> None:
+        """Undo :meth:`open` after a job that failed before its first shard (a model that does
+        not load, an interrupt): the manifest and temporary files it wrote are removed, and the
+        folder too when the job ``created`` it and nothing else is in it; a user's file is
+        never touched.  Nothing is done once a shard was written (a resume continues it)."""
+        if self.manifest.get("shards_done") or not self.out.is_dir():
+            return
+        for path in self.out.iterdir():
+            if path.name == MANIFEST or _TEMP.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):  # not empty: something else is there
+                self.out.rmdir()
 
     def _check_same_job(self, old: dict) -> None:
         differ = [key for key in _SAME_JOB if old.get(key) != self.manifest.get(key)]
@@ -182,10 +252,12 @@ class Output:
         return done
 
     def _remove_own(self, keep: set[int]) -> None:
-        """Remove the shards (but ``keep``) and temporary files that tympan wrote here."""
+        """Remove the shards (but ``keep``) and temporary files that tympan wrote here (a shard
+        is a Parquet file: :meth:`_check_shards_own` refused the folder otherwise)."""
         for path in self.out.iterdir():
             match = _PART.fullmatch(path.name)
-            if (match and int(match.group(1)) not in keep) or _TEMP.fullmatch(path.name):
+            ours = match and int(match.group(1)) not in keep and _is_parquet(path)
+            if ours or _TEMP.fullmatch(path.name):
                 path.unlink()
 
     def write(self, k: int, table) -> None:

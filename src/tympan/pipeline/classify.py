@@ -28,7 +28,7 @@ from tympan.errors import AudioIOError, DatasetError, ParameterError
 from tympan.pipeline import group_norm
 from tympan.pipeline.artifact import Artifact, load_artifact
 from tympan.pipeline.config import WindowConfig
-from tympan.pipeline.inputs import analysis_window, checked_array, checked_file
+from tympan.pipeline.inputs import analysis_window, checked_array, checked_file, require_finite
 from tympan.pipeline.metrics import Report
 from tympan.pipeline.sources import as_dataset, sources, to_mono
 from tympan.pipeline.task import Task, misuse, register_task
@@ -186,10 +186,10 @@ def predict_labels(
     batch_size = v.positive_int("batch_size", batch_size)
     v.choice("on_error", on_error, ON_ERROR)
     win = round(window.window_sec * audio.sr)
-    hop = max(1, round(window.hop_sec * audio.sr))
-    if win < 1:
-        raise ParameterError(f"window_sec must be at least one sample at {audio.sr} Hz, "
-                             f"got {window.window_sec!r}")
+    hop = round(window.hop_sec * audio.sr)
+    for name, value, samples in (("window_sec", window.window_sec, win), ("hop_sec", window.hop_sec, hop)):
+        if samples < 1:  # hop 1e-9 s: one window per sample of every file, a job that never ends
+            raise ParameterError(f"{name} must be at least one sample at {audio.sr} Hz, got {value!r}")
     inputs = sources(source, sr)
     batches = _Batches(artifact.model, batch_size, audio.samples, len(inputs))
     spans: list[list[tuple[int, int]]] = [[] for _ in inputs]  # each window's samples
@@ -223,7 +223,8 @@ def predict_labels(
         if k in errors:
             results.append(Prediction.failed(name, errors[k]))
             continue
-        p = np.stack(batches.probs[k])
+        # a model with broken weights (NaN) gives NaN probabilities: an error, never a label
+        p = require_finite(np.stack(batches.probs[k]), source=name, model=artifact.path)
         segments = tuple(
             Segment(start=s / audio.sr, end=e / audio.sr, label=labels[int(q.argmax())],
                     probability=float(q.max()), probabilities=tuple(float(x) for x in q))

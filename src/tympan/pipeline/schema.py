@@ -14,7 +14,8 @@ path such as ``audio.sr``) and the bad value:
    artifact's task and ``features`` a recipe its front end accepts
    (:func:`tympan.models.resolve_features`: ``n_fft: -1`` is refused there).
 3. :func:`validate_model` (after Keras loaded ``model.keras``): the model takes
-   ``audio.sr * audio.duration`` samples and has one output per label.
+   ``audio.sr * audio.duration`` samples, its front-end layers were built for ``audio.sr``, its
+   head is the task's (softmax: classification, sigmoid: tagging) and it has one output per label.
 
 Unknown keys of the top level are ignored (they carry no setting); unknown keys of a config
 section are refused.
@@ -270,6 +271,13 @@ def validate_model(model, meta: dict, file) -> None:
             f"{file}: audio.sr {audio['sr']} x audio.duration {audio['duration']} s = {samples} "
             f"samples, but the model in {file.with_name('model.keras').name} takes input of shape "
             f"{shape}: the audio settings do not match the model (was pipeline.json edited?)")
+    for layer in _layers(model):  # a front end built for another rate (sr and duration both edited)
+        sr = getattr(layer, "sr", None)
+        if isinstance(sr, (int, float)) and not isinstance(sr, bool) and float(sr) != float(audio["sr"]):
+            raise ArtifactError(
+                f"{file}: audio.sr is {audio['sr']}, but the model's layer {layer.name!r} was built for "
+                f"{sr:g} Hz: the audio settings do not match the model (was pipeline.json edited?)")
+    _check_head(model, meta, file)
     out = _shape(model.outputs[0])
     labels = meta["labels"]
     if meta["task"] in ("classification", "tagging"):
@@ -284,6 +292,28 @@ def validate_model(model, meta: dict, file) -> None:
             f"{got} (output shape {out}): labels do not match the model"
             if what != "output samples" else
             f"{file}: the reconstruction model gives output of shape {out}, not {samples} samples")
+
+
+def _layers(model):
+    """Every layer of ``model``, nested models' layers included."""
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _layers(layer)
+
+
+#: The activation of the ``probabilities`` head of each task (tympan.pipeline.tagging sets sigmoid)
+_HEADS = {"classification": "softmax", "tagging": "sigmoid"}
+
+
+def _check_head(model, meta: dict, file: Path) -> None:
+    """A classifier's head is a softmax and a tagger's a sigmoid: ``task`` edited from one to
+    the other would read probabilities as what they are not."""
+    want = _HEADS.get(meta["task"])
+    head = next((layer for layer in _layers(model) if layer.name == "probabilities"), None)
+    got = getattr(getattr(head, "activation", None), "__name__", None)
+    if want and got in _HEADS.values() and got != want:
+        task = next(t for t, a in _HEADS.items() if a == got)
+        raise fail(file, "task", meta["task"], f"{task!r}: the model's output layer is a {got}")
 
 
 def _shape(tensor) -> tuple:

@@ -65,7 +65,8 @@ class OnnxModel:
 
 
 def _check_matches(model: OnnxModel, meta: dict, folder: Path) -> None:
-    """``model.onnx`` must be the export of this artifact: same clip length and labels, and
+    """``model.onnx`` must be the export of this artifact: same task, rate, clip length, labels
+    (and as many outputs as labels), and
     (when ``model.keras`` is there) exported from that very file."""
     onnx_file = folder / ONNX_FILE
     m = model.metadata
@@ -80,11 +81,32 @@ def _check_matches(model: OnnxModel, meta: dict, folder: Path) -> None:
     if "labels" in m and json.loads(m["labels"]) != labels:
         raise ArtifactError(f"{onnx_file} has the labels {m['labels']} but {PIPELINE_FILE} has "
                             f"{labels}: it is not this artifact's export; run `tympan export {folder}`")
+    audio = meta.get("audio", {})
+    for key, value in (("task", meta["task"]), ("sr", audio.get("sr")), ("duration", audio.get("duration"))):
+        if key in m and not _same(m[key], value):
+            field = key if key == "task" else f"audio.{key}"
+            raise ArtifactError(f"{onnx_file} was exported with {key} {m[key]} but {PIPELINE_FILE} has "
+                                f"{field} {value}: it is not this artifact's export (was "
+                                f"{PIPELINE_FILE} edited?); run `tympan export {folder} --overwrite`")
+    width = model.session.get_outputs()[0].shape[-1]
+    if isinstance(width, int) and width != len(labels):
+        raise ArtifactError(f"{onnx_file} gives {width} outputs but {PIPELINE_FILE} lists {len(labels)} "
+                            f"labels: labels do not match the model")
     keras_file = folder / MODEL_FILE
     wanted = m.get("source_model_sha256")
     if wanted and keras_file.is_file() and file_sha256(keras_file) != wanted:
         raise ArtifactError(f"{onnx_file} was exported from another {MODEL_FILE} than the one in "
                             f"{folder}: export it again (`tympan export {folder} --overwrite`)")
+
+
+def _same(recorded: str, value) -> bool:
+    """Whether the metadata text ``recorded`` says ``value`` (a number compared as one)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(recorded) == float(value)
+        except ValueError:
+            return False
+    return recorded == str(value)
 
 
 def load_onnx_artifact(run: str | os.PathLike) -> Artifact:

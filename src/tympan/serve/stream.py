@@ -6,10 +6,13 @@ headers on a WebSocket); the server answers ``{"model", "sample_rate", "window",
 (seconds).  Then every binary message is mono float32 little-endian PCM at that rate; the
 server resamples it as a stream (soxr) to the artifact's rate and, each time a window of the
 artifact's length is complete (windows ``hop`` apart, as ``pipeline.json`` "windows" says),
-answers ``{"start", "end", "label", "probability", "probabilities"}`` (times in seconds of the
-stream).  The text message ``{"end": true}`` flushes the resampler, answers the last windows
-and ``{"done": true, "windows": N}``, and closes the socket.  A bad message is answered
-``{"error": ...}`` and the socket closed (code 1003 or 1008).
+answers ``{"start", "end", "label", "probability", "probabilities", "flags"}`` (times in
+seconds of the stream; ``flags``: the window's signal flags, :mod:`tympan.signal_checks`).  The
+text message ``{"end": true}`` flushes the resampler, answers the last windows and
+``{"done": true, "windows": N}``, and closes the socket.  A bad message is answered
+``{"error": ...}`` and the socket closed (code 1003 or 1008): so are samples the signal policy
+refuses (:class:`~tympan.signal_checks.SignalMonitor`: NaN, infinite, or beyond ``MAX_PEAK``,
+with their count and first position in the stream).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import numpy as np
 import soxr
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from tympan.errors import TympanError
 from tympan.serve.batching import QueueFull
 from tympan.serve.config import ServeConfig
 from tympan.serve.limits import token_ok
+from tympan.signal_checks import SignalMonitor
 
 _MAX_RATE = 384_000
 
@@ -38,7 +43,9 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
             first = json.loads(await ws.receive_text())
             rate = int(first["sample_rate"])
             name = first.get("model") or default
-        except (KeyError, TypeError, ValueError):
+            if not isinstance(name, str):
+                raise TypeError(name)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # 1e400: inf
             return await _refuse(ws, 'the first message must be JSON {"sample_rate": <Hz>}', 1003)
         except WebSocketDisconnect:
             return
@@ -54,6 +61,7 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
         resampler = None if rate == sr else soxr.ResampleStream(rate, sr, 1, dtype="float32")
         buffer = np.zeros(0, np.float32)
         windows = 0
+        monitor = SignalMonitor(sr=rate, source="the stream")  # what io.load checks in a file
         offset = 0  # samples of the stream before buffer[0], at the artifact's rate
         try:
             while True:
@@ -70,8 +78,10 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
                     return await _refuse(ws, "binary messages must hold float32 samples "
                                              f"(a multiple of 4 bytes), got {len(data)} bytes", 1003)
                 chunk = np.frombuffer(data, "<f4").astype(np.float32)
-                if not np.isfinite(chunk).all():
-                    return await _refuse(ws, "the samples hold NaN or infinite values", 1003)
+                try:
+                    monitor.check(chunk)
+                except TympanError as exc:
+                    return await _refuse(ws, str(exc), 1003)
                 if resampler is not None:
                     chunk = resampler.resample_chunk(chunk, last=last)
                 buffer = np.concatenate([buffer, chunk])
@@ -96,6 +106,8 @@ def add_stream(app: FastAPI, models: dict, default: str, config: ServeConfig) ->
             return
         except asyncio.TimeoutError:
             return await _refuse(ws, f"no prediction within {config.timeout:g} s", 1011)
+        except TympanError as exc:  # the library refused a window: its message, not a crash
+            return await _refuse(ws, str(exc), 1003)
 
 
 def _is_end(text: str | None) -> bool:
@@ -116,10 +128,12 @@ async def _refuse(ws: WebSocket, message: str, code: int) -> None:
 def window_answer(result) -> dict:
     """What a window's message says of its prediction: ``label``, ``probability``,
     ``probabilities``; for a tagger ``labels`` (the tags at or above their thresholds) too, its
-    ``label`` those tags joined by ``;`` and ``probability`` the highest tag's."""
+    ``label`` those tags joined by ``;`` and ``probability`` the highest tag's; ``flags`` the
+    window's signal flags (``"silent"``, ...)."""
+    flags = list(getattr(result, "flags", ()))
     if hasattr(result, "labels"):  # a tagger's TagPrediction
         return {"label": ";".join(result.labels), "labels": list(result.labels),
                 "probability": max(result.probabilities.values(), default=0.0),
-                "probabilities": result.probabilities}
+                "probabilities": result.probabilities, "flags": flags}
     return {"label": result.label, "probability": result.probability,
-            "probabilities": result.probabilities}
+            "probabilities": result.probabilities, "flags": flags}
