@@ -316,7 +316,7 @@ def test_a_model_giving_nan_is_an_error_never_a_label(classifier, monkeypatch, s
     from tympan.errors import ArtifactError
 
     broken = dataclasses.replace(classifier, model=_NaNClassifier(), path=tmp_path / "run")
-    error = rf"the model in '{tmp_path / 'run'}' gave 2 non-finite sample\(s\) \(NaN/inf\) for '.*tone\.wav'"
+    error = rf"the model in '{tmp_path / 'run'}' gave 2 non-finite value\(s\) \(NaN/inf\) for '.*tone\.wav'"
     for on_error in ("raise", "skip"):
         with pytest.raises(ArtifactError, match=error):
             pipeline.predict(broken, [signals["tone.wav"]], on_error=on_error)

@@ -220,3 +220,19 @@ def test_training_says_how_many_clips_hold_no_signal(tmp_path):
         X, row, _ = load_recording(dataset, AudioConfig(sr=SR, duration=1.0), Choices(),
                                    on_error="raise", progress=False)
     assert X.shape == (2, SR) and list(row) == [0, 1]
+
+
+def test_evaluate_with_a_model_giving_nan_is_an_error_not_a_score(classifier, tmp_path):
+    """argmax of NaN is the first label: the report would have counted every clip as 'quiet'."""
+    import dataclasses
+
+    class Broken:
+        def predict(self, x, batch_size=None, verbose=0):
+            return np.full((len(x), 2), np.nan, np.float32)
+
+    for label in ("quiet", "loud"):
+        (tmp_path / "ds" / label).mkdir(parents=True)
+        sf.write(tmp_path / "ds" / label / "tone.wav", tone(SR), SR, subtype="FLOAT")
+    broken = dataclasses.replace(classifier, model=Broken())
+    with pytest.raises(ArtifactError, match=r"gave 4 non-finite value\(s\) \(NaN/inf\) for '2 clips"):
+        pipeline.evaluate(broken, tmp_path / "ds", progress=False)

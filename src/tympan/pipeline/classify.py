@@ -332,7 +332,9 @@ def evaluate_labels(artifact, dataset, *, discovery: dict | None = None, on_erro
                                              batch_size=batch_size)
     else:
         probs = artifact.model.predict(X, batch_size=batch_size, verbose=0)
-    report = Report.from_predictions(y_true, np.asarray(probs).argmax(axis=1), artifact.labels)
+    probs = require_finite(np.asarray(probs), source=f"{len(kept)} clips of the dataset",
+                           model=artifact.path)  # NaN would be argmax'ed to the first label
+    report = Report.from_predictions(y_true, probs.argmax(axis=1), artifact.labels)
     return EvaluationReport(report.labels, report.confusion, failures, flagged)
 
 

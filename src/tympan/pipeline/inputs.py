@@ -127,6 +127,6 @@ def require_finite(y: np.ndarray, *, source: str, model: str | os.PathLike | Non
     if not finite.all():
         bad = int(finite.size - np.count_nonzero(finite))
         which = f"the model in '{os.fspath(model)}'" if model is not None else "the model"
-        raise ArtifactError(f"{which} gave {bad} non-finite sample(s) (NaN/inf) for '{source}': "
+        raise ArtifactError(f"{which} gave {bad} non-finite value(s) (NaN/inf) for '{source}': "
                             "its weights are broken; nothing was written")
     return y
