@@ -75,3 +75,21 @@ def test_no_module_replaces_a_file_its_own_way():
                  for n, line in enumerate(p.read_text().splitlines(), 1)
                  if re.search(r"\bos\.(replace|rename|renames)\(|\.rename\(", line)]
     assert offenders == []
+
+
+def test_shard_temporaries_written_through_replacing_are_cleared_as_tympans(tmp_path):
+    """A job killed in a shard's write leaves replacing()'s temporary: discard (and resume or
+    overwrite) removes it as tympan's own, and leaves a user's file."""
+    from tympan.atomic import temporary_name
+    from tympan.engines.shards import Output, shard_name
+
+    out = tmp_path / "preds.parquet"
+    out.mkdir()
+    output = Output(out, {"kind": "predict", "engine": "local", "inputs": 2,
+                          "inputs_sha256": "0" * 64, "shard_size": 1})
+    output.open()
+    temporary_name(out / shard_name(1)).write_bytes(b"PAR1 half a shard")
+    temporary_name(out / "_manifest.json").write_text("{")
+    (out / "notes.txt").write_text("mine")
+    output.discard(created=False)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -37,7 +37,9 @@ SCHEMA_VERSION = 1
 MANIFEST = "_manifest.json"
 KINDS = ("predict", "features")
 _PART = re.compile(r"part-(\d{5,})\.parquet")
-_TEMP = re.compile(r"\.(part-\d{5,}\.parquet|_manifest\.json)\.[0-9a-f]+\.tmp")
+#: A temporary file of a shard or the manifest: tympan.atomic.temporary_name's ``.NAME.PID.HEX.tmp``
+#: (and the ``.NAME.HEX.tmp`` of tympan before it)
+_TEMP = re.compile(r"\.(part-\d{5,}\.parquet|_manifest\.json)\.(\d+\.)?[0-9a-f]+\.tmp")
 #: What must agree for a resume to add to an output
 _SAME_JOB = ("schema_version", "kind", "inputs", "inputs_sha256", "shard_size", "model_sha256", "options")
 
