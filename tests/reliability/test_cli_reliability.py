@@ -135,6 +135,16 @@ def test_segment_of_an_mp3_named_wav_writes_a_wav(capsys, tmp_path):
     assert abs(len(sf.read(tmp_path / "kept.wav")[0]) - SR) < 0.05 * SR
 
 
+def test_segment_of_a_24_bit_extensible_wav_keeps_24_bits(capsys, tmp_path):
+    # WAVE_FORMAT_EXTENSIBLE (libsndfile's WAVEX) is a .wav as well: its encoding is kept
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "a.wav", 0.4 * np.sin(2 * np.pi * 300 * t), SR, subtype="PCM_24", format="WAVEX")
+    rc, _, err = _run(capsys, "segment", tmp_path / "a.wav", "--method", "energy", "--out",
+                      tmp_path / "kept.wav")
+    assert rc == 0, err
+    assert sf.info(tmp_path / "kept.wav").subtype == "PCM_24"
+
+
 def test_a_newline_in_a_file_name_does_not_break_tables(capsys, stand_in_models, signals, tmp_path):
     odd = tmp_path / "two\nlines\t.wav"
     sf.write(odd, np.asarray(sf.read(signals["tone.wav"])[0]), SR)

@@ -129,8 +129,14 @@ def _same_subtype(info, dst) -> str | None:
     """The source's sample encoding when ``dst`` is of the same format (24-bit or float stays
     so); otherwise the format's default.  The format is the file's own, not its extension's (an
     MP3 named .wav is written as a WAV of the default encoding)."""
-    same = io.FORMATS.get(Path(os.fspath(dst)).suffix.lower()) == info.format
+    fmt = io.FORMATS.get(Path(os.fspath(dst)).suffix.lower())
+    same = fmt == info.format or {fmt, info.format} <= _WAV_FAMILY
     return info.subtype if same else None
+
+
+#: The RIFF-like formats libsndfile names apart but that hold the same encodings: a 24-bit
+#: WAVE_FORMAT_EXTENSIBLE file (``WAVEX``) cut to a .wav stays 24-bit
+_WAV_FAMILY = {"WAV", "WAVEX", "RF64", "W64"}
 
 
 def write_segment_files(src, folder, segments, *, overwrite: bool = False,
