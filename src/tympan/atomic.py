@@ -14,17 +14,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["replacing", "temporary_name"]
+__all__ = ["replacing", "temporary_name", "temporary_target"]
 
 
 def temporary_name(target: Path) -> Path:
     """The hidden temporary file for ``target``: ``.NAME.PID.HEX.tmp`` in the same folder (the same
     file system, so the rename is atomic)."""
     return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+_TEMPORARY = re.compile(r"\.(.+)\.\d+\.[0-9a-f]{8}\.tmp")
+
+
+def temporary_target(name: str) -> str | None:
+    """The name of the file whose :func:`temporary_name` ``name`` is (a process killed while
+    writing left it), or ``None`` when ``name`` is not such a temporary file."""
+    match = _TEMPORARY.fullmatch(name)
+    return match[1] if match else None
 
 
 def _flush(path: Path) -> None:

@@ -441,3 +441,24 @@ def test_only_stale_folders_of_tympans_own_names_are_cleared(run):
     for name in others:
         assert (run.parent / name).exists(), name
     assert folder_swap.remove_stale(run, owned=art.ARTIFACT_FILES) == []
+
+
+def test_a_save_killed_while_writing_a_figure_is_cleared_too(run):
+    """The half-written figure (tympan.atomic's temporary file) in the hidden folder is tympan's:
+    the folder goes, with no warning, at the next load."""
+    from tympan.atomic import temporary_name
+
+    _killed_save(run, "carried")
+    [stale] = [p for p in run.parent.iterdir() if p.name != "run"]
+    half = temporary_name(stale / "curves.png")
+    half.write_bytes(b"\x89PNG half")
+    mine = stale / ".notes.txt.123.0badf00d.tmp"  # the same form, but no file tympan writes
+    mine.write_text("a user's")
+    with pytest.warns(RuntimeWarning, match=rf"kept {stale}"):
+        art.read_pipeline_json(run)
+    assert sorted(p.name for p in stale.iterdir()) == [mine.name]
+    mine.unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        art.read_pipeline_json(run)
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"]

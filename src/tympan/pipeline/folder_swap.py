@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tympan.atomic import temporary_target
 from tympan.errors import ArtifactError
 
 _AT_FDCWD = -100
@@ -163,12 +164,19 @@ def remove_stale(dest, *, owned: Iterable[str]) -> list[Path]:
             continue  # a live save's, or a hidden old copy that recover() brings back
         folder = Path(entry.path)
         try:
-            _clear(folder, dest, owned)
+            _clear(folder, dest, owned | _temporaries(folder, owned))
         except OSError:  # a read-only place, or removed meanwhile: a later save tries again
             continue
         if not folder.exists():
             removed.append(folder)
     return removed
+
+
+def _temporaries(folder: Path, owned: frozenset[str]) -> frozenset[str]:
+    """The temporary files of ``owned`` files in ``folder`` (:func:`tympan.atomic.temporary_name`:
+    a figure a killed save was writing), tympan's as the files they were to become."""
+    return frozenset(entry.name for entry in os.scandir(folder)
+                     if entry.is_file(follow_symlinks=False) and temporary_target(entry.name) in owned)
 
 
 def _running(pid: int) -> bool:
