@@ -181,6 +181,19 @@ def test_predict_out_gives_one_row_per_line_of_a_list(stand_in_run, odd_list, tm
     assert rows["tone.wav"]["label"] == "quiet" and rows["tone.wav"]["probability"] == pytest.approx(0.75)
 
 
+def test_a_folder_in_a_list_is_never_predicted_file_by_file(stand_in_run, odd_list, tmp_path, monkeypatch):
+    """The folder's row is its error, and its files are not all read first (a folder of a
+    corpus in a list would have been predicted whole, then thrown away)."""
+    import tympan.pipeline
+
+    listing, _ = odd_list
+    given, predict = [], tympan.pipeline.predict
+    monkeypatch.setattr(tympan.pipeline, "predict",
+                        lambda run, paths, **kw: given.extend(paths) or predict(run, paths, **kw))
+    predict_to_parquet(stand_in_run, listing, out=tmp_path / "p.parquet", progress=False)
+    assert given and str(tmp_path / "a_folder") not in given
+
+
 def test_features_name_the_file_of_any_error(odd_list, tmp_path):
     listing, errors = odd_list
     out = tmp_path / "f.parquet"

@@ -157,6 +157,8 @@ class PredictBatch:
         rows: list[dict] = []
         with _local_paths(sources, content) as paths:
             try:
+                if any(os.path.isdir(path) for path in paths):  # predict would read its files, all
+                    raise ParameterError("a folder among the inputs")
                 preds = self._predict(paths) if paths else []
                 if len(preds) != len(paths):  # a folder (a line of a list) gave its files
                     raise ParameterError("not one prediction per input")
