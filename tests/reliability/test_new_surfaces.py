@@ -227,6 +227,24 @@ def test_a_job_whose_model_fails_to_load_leaves_no_output(stand_in_run, monkeypa
     assert (list(out.iterdir()) == []) if existing else not out.exists()
 
 
+def test_overwrite_with_a_model_that_fails_to_load_keeps_the_earlier_output(stand_in_run, monkeypatch,
+                                                                             signals, tmp_path):
+    """--overwrite removes the earlier job's shards only once the new model has loaded."""
+    from tympan.errors import ArtifactError
+
+    out = tmp_path / "p.parquet"
+    predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(path):
+        raise ArtifactError(f"{path}/model.keras: model.keras is corrupt")
+
+    monkeypatch.setattr(importlib.import_module("tympan.pipeline"), "load_artifact", broken)
+    with pytest.raises(ArtifactError, match=r"model\.keras is corrupt"):
+        predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, overwrite=True, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_a_failed_job_keeps_the_shards_it_wrote(stand_in_run, monkeypatch, signals, tmp_path):
     """Once a shard is written, a failure (here an interrupt in the second shard) keeps the
     folder for --resume."""

@@ -88,10 +88,13 @@ def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output
                                  f"got address={address!r}, workers={config.workers!r} with the local one")
         from tympan.engines.local import run_local
 
-        todo = output.open(resume=resume, overwrite=overwrite)
         factory = PredictBatch if kind == "predict" else FeatureBatch
-        run_local(lambda: factory(**make_options), kind, inputs, todo, output,
-                  batch_size=config.batch_size, progress=progress)
+        make = lambda: factory(**make_options)  # noqa: E731
+        if overwrite:  # the model loads before the earlier job's shards go: one that fails keeps them
+            batch = make()
+            make = lambda: batch  # noqa: E731
+        todo = output.open(resume=resume, overwrite=overwrite)
+        run_local(make, kind, inputs, todo, output, batch_size=config.batch_size, progress=progress)
     return todo
 
 
