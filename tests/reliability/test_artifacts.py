@@ -404,7 +404,8 @@ def _killed_save(run, when):
 
 @pytest.mark.parametrize("when", ["fill", "carried", "swapped"])
 @pytest.mark.parametrize("next_step", ["load", "save"])
-def test_a_killed_save_leaves_nothing_behind_after_the_next(run, saved, when, next_step):
+def test_a_killed_save_leaves_nothing_behind_after_the_next(run, saved, when, next_step, monkeypatch):
+    monkeypatch.setattr(folder_swap, "STALE_AFTER", 0.0)  # killed just now
     (run / "notes.txt").write_text("mine")
     (run / "sub").mkdir()
     (run / "sub" / "deep.txt").write_text("deep")
@@ -420,7 +421,8 @@ def test_a_killed_save_leaves_nothing_behind_after_the_next(run, saved, when, ne
     assert art.load_artifact(run).labels == (("a", "b", "c") if next_step == "load" else ("x", "y"))
 
 
-def test_only_stale_folders_of_tympans_own_names_are_cleared(run):
+def test_only_stale_folders_of_tympans_own_names_are_cleared(run, monkeypatch):
+    monkeypatch.setattr(folder_swap, "STALE_AFTER", 0.0)  # killed just now
     _killed_save(run, "carried")
     [stale] = [p for p in run.parent.iterdir() if p.name != "run"]
     (stale / "added.txt").write_text("written there meanwhile")  # not at run: kept, and said so
@@ -443,9 +445,10 @@ def test_only_stale_folders_of_tympans_own_names_are_cleared(run):
     assert folder_swap.remove_stale(run, owned=art.ARTIFACT_FILES) == []
 
 
-def test_a_save_killed_while_writing_a_figure_is_cleared_too(run):
+def test_a_save_killed_while_writing_a_figure_is_cleared_too(run, monkeypatch):
     """The half-written figure (tympan.atomic's temporary file) in the hidden folder is tympan's:
     the folder goes, with no warning, at the next load."""
+    monkeypatch.setattr(folder_swap, "STALE_AFTER", 0.0)  # killed just now
     from tympan.atomic import temporary_name
 
     _killed_save(run, "carried")
@@ -461,4 +464,20 @@ def test_a_save_killed_while_writing_a_figure_is_cleared_too(run):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         art.read_pipeline_json(run)
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"]
+
+
+def test_a_hidden_folder_still_changing_is_left_to_its_save(run):
+    """A process id means nothing on another host: a save there (a shared volume) writes into its
+    folder all along.  Only a folder unchanged for STALE_AFTER seconds is a killed save's."""
+    import time
+
+    _killed_save(run, "carried")
+    [stale] = [p for p in run.parent.iterdir() if p.name != "run"]
+    assert folder_swap.remove_stale(run, owned=art.ARTIFACT_FILES) == []  # just written
+    assert stale.is_dir()
+    old = time.time() - folder_swap.STALE_AFTER - 60
+    for p in [stale, *stale.iterdir()]:
+        os.utime(p, (old, old), follow_symlinks=False)
+    assert folder_swap.remove_stale(run, owned=art.ARTIFACT_FILES) == [stale]
     assert sorted(p.name for p in run.parent.iterdir()) == ["run"]

@@ -122,7 +122,7 @@ def test_separate_refuses_bad_input_and_writes_nothing(separator, signals, tmp_p
 
 def test_separate_with_a_broken_model_writes_nothing(separator, signals, tmp_path):
     out = tmp_path / "sep"
-    with pytest.raises(ArtifactError, match=r"non-finite sample\(s\).*tone\.wav.*nothing was written"):
+    with pytest.raises(ArtifactError, match=r"non-finite value\(s\).*tone\.wav.*nothing was written"):
         pipeline.separate_file(separator(broken=True), signals["tone.wav"], out)
     assert not list(out.iterdir())
     with pytest.raises(ArtifactError, match="non-finite"):

@@ -23,7 +23,6 @@ from tympan import _validate as v
 from tympan import io
 from tympan.data.dataset import Dataset, DatasetWarning, Item
 from tympan.errors import AudioIOError, DatasetError, ParameterError
-from tympan.io.decoding import check_resampling
 from tympan.signal_checks import check_signal
 
 __all__ = ["CROP_MODES", "PAD_MODES", "DatasetWarning", "crop_seeds", "fit_length", "load_clip", "load_clips",
@@ -109,11 +108,10 @@ def _load_one(item: Item, sr: int, mono: bool, n: int, pad: str, crop: str,
     offset = item.start or 0.0
     length = None if item.end is None else item.end - offset
     try:
-        y, rate = io.load(item.path, mono=mono, offset=offset, duration=length)
+        y, rate = io.load(item.path, mono=mono, offset=offset, duration=length, for_sr=sr)
         if y.shape[-1] == 0:
             raise DatasetError(f"clip '{item.path}' is empty (0 samples"
                                + (f" in {offset}..{item.end} s)" if item.end else ")"))
-        check_resampling(item.path, rate, sr)
         flags = check_signal(y, sr=rate, min_samples=math.ceil(min_samples * rate / sr), warn=False)
         if rate != sr:  # as io.load(sr=) does it
             y = io.resample(y, orig_sr=rate, target_sr=sr)

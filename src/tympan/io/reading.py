@@ -115,7 +115,7 @@ def info(path: str | os.PathLike) -> AudioInfo:
 
 def load(path: str | os.PathLike, *, sr: int | None = None, mono: bool = True,
          offset: float = 0.0, duration: float | None = None,
-         dtype: Any = "float32") -> tuple[np.ndarray, int]:
+         dtype: Any = "float32", for_sr: int | None = None) -> tuple[np.ndarray, int]:
     """Load an audio file as floats in [-1, 1]; returns ``(y, sr)``.
 
     Parameters
@@ -128,22 +128,27 @@ def load(path: str | os.PathLike, *, sr: int | None = None, mono: bool = True,
         soundfile returns them (a float or lossy file is converted by libsndfile), never
         resampled: ``sr`` must then be ``None`` or the file's rate, and ``mono`` rounds the
         mean of the channels.
+    for_sr : the rate the caller will resample the result to, itself (checked, not applied).
 
     A file that holds no audio (0 samples), or a part of one given by ``offset``/``duration``
     that does, and non-finite samples or samples beyond ``signal_checks.MAX_PEAK`` raise
     :class:`~tympan.errors.AudioIOError` (with the count and first position of bad samples);
     samples beyond [-1, 1] and a sample rate outside 1-768 kHz load with an
-    :class:`~tympan.errors.InputWarning`.  Memory is bounded by what the file holds, whatever its
-    header declares.
+    :class:`~tympan.errors.InputWarning`.  Resampling from such a rate (``sr=``) is refused
+    (AudioIOError naming file and rate: a forged 1 Hz header must not size the output);
+    ``for_sr`` refuses it the same way, without the warning, for a caller that reads the file at
+    its own rate to resample it to ``for_sr`` itself.  Memory is bounded by what the file holds,
+    whatever its header declares.
     """
     dt = _dtype(dtype)
     target = v.optional_positive_int("sr", sr)
+    later = v.optional_positive_int("for_sr", for_sr)
     with open_audio(path) as src:
         native = src.file.samplerate
         if dt.kind == "i" and target not in (None, native):
             raise ParameterError(f"sr must be None with dtype {dt.name!r} (PCM codes are not "
                                  f"resampled; load floats to resample), got {sr!r}")
-        src.check_rate(stacklevel=2, target=target)
+        src.check_rate(stacklevel=2, target=target or later)
         start, count = _span(src, offset, duration)
         data = read_frames(src, start=start, count=count, dtype=dt.name)
         if not len(data) and start > 0:
@@ -160,7 +165,7 @@ def load(path: str | os.PathLike, *, sr: int | None = None, mono: bool = True,
 def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None = None,
            sr: int | None = None, mono: bool = True, offset: float = 0.0,
            duration: float | None = None, dtype: Any = "float32",
-           fill_value: float | None = None) -> Iterator[np.ndarray]:
+           fill_value: float | None = None, for_sr: int | None = None) -> Iterator[np.ndarray]:
     """Yield blocks of ``block_length`` samples every ``hop_length`` samples (default: no
     overlap) without reading the file whole.
 
@@ -175,12 +180,14 @@ def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None
     first block with non-finite samples, or at the end when the file held no audio, as
     :func:`load` does.  ``dtype`` is ``"float32"`` or ``"float64"``.  The iterator's ``sr`` is
     the blocks' sample rate; the file is opened once, and closed when the blocks end or the
-    iterator is dropped (or closed: ``blocks.close()``).
+    iterator is dropped (or closed: ``blocks.close()``).  ``sr`` and ``for_sr`` refuse a file
+    whose own rate cannot be resampled, as :func:`load` does.
     """
     block = v.positive_int("block_length", block_length)
     hop = block if hop_length is None else v.positive_int("hop_length", hop_length)
     dt = _dtype(dtype, ("float32", "float64"))
     target = v.optional_positive_int("sr", sr)
+    later = v.optional_positive_int("for_sr", for_sr)
     if fill_value is not None:
         try:
             fill_value = float(fill_value)
@@ -192,7 +199,7 @@ def stream(path: str | os.PathLike, *, block_length: int, hop_length: int | None
     try:
         src = opened.enter_context(open_audio(path))
         span = _span(src, offset, duration)
-        src.check_rate(stacklevel=2, target=target)
+        src.check_rate(stacklevel=2, target=target or later)
         if known_frames(src) == 0:
             check_samples(src, np.zeros((0, src.file.channels), dt))
     except BaseException:

@@ -19,7 +19,9 @@ the hidden copy back with a warning.
 A process killed during a save (SIGKILL, power loss) leaves its hidden ``.NAME.tmp-PID-XXXXXXXX``
 folder (and, after the second of two renames, ``.NAME.old-PID``) beside the destination.
 :func:`remove_stale` (called by every load and save) clears such a folder once its process is
-gone, as the interrupted save would have: the ``owned`` files and what the destination holds too
+gone and nothing in it has changed for :data:`STALE_AFTER` seconds (a process id means nothing
+on another host: a save running there, on a shared volume, keeps writing into its folder), as
+the interrupted save would have: the ``owned`` files and what the destination holds too
 (the same file or the same bytes) are removed; anything else is kept and named in a warning.
 Only folders of exactly these names are touched.
 """
@@ -36,6 +38,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -141,6 +144,21 @@ def recover(dest, *, accept: Callable[[Path], bool]) -> Path | None:
     return folder
 
 
+#: Seconds without a change in a hidden folder of a process not running here before
+#: :func:`remove_stale` takes it for a killed save's (a live one writes into it all along).
+STALE_AFTER = 600.0
+
+
+def _idle_for(folder: Path) -> float:
+    """Seconds since anything in ``folder`` (the folder or an entry of it) last changed."""
+    newest = os.stat(folder, follow_symlinks=False).st_mtime
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            newest = max(newest, st.st_mtime)
+    return time.time() - newest
+
+
 def remove_stale(dest, *, owned: Iterable[str]) -> list[Path]:
     """Clear the hidden folders beside ``dest`` that a killed save left: ``.NAME.tmp-PID-X``
     (the :func:`replace_folder` temporary, ``X`` the 8 characters ``tempfile`` adds) and, when
@@ -164,6 +182,8 @@ def remove_stale(dest, *, owned: Iterable[str]) -> list[Path]:
             continue  # a live save's, or a hidden old copy that recover() brings back
         folder = Path(entry.path)
         try:
+            if _idle_for(folder) < STALE_AFTER:
+                continue  # maybe a save on another host sharing this folder
             _clear(folder, dest, owned | _temporaries(folder, owned))
         except OSError:  # a read-only place, or removed meanwhile: a later save tries again
             continue
@@ -262,4 +282,4 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-__all__ = ["exchange", "old_name", "recover", "remove_stale", "replace_folder"]
+__all__ = ["STALE_AFTER", "exchange", "old_name", "recover", "remove_stale", "replace_folder"]

@@ -11,19 +11,16 @@ holding a few running numbers rather than the file, so streaming stays flat in m
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
-import warnings
 from collections.abc import Iterator
 
 import numpy as np
 import soxr
 
 from tympan import io
-from tympan.errors import ArtifactError, AudioIOError
-from tympan.io.decoding import check_resampling
+from tympan.errors import ArtifactError
 from tympan.pipeline.config import PipelineConfig
 from tympan.signal_checks import FILE_WARNINGS, SignalMonitor, check_signal
 
@@ -55,25 +52,10 @@ def _native(window: int, model_sr: int, rate: float) -> int:
     return math.ceil(window * rate / model_sr) if window else 0
 
 
-@contextlib.contextmanager
-def _warnings_held():
-    """io's warnings about a file, given only if the block completes: a file whose rate cannot
-    be resampled (:func:`tympan.io.decoding.check_resampling`: a forged header must not size the
-    output) is one error, not also the warning that its rate is odd.  (The server holds its
-    WARNINGS_LOCK around calls that reach here.)"""
-    with warnings.catch_warnings(record=True) as held:
-        warnings.simplefilter("always")
-        yield
-    for w in held:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
 def load_checked(path: str | os.PathLike, *, sr: int, min_samples: int = 0) -> np.ndarray:
     """The whole file, mono at ``sr``, checked on its own samples (errors name the file;
     flags warn).  ``min_samples`` is the analysis window at ``sr``."""
-    with _warnings_held():
-        y, rate = io.load(path, mono=True)
-        check_resampling(os.fspath(path), rate, sr)  # as io.load(sr=) refuses a forged rate
+    y, rate = io.load(path, mono=True, for_sr=sr)  # (a rate that cannot be resampled: refused)
     check_signal(y, sr=rate, source=os.fspath(path), min_samples=_native(min_samples, sr, rate),
                  from_file=True, warn=FILE_WARNINGS, stacklevel=3)
     return y if rate == sr else io.resample(y, orig_sr=rate, target_sr=sr)
@@ -86,13 +68,8 @@ def checked_file(path: str | os.PathLike, *, sr: int, block_length: int, min_sam
     call ``monitor.finish()`` once the blocks are consumed for the flags (it raises for a file
     of no samples).  ``min_samples`` is the analysis window at ``sr``."""
     name = os.fspath(path) if source is None else source
-    with _warnings_held():  # one open: checks and reading
-        stream = io.stream(path, block_length=block_length, mono=True)
-        try:
-            check_resampling(name, stream.sr, sr)  # as io.load(sr=) refuses a forged rate
-        except AudioIOError:
-            stream.close()
-            raise
+    # one open: checks and reading; a rate that cannot be resampled to sr is refused
+    stream = io.stream(path, block_length=block_length, mono=True, for_sr=sr)
     rate = stream.sr
     monitor = SignalMonitor(sr=rate, source=name, min_samples=_native(min_samples, sr, rate),
                             from_file=True)

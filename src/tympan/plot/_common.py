@@ -76,12 +76,10 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = None) -> tuple[np.nd
     policy of :mod:`tympan.signal_checks` on the file's own samples: no audio and non-finite
     samples raise AudioIOError naming the file; silence and samples beyond full scale warn."""
     from tympan import io
-    from tympan.io.decoding import check_resampling
     from tympan.signal_checks import FILE_WARNINGS, check_signal
 
-    if sr is not None:  # before reading: a refused rate is one error, not also io's warning
-        check_resampling(os.fspath(path), io.info(path).sr, v.positive_int("sr", sr))
-    y, rate = io.load(path, mono=True)  # warns itself about samples beyond full scale
+    # warns itself about samples beyond full scale; refuses a rate that cannot be resampled
+    y, rate = io.load(path, mono=True, for_sr=None if sr is None else v.positive_int("sr", sr))
     check_signal(y, sr=rate, source=os.fspath(path), from_file=True, warn=FILE_WARNINGS, stacklevel=3)
     if sr is not None and sr != rate:
         return io.resample(y, orig_sr=rate, target_sr=v.positive_int("sr", sr)), sr

@@ -23,7 +23,6 @@ import numpy as np
 from tympan import _validate as v
 from tympan import io
 from tympan.errors import ParameterError
-from tympan.io.decoding import check_resampling
 from tympan.segment import intervals as iv
 from tympan.segment import methods
 from tympan.segment.features import (
@@ -159,10 +158,9 @@ def _flagged(labels: FrameLabels, flags: list[str]) -> FrameLabels:
 
 def _file_flags(path: str | os.PathLike) -> list[str]:
     """The policy's flags of the file's own samples (read in blocks, mixed to mono)."""
-    rate = io.info(path).sr
-    check_resampling(os.fspath(path), rate, FEATURE_SR)  # before io.stream warns of the rate
-    monitor = SignalMonitor(sr=rate, source=os.fspath(path), from_file=True)
-    for block in io.stream(path, block_length=1 << 16, mono=True):
+    blocks = io.stream(path, block_length=1 << 16, mono=True, for_sr=FEATURE_SR)  # (features' rate)
+    monitor = SignalMonitor(sr=blocks.sr, source=os.fspath(path), from_file=True)
+    for block in blocks:
         monitor.check(block)
     return monitor.finish(stacklevel=4)
 
