@@ -51,10 +51,11 @@ def replacing(*targets: str | os.PathLike) -> Iterator[list[Path]]:
     """Temporary paths for ``targets``, renamed over them when the block completes.
 
     ``with replacing(out) as (tmp,): write(tmp)``.  The temporary files exist (empty, created
-    with the usual permissions) when the block starts; write them by path.  With several targets
-    all are renamed only when the block completes, and none if it raises; the temporary files
-    are removed in either case.  OSError from creating them (a missing folder, no permission)
-    comes out before the block runs.
+    with the usual permissions: a replaced file does not keep its own) when the block starts;
+    write them by path.  With several targets none is renamed if the block raises; once it
+    completes they are renamed one after another (each in one step, so a failure there leaves
+    every target whole, old or new).  The temporary files are removed in either case.  OSError
+    from creating them (a missing folder, no permission) comes out before the block runs.
     """
     paths = [Path(os.fspath(t)) for t in targets]
     tmps: list[Path] = []

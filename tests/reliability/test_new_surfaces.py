@@ -227,9 +227,11 @@ def test_a_job_whose_model_fails_to_load_leaves_no_output(stand_in_run, monkeypa
     assert (list(out.iterdir()) == []) if existing else not out.exists()
 
 
+@pytest.mark.parametrize("engine", ["local", "ray"])
 def test_overwrite_with_a_model_that_fails_to_load_keeps_the_earlier_output(stand_in_run, monkeypatch,
-                                                                             signals, tmp_path):
-    """--overwrite removes the earlier job's shards only once the new model has loaded."""
+                                                                             signals, tmp_path, engine):
+    """--overwrite removes the earlier job's shards only once the new model has loaded (on Ray
+    too: it loads on the driver first, before a cluster is reached)."""
     from tympan.errors import ArtifactError
 
     out = tmp_path / "p.parquet"
@@ -241,7 +243,8 @@ def test_overwrite_with_a_model_that_fails_to_load_keeps_the_earlier_output(stan
 
     monkeypatch.setattr(importlib.import_module("tympan.pipeline"), "load_artifact", broken)
     with pytest.raises(ArtifactError, match=r"model\.keras is corrupt"):
-        predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, overwrite=True, progress=False)
+        predict_to_parquet(stand_in_run, [signals["tone.wav"]], out=out, overwrite=True, engine=engine,
+                           progress=False)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

@@ -74,7 +74,14 @@ def _run(kind: str, make_options: dict, sources, out, config: EngineConfig, mani
 
 def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output, config: EngineConfig,
                 *, address, resume, overwrite, progress) -> list[int]:
-    """Open the output and compute its shards still to do on the configured engine; those shards."""
+    """Open the output and compute its shards still to do on the configured engine; those shards.
+    With ``overwrite`` the model loads here first (on Ray, as a check): one that fails keeps the
+    earlier job's shards, which opening the output removes."""
+    factory = PredictBatch if kind == "predict" else FeatureBatch
+    make = lambda: factory(**make_options)  # noqa: E731
+    if overwrite:
+        batch = make()
+        make = lambda: batch  # noqa: E731
     if config.engine == "ray":
         from tympan.engines.ray_engine import connected, run_ray
 
@@ -88,11 +95,6 @@ def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output
                                  f"got address={address!r}, workers={config.workers!r} with the local one")
         from tympan.engines.local import run_local
 
-        factory = PredictBatch if kind == "predict" else FeatureBatch
-        make = lambda: factory(**make_options)  # noqa: E731
-        if overwrite:  # the model loads before the earlier job's shards go: one that fails keeps them
-            batch = make()
-            make = lambda: batch  # noqa: E731
         todo = output.open(resume=resume, overwrite=overwrite)
         run_local(make, kind, inputs, todo, output, batch_size=config.batch_size, progress=progress)
     return todo
