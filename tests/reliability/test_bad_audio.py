@@ -404,3 +404,22 @@ def test_ogg_last_page_failing_its_checksum_is_not_taken_for_a_forged_length(tmp
     (tmp_path / "c.ogg").write_bytes(bytes(b))
     y, _ = io.load(tmp_path / "c.ogg")
     assert 0 < len(y) < len(TEN_S) and not [w for w in recwarn.list if "granule" in str(w.message)]
+
+
+def test_the_ogg_length_check_reads_the_end_of_the_file_not_every_page(tmp_path):
+    """20 MB of empty pages (the crafted case that took 5 s when every page was walked) and a
+    valid Vorbis file: the check reads two pages' worth from the end, in milliseconds."""
+    from tympan.io import ogg_pages
+
+    page = b"OggS\x00\x00" + struct.pack("<qIII", 0, 7, 0, 0) + b"\x00"
+    assert len(page) == 27  # a page of no segments
+    (tmp_path / "many.ogg").write_bytes(page * 740_000)
+    (tmp_path / "ok.ogg").write_bytes(encode("OGG", x=TEN_S[:, None]))
+    for name in ("many.ogg", "ok.ogg"):
+        fd = os.open(tmp_path / name, os.O_RDONLY)
+        try:
+            t0 = time.perf_counter()
+            assert ogg_pages.forged_end(fd, os.fstat(fd).st_size) is None
+            assert time.perf_counter() - t0 < 0.5
+        finally:
+            os.close(fd)

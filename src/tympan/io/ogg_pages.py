@@ -3,9 +3,10 @@
 libsndfile takes an Ogg stream's length from the granule position of its last page and never
 decodes beyond it: a last granule forged (or damaged with its checksum fixed) to 0, to a small
 number or to -1 hides most of the audio ("holds no audio", a tenth of a second of a minute).
-:func:`forged_end` reads the page headers (not the audio) and tells when the last granule
-cannot be right: -1 (no packet ends there), below an earlier page's granule, or below what the
-packets of the last page must add (each Vorbis packet gives at least half the short block,
+:func:`forged_end` reads the first page's header and the last two pages (as libsndfile finds
+the length; whatever the file's length) and tells when the last granule cannot be right: -1
+(no packet ends there), below the page before's granule, or below what the packets of the last
+page must add (each Vorbis packet gives at least half the short block,
 each Opus packet at least 2.5 ms), while the page's checksum holds (a page that fails it is
 corrupt, and libsndfile drops it).  :class:`EndPatched` then shows libsndfile the same file
 with that granule unknown (a large value, its checksum fixed), so it decodes every page until
@@ -52,41 +53,64 @@ def _min_samples_per_packet(first_body: bytes) -> int:
     return 0
 
 
+_MAX_PAGE = 27 + 255 + 255 * 255  # the longest Ogg page, in bytes
+
+
 def forged_end(fd: int, size: int) -> int | None:
     """The offset of the last page of the Ogg file ``fd`` when its granule position cannot be
-    right (see the module docstring), else ``None`` (not Ogg, or consistent)."""
-    pos, serial, earlier, per_packet = 0, None, -1, 0
-    last = None  # (offset, granule, packets ending there)
-    while pos + _HEADER.size + 1 <= size:
-        head = os.pread(fd, _HEADER.size + 1, pos)
-        if len(head) < _HEADER.size + 1 or head[:4] != b"OggS" or head[4] != 0:
-            break
-        _, _, _, granule, page_serial, _, _ = _HEADER.unpack_from(head)
-        lacing = os.pread(fd, head[-1], pos + _HEADER.size + 1)
-        end = pos + _HEADER.size + 1 + len(lacing) + sum(lacing)
-        if len(lacing) < head[-1] or end > size:
-            break
-        if serial is None:
-            serial = page_serial
-            per_packet = _min_samples_per_packet(os.pread(fd, 29, end - sum(lacing)))
-        if page_serial == serial:
-            if last is not None and last[1] != -1:
-                earlier = max(earlier, last[1])
-            last = (pos, granule, sum(1 for v in lacing if v < 255))
-        pos = end
-    if last is None or earlier < 0:
-        return None  # not Ogg, or one page: nothing to compare with
-    offset, granule, packets = last
+    right (see the module docstring), else ``None`` (not Ogg, consistent, or not readable here:
+    left to libsndfile).  Reads the first page's header and the last two pages' worth of bytes
+    (as libsndfile finds the length), whatever the file's length."""
+    try:
+        return _forged_end(fd, size)
+    except (OSError, ValueError, IndexError, struct.error):
+        return None
+
+
+def _page_at(buf: bytes, k: int) -> tuple[int, int, int, int] | None:
+    """``(length, granule, serial, packets ending in it)`` of the whole page whose header starts
+    at ``buf[k]``; ``None`` when there is none."""
+    if buf[k:k + 4] != b"OggS" or k + _HEADER.size + 1 > len(buf) or buf[k + 4] != 0:
+        return None
+    nseg = buf[k + _HEADER.size]
+    lacing = buf[k + _HEADER.size + 1:k + _HEADER.size + 1 + nseg]
+    length = _HEADER.size + 1 + nseg + sum(lacing)
+    if len(lacing) < nseg or k + length > len(buf):
+        return None
+    _, _, _, granule, serial, _, _ = _HEADER.unpack_from(buf, k)
+    return length, granule, serial, sum(1 for v in lacing if v < 255)
+
+
+def _forged_end(fd: int, size: int) -> int | None:
+    head = os.pread(fd, _HEADER.size + 1, 0)
+    if len(head) <= _HEADER.size or head[:4] != b"OggS" or head[4] != 0:
+        return None
+    serial = _HEADER.unpack_from(head)[4]
+    per_packet = _min_samples_per_packet(os.pread(fd, 29, _HEADER.size + 1 + head[_HEADER.size]))
+    start = max(0, size - 2 * _MAX_PAGE)
+    buf = os.pread(fd, size - start, start)
+    ending: dict[int, tuple[int, int, int, int]] = {}  # end -> (offset, granule, serial, packets)
+    k = buf.find(b"OggS")
+    while k >= 0:
+        page = _page_at(buf, k)
+        if page is not None:  # the first found for an end starts earliest: "OggS" in a packet
+            ending.setdefault(start + k + page[0], (start + k, *page[1:]))  # starts later
+        k = buf.find(b"OggS", k + 1)
+    last = ending.get(size)  # the page that ends the file (trailing bytes: left to libsndfile)
+    if last is None or last[0] == 0 or last[2] != serial:
+        return None
+    offset, granule, _, packets = last
+    before = ending.get(offset)
+    while before is not None and before[1] == -1:  # a page where no packet ends: the one before
+        before = ending.get(before[0])
+    if before is None or before[2] != serial:
+        return None  # nothing to compare with here
+    earlier = before[1]
     if granule == -1 or granule < earlier + max(packets - 2, 0) * per_packet:
-        page = os.pread(fd, size - offset, offset)  # (the last page: what is left of the file)
-        if page_crc(page[:_page_length(page)]) == _HEADER.unpack_from(page)[6]:
+        page = buf[offset - start:]
+        if page_crc(page) == _HEADER.unpack_from(page)[6]:
             return offset  # its checksum holds: only the length is wrong
     return None  # (a page whose checksum fails is corrupt: libsndfile drops it, as it should)
-
-
-def _page_length(page: bytes) -> int:
-    nseg = page[_HEADER.size]
-    return _HEADER.size + 1 + nseg + sum(page[_HEADER.size + 1:_HEADER.size + 1 + nseg])
 
 
 class EndPatched:
