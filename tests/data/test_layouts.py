@@ -240,7 +240,7 @@ def calls(monkeypatch):
 
     def evaluate(artifact, dataset, *, discovery=None, **_):
         found(dataset, discovery)
-        return SimpleNamespace(to_dict=lambda: {"n": len(seen["dataset"])}, failures=())
+        return SimpleNamespace(to_dict=lambda: {"n": len(seen["dataset"])}, failures=(), flagged=())
 
     def adapt(run, clips, *, out=None, training_data=None, discovery=None, **_):
         found(training_data, discovery)
