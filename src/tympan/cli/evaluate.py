@@ -26,6 +26,7 @@ from tympan.cli._options import (
 CV_METHODS = {"auto": "auto", "leave-one-group-out": "leave_one_group_out",
               "group-kfold": "group_kfold", "kfold": "kfold", "fold": "fold"}
 _ROW = "{:>4}  {:<14} {:>5}  {:>8}  {:>6}  {:>8}  {:>6}  {:>7}"
+_FLAGGED_LINES = 10  # files named one per line; the rest counted (all of them are in the json)
 
 
 @click.command("evaluate")
@@ -82,9 +83,12 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
                                    adapt_per_group=per_group)
         click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report.format())
         if report.flagged:  # scored as they are; said, as predict says it (docs/reliability.md)
-            lines = ([f"warning: '{printable(file)}' is scored, but flagged {', '.join(flags)}"
-                      for file, flags in report.flagged] if fmt == "table" else
-                     [f"warning: {len(report.flagged)} files are flagged (see 'flagged')"])
+            shown = report.flagged[:_FLAGGED_LINES] if fmt == "table" else ()
+            lines = [f"warning: '{printable(file)}' is scored, but flagged {', '.join(flags)}"
+                     for file, flags in shown]
+            if len(report.flagged) > len(shown):
+                lines.append(f"warning: {len(report.flagged) - len(shown)} {'more ' if shown else ''}"
+                             "files are flagged (see 'flagged' in --format json)")
             click.echo("\n".join(lines), err=True)
         if report.failures:
             lines = ([f"error: {printable(cause)}" for _, cause in report.failures] if fmt == "table" else
