@@ -15,6 +15,8 @@ import random
 import struct
 from collections.abc import Callable
 
+from tympan.io.ogg_pages import page_crc
+
 # (offset, width in bytes, "<" little or ">" big endian)
 Field = tuple[int, int, str]
 
@@ -233,26 +235,6 @@ def mutate(data: bytes, rng: random.Random, max_size: int = 1 << 16,
 
 
 # --------------------------------------------------------------------------- Ogg checksums
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        r = i << 24
-        for _ in range(8):
-            r = ((r << 1) ^ 0x04C11DB7) if r & 0x80000000 else r << 1
-        table.append(r & 0xFFFFFFFF)
-    return table
-
-
-_CRC = _crc_table()
-
-
-def _ogg_crc(page: bytes) -> int:
-    crc = 0
-    for byte in page:
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC[(crc >> 24) ^ byte]
-    return crc
-
-
 def fix_ogg_crc(data: bytes) -> bytes:
     """``data`` with the checksum of every complete Ogg page recomputed."""
     buf = bytearray(data)
@@ -265,7 +247,6 @@ def fix_ogg_crc(data: bytes) -> bytes:
         end += sum(buf[i + 27:end])
         if end > len(buf):
             break
-        buf[i + 22:i + 26] = b"\0\0\0\0"
-        buf[i + 22:i + 26] = _ogg_crc(bytes(buf[i:end])).to_bytes(4, "little")
+        buf[i + 22:i + 26] = page_crc(bytes(buf[i:end])).to_bytes(4, "little")  # (its field as 0)
         i = buf.find(b"OggS", end)
     return bytes(buf)
