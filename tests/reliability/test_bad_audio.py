@@ -423,3 +423,23 @@ def test_the_ogg_length_check_reads_the_end_of_the_file_not_every_page(tmp_path)
             assert time.perf_counter() - t0 < 0.5
         finally:
             os.close(fd)
+
+
+@pytest.mark.parametrize("granule", [None, 0, -1])
+def test_bytes_after_the_last_ogg_page_do_not_hide_a_forged_length(tmp_path, granule, recwarn):
+    """libsndfile skips bytes after the last page and takes the length from that page: forged
+    (checksum fixed) to -1 it hid the audio's last pages without a word; a valid file with
+    trailing bytes keeps its exact length without a warning."""
+    good = encode("OGG", x=TEN_S[:, None])
+    (tmp_path / "ok.ogg").write_bytes(good)
+    data = good if granule is None else ogg_last_granule(good, granule)
+    (tmp_path / "t.ogg").write_bytes(data + b"junk" * 10)
+    y, _ = io.load(tmp_path / "t.ogg")
+    said = [w for w in recwarn.list if "t.ogg': the granule position of its last Ogg page" in str(w.message)]
+    ref, _ = io.load(tmp_path / "ok.ogg")
+    if granule is None:
+        np.testing.assert_array_equal(y, ref)
+        assert not said
+    else:
+        assert len(said) == 1 and len(TEN_S) <= len(y) <= len(TEN_S) + 1024
+        np.testing.assert_allclose(y[:len(TEN_S)], ref, atol=1e-6)

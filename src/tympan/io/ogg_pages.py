@@ -96,8 +96,12 @@ def _forged_end(fd: int, size: int) -> int | None:
         if page is not None:  # the first found for an end starts earliest: "OggS" in a packet
             ending.setdefault(start + k + page[0], (start + k, *page[1:]))  # starts later
         k = buf.find(b"OggS", k + 1)
-    last = ending.get(size)  # the page that ends the file (trailing bytes: left to libsndfile)
-    if last is None or last[0] == 0 or last[2] != serial:
+    if not ending:
+        return None
+    # the last whole page (bytes after it, as libsndfile skips them, do not hide a forged one)
+    end = max(ending)
+    last = ending[end]
+    if last[0] == 0 or last[2] != serial:
         return None
     offset, granule, _, packets = last
     before = ending.get(offset)
@@ -107,7 +111,7 @@ def _forged_end(fd: int, size: int) -> int | None:
         return None  # nothing to compare with here
     earlier = before[1]
     if granule == -1 or granule < earlier + max(packets - 2, 0) * per_packet:
-        page = buf[offset - start:]
+        page = buf[offset - start:end - start]
         if page_crc(page) == _HEADER.unpack_from(page)[6]:
             return offset  # its checksum holds: only the length is wrong
     return None  # (a page whose checksum fails is corrupt: libsndfile drops it, as it should)
