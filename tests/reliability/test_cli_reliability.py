@@ -145,6 +145,18 @@ def test_segment_of_a_24_bit_extensible_wav_keeps_24_bits(capsys, tmp_path):
     assert sf.info(tmp_path / "kept.wav").subtype == "PCM_24"
 
 
+def test_segment_of_an_adpcm_wav_to_rf64_writes_the_default_encoding(capsys, tmp_path):
+    # the WAV family shares PCM and float, not ADPCM or G.721: those get the format's default
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "a.wav", 0.4 * np.sin(2 * np.pi * 300 * t), SR, subtype="IMA_ADPCM")
+    for name in ("kept.rf64", "kept.w64", "kept.wav"):
+        rc, _, err = _run(capsys, "segment", tmp_path / "a.wav", "--method", "energy", "--out",
+                          tmp_path / name)
+        assert rc == 0, err
+    assert sf.info(tmp_path / "kept.rf64").subtype == "PCM_16"
+    assert sf.info(tmp_path / "kept.w64").subtype == sf.info(tmp_path / "kept.wav").subtype == "IMA_ADPCM"
+
+
 def test_a_newline_in_a_file_name_does_not_break_tables(capsys, stand_in_models, signals, tmp_path):
     odd = tmp_path / "two\nlines\t.wav"
     sf.write(odd, np.asarray(sf.read(signals["tone.wav"])[0]), SR)

@@ -129,8 +129,11 @@ def _same_subtype(info, dst) -> str | None:
     """The source's sample encoding when ``dst`` is of the same format (24-bit or float stays
     so); otherwise the format's default.  The format is the file's own, not its extension's (an
     MP3 named .wav is written as a WAV of the default encoding)."""
+    import soundfile as sf
+
     fmt = io.FORMATS.get(Path(os.fspath(dst)).suffix.lower())
-    same = fmt == info.format or {fmt, info.format} <= _WAV_FAMILY
+    same = fmt == info.format or ({fmt, info.format} <= _WAV_FAMILY  # (an ADPCM WAV: not in RF64)
+                                  and sf.check_format(fmt, info.subtype))
     return info.subtype if same else None
 
 
