@@ -225,6 +225,32 @@ def test_a_forged_low_rate_is_not_resampled(tmp_path):
     assert sr == 1 and len(y) == 200_000
 
 
+
+def test_for_sr_refuses_a_forged_low_rate_without_the_rate_warning(tmp_path, recwarn):
+    """Callers that read at the file's own rate and resample it themselves (load_clips, predict,
+    plot, segment) refuse the rate as io.load(sr=) does, in one error naming the file; load_clips
+    gets it for an Item's Path too (before for_sr: AttributeError 'PosixPath' ... 'encode')."""
+    from pathlib import Path
+
+    from tympan import data
+
+    sf.write(tmp_path / "slow.wav", signal(2_000), 1, subtype="PCM_16")
+    refused = r"slow\.wav': its sample rate of 1 Hz is outside 1000-768000 Hz .* not resampled to 8000 Hz"
+    with pytest.raises(AudioIOError, match=refused):
+        io.load(tmp_path / "slow.wav", for_sr=8000, offset=0.5, duration=1.0)
+    with pytest.raises(AudioIOError, match=refused):
+        io.stream(tmp_path / "slow.wav", block_length=1024, for_sr=8000)
+    item = data.Item(path=Path(tmp_path / "slow.wav"), label="a")
+    with pytest.raises(AudioIOError, match=refused):
+        data.load_clips([item], sr=8000, duration=1.0, progress=False, workers=1)
+    assert not [w for w in recwarn.list if "sample rate of 1 Hz" in str(w.message)]
+    sf.write(tmp_path / "ok.wav", signal(8_000), 8000, subtype="PCM_16")
+    ok = data.Item(path=Path(tmp_path / "ok.wav"), label="a")
+    with pytest.warns(data.DatasetWarning, match=refused):
+        x, kept = data.load_clips([item, ok], sr=8000, duration=1.0, progress=False, workers=1,
+                                  on_error="skip")
+    assert kept.tolist() == [1] and x.shape == (1, 8000)
+
 def test_resample_refuses_an_output_soxr_cannot_hold():
     with pytest.raises(ParameterError, match=r"3 samples from 1 Hz to 1e\+09 Hz would make 3000000000 "
                                              r"per channel, more than soxr takes"):
