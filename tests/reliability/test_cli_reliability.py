@@ -240,7 +240,7 @@ def test_evaluate_names_each_flagged_file_in_a_warning_line(capsys, stand_in_mod
         [f"warning: '{tmp_path / 'ds' / 'quiet' / 'silence.wav'}' is scored, but flagged silent"]
     rc, out, err = _run(capsys, "evaluate", stand_in_models, tmp_path / "ds", "--format", "json")
     assert json.loads(out)["flagged"][0]["flags"] == ["silent"]
-    assert "warning: 1 files are flagged (see 'flagged' in --format json)" in err
+    assert "warning: 1 file is flagged (see 'flagged')" in err
     for k in range(12):  # more than ten: ten named, the rest counted
         sf.write(tmp_path / "ds" / "quiet" / f"z{k:02d}.wav", np.zeros(SR), SR)
     rc, out, err = _run(capsys, "evaluate", stand_in_models, tmp_path / "ds")

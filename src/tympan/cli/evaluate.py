@@ -86,9 +86,11 @@ def evaluate(paths, labels_from, pattern, csv_path, label_pattern, path_column, 
             shown = report.flagged[:_FLAGGED_LINES] if fmt == "table" else ()
             lines = [f"warning: '{printable(file)}' is scored, but flagged {', '.join(flags)}"
                      for file, flags in shown]
-            if len(report.flagged) > len(shown):
-                lines.append(f"warning: {len(report.flagged) - len(shown)} {'more ' if shown else ''}"
-                             "files are flagged (see 'flagged' in --format json)")
+            rest = len(report.flagged) - len(shown)
+            if rest:
+                lines.append(f"warning: {rest} {'more ' if shown else ''}"
+                             f"{'file is' if rest == 1 else 'files are'} flagged (see 'flagged'"
+                             f"{' in --format json' if fmt == 'table' else ''})")
             click.echo("\n".join(lines), err=True)
         if report.failures:
             lines = ([f"error: {printable(cause)}" for _, cause in report.failures] if fmt == "table" else

@@ -85,6 +85,7 @@ def _engine_run(kind: str, make_options: dict, inputs: list[str], output: Output
     if config.engine == "ray":
         from tympan.engines.ray_engine import connected, run_ray
 
+        make = batch = None  # the check's model: the workers load their own
         with connected(address, workers=config.workers) as ray:  # before the folder is touched
             todo = output.open(resume=resume, overwrite=overwrite)
             run_ray(ray, kind, make_options, inputs, todo, output, batch_size=config.batch_size,

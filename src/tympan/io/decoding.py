@@ -277,11 +277,20 @@ def _decode_error(src: Source, pos: int, exc: Exception) -> AudioIOError:
 
 
 def _seek(src: Source, start: int) -> None:
+    """Seek the freshly opened ``src`` to frame ``start``.  An Ogg file is first asked for its
+    first frames: libsndfile 1.2.2 seeks in a Vorbis stream whose decoder could not start (a
+    damaged setup header: reading gives nothing) by decoding with it, and crashes the process
+    (a segfault the io fuzzer found); such a file is an error here instead."""
     try:
-        with mpg123_quiet() if src.file.subtype.startswith("MPEG") else contextlib.nullcontext():
-            src.file.seek(start)
+        decodes = src.file.format != "OGG" or len(_read(src, 16, "float32")) > 0
+        if decodes:
+            with mpg123_quiet() if src.file.subtype.startswith("MPEG") else contextlib.nullcontext():
+                src.file.seek(start)
     except (RuntimeError, OSError, ValueError) as exc:
         raise src.fail(f"cannot seek to frame {start} (corrupt or truncated file: {exc})") from exc
+    if not decodes:
+        raise src.fail(f"cannot seek to frame {start}: the decoder gives no audio from its start "
+                       "(corrupt file)")
 
 
 # NumPy dtype -> C type of libsndfile's sf_readf_<type> (soundfile's own table).

@@ -20,7 +20,9 @@ A process killed during a save (SIGKILL, power loss) leaves its hidden ``.NAME.t
 folder (and, after the second of two renames, ``.NAME.old-PID``) beside the destination.
 :func:`remove_stale` (called by every load and save) clears such a folder once its process is
 gone and nothing in it has changed for :data:`STALE_AFTER` seconds (a process id means nothing
-on another host: a save running there, on a shared volume, keeps writing into its folder), as
+on another host: a save running there, on a shared volume, keeps writing into its temporary
+folder; the two-rename fallback, which such volumes take, has a moment between its renames where
+a load on another host puts the old copy back: save an artifact on one host at a time), as
 the interrupted save would have: the ``owned`` files and what the destination holds too
 (the same file or the same bytes) are removed; anything else is kept and named in a warning.
 Only folders of exactly these names are touched.
@@ -150,12 +152,14 @@ STALE_AFTER = 600.0
 
 
 def _idle_for(folder: Path) -> float:
-    """Seconds since anything in ``folder`` (the folder or an entry of it) last changed."""
-    newest = os.stat(folder, follow_symlinks=False).st_mtime
+    """Seconds since anything in ``folder`` (the folder or an entry of it) last changed: its
+    data or its inode (a rename, a new link: ``.NAME.old-PID`` keeps its mtime when renamed)."""
+    st = os.stat(folder, follow_symlinks=False)
+    newest = max(st.st_mtime, st.st_ctime)
     with os.scandir(folder) as entries:
         for entry in entries:
             st = entry.stat(follow_symlinks=False)
-            newest = max(newest, st.st_mtime)
+            newest = max(newest, st.st_mtime, st.st_ctime)
     return time.time() - newest
 
 
