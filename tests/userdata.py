@@ -169,6 +169,20 @@ def build_bad_files_folder(target: Path, shared: Path = SHARED_DATA) -> Path:
     return target
 
 
+def build_tags_csv(target: Path, takes: int, shared: Path = SHARED_DATA) -> Path:
+    """A tagging layout: FSDD clips of jackson and theo (``takes`` of each digit) copied into
+    ``target``, listed in ``target/tags.csv`` as ``path,label`` with labels '<digit>;odd|even'."""
+    rows = ["path,label"]
+    for speaker in ("jackson", "theo"):
+        for digit in range(10):
+            for take in range(takes):
+                name = f"{digit}_{speaker}_{take}.wav"
+                shutil.copy(shared / "fsdd" / "recordings" / name, target / name)
+                rows.append(f"{name},{digit};{'odd' if digit % 2 else 'even'}")
+    (target / "tags.csv").write_text("\n".join(rows) + "\n")
+    return target / "tags.csv"
+
+
 def make_dataset(labels, groups=None, folds=None):
     """An in-memory :class:`tympan.data.Dataset` of made-up paths ``/x/<i>_<label>.wav`` with
     these labels (and groups, folds), for split tests that read no audio."""

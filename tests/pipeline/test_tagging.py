@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
+import userdata
 from tympan import pipeline
 from tympan.cli.main import main
 from tympan.errors import ParameterError
@@ -22,16 +22,7 @@ SMALL = {"name": "conv1d", "filters": [16, 32], "batch_norm": False, "dropout": 
 @pytest.fixture(scope="module")
 def tags_csv(shared_data, tmp_path_factory):
     """60 FSDD clips (2 speakers x 10 digits x 3 takes) labelled '<digit>;odd|even' in a CSV."""
-    folder = tmp_path_factory.mktemp("tags")
-    rows = ["path,label"]
-    for speaker in ("jackson", "theo"):
-        for digit in range(10):
-            for take in range(3):
-                name = f"{digit}_{speaker}_{take}.wav"
-                shutil.copy(shared_data / "fsdd" / "recordings" / name, folder / name)
-                rows.append(f"{name},{digit};{'odd' if digit % 2 else 'even'}")
-    (folder / "tags.csv").write_text("\n".join(rows) + "\n")
-    return folder / "tags.csv"
+    return userdata.build_tags_csv(tmp_path_factory.mktemp("tags"), takes=3, shared=shared_data)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@ library's (``pipeline.predict`` gives a TagPrediction for it)."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
+import userdata
 from tympan import pipeline
 from tympan.pipeline import tagging
 from tympan.serve import create_app
@@ -19,14 +18,7 @@ from tympan.serve import create_app
 def tagger_run(shared_data, tmp_path_factory):
     """The artifact folder ``tags``: 40 FSDD clips labelled '<digit>;odd|even', 2 epochs."""
     folder = tmp_path_factory.mktemp("serve-tags")
-    rows = ["path,label"]
-    for speaker in ("jackson", "theo"):
-        for digit in range(10):
-            for take in range(2):
-                name = f"{digit}_{speaker}_{take}.wav"
-                shutil.copy(shared_data / "fsdd" / "recordings" / name, folder / name)
-                rows.append(f"{name},{digit};{'odd' if digit % 2 else 'even'}")
-    (folder / "tags.csv").write_text("\n".join(rows) + "\n")
+    userdata.build_tags_csv(folder, takes=2, shared=shared_data)
     out = tmp_path_factory.mktemp("serve-runs") / "tags"
     config = pipeline.PipelineConfig(
         model={"name": "conv1d", "filters": [8, 16], "batch_norm": False, "dropout": 0.0,
