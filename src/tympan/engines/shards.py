@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tympan import __version__
-from tympan.atomic import replacing
+from tympan.atomic import replacing, temporary_target
 from tympan.errors import MissingDependencyError, ParameterError
 
 #: Version of the manifest and of the columns; a resume refuses another one
@@ -37,9 +37,15 @@ SCHEMA_VERSION = 1
 MANIFEST = "_manifest.json"
 KINDS = ("predict", "features")
 _PART = re.compile(r"part-(\d{5,})\.parquet")
-#: A temporary file of a shard or the manifest: tympan.atomic.temporary_name's ``.NAME.PID.HEX.tmp``
-#: (and the ``.NAME.HEX.tmp`` of tympan before it)
-_TEMP = re.compile(r"\.(part-\d{5,}\.parquet|_manifest\.json)\.(\d+\.)?[0-9a-f]+\.tmp")
+#: The ``.NAME.HEX.tmp`` temporaries of tympan before :func:`tympan.atomic.temporary_name`
+_OLD_TEMP = re.compile(r"\.(.+)\.[0-9a-f]+\.tmp")
+
+
+def _is_temporary(name: str) -> bool:
+    """Whether ``name`` is the temporary file of a shard or the manifest (a killed job's)."""
+    match = _OLD_TEMP.fullmatch(name)
+    target = temporary_target(name) or (match[1] if match else None)
+    return target is not None and (target == MANIFEST or _PART.fullmatch(target) is not None)
 #: What must agree for a resume to add to an output
 _SAME_JOB = ("schema_version", "kind", "inputs", "inputs_sha256", "shard_size", "model_sha256", "options")
 
@@ -223,7 +229,7 @@ class Output:
         if self.manifest.get("shards_done") or not self.out.is_dir():
             return
         for path in self.out.iterdir():
-            if path.name == MANIFEST or _TEMP.fullmatch(path.name):
+            if path.name == MANIFEST or _is_temporary(path.name):
                 path.unlink(missing_ok=True)
         if created:
             with contextlib.suppress(OSError):  # not empty: something else is there
@@ -259,7 +265,7 @@ class Output:
         for path in self.out.iterdir():
             match = _PART.fullmatch(path.name)
             ours = match and int(match.group(1)) not in keep and _is_parquet(path)
-            if ours or _TEMP.fullmatch(path.name):
+            if ours or _is_temporary(path.name):
                 path.unlink()
 
     def write(self, k: int, table) -> None:

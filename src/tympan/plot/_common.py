@@ -78,11 +78,12 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = None) -> tuple[np.nd
     from tympan import io
     from tympan.signal_checks import FILE_WARNINGS, check_signal
 
+    sr = None if sr is None else v.positive_int("sr", sr)
     # warns itself about samples beyond full scale; refuses a rate that cannot be resampled
-    y, rate = io.load(path, mono=True, for_sr=None if sr is None else v.positive_int("sr", sr))
+    y, rate = io.load(path, mono=True, for_sr=sr)
     check_signal(y, sr=rate, source=os.fspath(path), from_file=True, warn=FILE_WARNINGS, stacklevel=3)
     if sr is not None and sr != rate:
-        return io.resample(y, orig_sr=rate, target_sr=v.positive_int("sr", sr)), sr
+        return io.resample(y, orig_sr=rate, target_sr=sr), sr
     return y, rate
 
 
